@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * client_plat.h - what the client library needs from the OS: a byte stream
+ * to the broker and a way to map a granted handle. client_win.c implements
+ * it for Windows.
+ */
+#ifndef SHMB_CLIENT_PLAT_H
+#define SHMB_CLIENT_PLAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmb_types.h"
+
+typedef struct cplat_conn cplat_conn;
+
+int cplat_connect(const char *pipe_name, uint32_t timeout_ms,
+                  cplat_conn **out, uint32_t *syserr);
+int cplat_write(cplat_conn *c, const void *buf, size_t len, uint32_t *syserr);
+/* Reads exactly len bytes. */
+int cplat_read(cplat_conn *c, void *buf, size_t len, uint32_t *syserr);
+void cplat_close(cplat_conn *c);
+
+int cplat_map(uint64_t handle, uint64_t size, shmb_access access, void **view,
+              uint32_t *syserr);
+void cplat_unmap(void *view);
+void cplat_close_handle(uint64_t handle);
+
+#endif

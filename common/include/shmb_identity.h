@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * shmb_identity.h - who is on the other end of a connection, as read from
+ * the kernel (never from a message): the token's user, groups, integrity
+ * level, AppContainer and session, and the process's pid and image.
+ */
+#ifndef SHMB_IDENTITY_H
+#define SHMB_IDENTITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmb_registry.h"
+
+#define SHMB_IMAGE_MAX 520 /* UTF-8 bytes of a full image path */
+
+/* Integrity levels are the mandatory-label RIDs. */
+#define SHMB_IL_UNTRUSTED 0x0000u
+#define SHMB_IL_LOW 0x1000u
+#define SHMB_IL_MEDIUM 0x2000u
+#define SHMB_IL_HIGH 0x3000u
+#define SHMB_IL_SYSTEM 0x4000u
+
+typedef struct shmb_identity {
+    uint32_t pid;
+    uint32_t session;
+    uint32_t integrity;                  /* SHMB_IL_* RID */
+    char user_sid[SHMB_SID_MAX];
+    char appcontainer_sid[SHMB_SID_MAX]; /* "" when not in an AppContainer */
+    char image[SHMB_IMAGE_MAX];          /* UTF-8 full path, "" if unknown */
+    char **groups;                       /* enabled group SIDs (text form) */
+    size_t ngroups;
+} shmb_identity;
+
+void shmb_identity_free(shmb_identity *id);
+
+#endif

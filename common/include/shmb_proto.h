@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * shmb_proto.h - the JSON messages of protocol v1 (docs/protocol.md).
+ *
+ * Requests are parsed strictly: one JSON object, no duplicate keys, every
+ * field of the right type, unknown fields rejected. The parser fills a plain
+ * struct so the broker never touches cJSON for input.
+ */
+#ifndef SHMB_PROTO_H
+#define SHMB_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmb_types.h"
+
+#define SHMB_PROTOCOL_VERSION 1
+#define SHMB_NAME_MAX 128       /* bytes, excluding the terminator */
+#define SHMB_CLIENT_NAME_MAX 64
+#define SHMB_MSG_MAX 256        /* error message text, excluding NUL */
+/* Sizes travel as JSON numbers; above 2^53 a double loses integers. */
+#define SHMB_JSON_INT_MAX 9007199254740991.0
+
+typedef enum shmb_op {
+    SHMB_OP_HELLO,
+    SHMB_OP_PING,
+    SHMB_OP_CREATE,
+    SHMB_OP_OPEN,
+    SHMB_OP_RELEASE,
+    SHMB_OP_DELETE,
+    SHMB_OP_LIST,
+    SHMB_OP_STAT,
+    SHMB_OP_COUNT_
+} shmb_op;
+
+typedef struct shmb_request {
+    int has_id;
+    uint32_t id;
+    shmb_op op;
+    /* hello */
+    uint32_t versions; /* bit v set when the client speaks version v (1..31) */
+    char client[SHMB_CLIENT_NAME_MAX + 1];
+    /* create, open, release, delete, stat */
+    char name[SHMB_NAME_MAX + 1];
+    uint64_t size;
+    shmb_access access;
+    shmb_lifetime lifetime;
+} shmb_request;
+
+const char *shmb_op_name(shmb_op op);
+
+/* Parses one request payload. On failure returns a shmb_err, writes a
+ * message naming the offending field into msg, and still sets req->has_id /
+ * req->id when the id could be read so the error reply can carry it. */
+int shmb_request_parse(const uint8_t *payload, size_t len, shmb_request *req,
+                       char *msg, size_t msgcap);
+
+/* Region names: 1..SHMB_NAME_MAX bytes of [A-Za-z0-9._-/], starting with a
+ * letter or digit, no "//", no "..", not ending in '/'. */
+int shmb_name_validate(const char *name, char *msg, size_t msgcap);
+
+/* Builds {"id":..,"error":{"code":..,"message":..}} (id null when absent).
+ * Returns a malloc'd string or NULL. */
+char *shmb_reply_error(int has_id, uint32_t id, int code, const char *message);
+
+/* Client side: a parsed reply. `result` is owned by `root`. */
+typedef struct shmb_reply {
+    void *root;   /* cJSON *, freed by shmb_reply_free */
+    void *result; /* cJSON * of "result", or NULL on error */
+    uint32_t id;
+    int code;     /* SHMB_OK or the error's code */
+    char message[SHMB_MSG_MAX + 1];
+} shmb_reply;
+
+/* Parses a reply payload; returns SHMB_OK (whether the reply is a result or
+ * an error - see reply->code) or SHMB_E_PROTOCOL if it is malformed. */
+int shmb_reply_parse(const uint8_t *payload, size_t len, shmb_reply *reply);
+void shmb_reply_free(shmb_reply *reply);
+
+/* Reads an integer-valued number field of reply->result in [0, 2^53). */
+int shmb_reply_get_u64(const shmb_reply *reply, const char *field,
+                       uint64_t *out);
+/* Returns a string field of reply->result, or NULL. */
+const char *shmb_reply_get_str(const shmb_reply *reply, const char *field);
+
+#endif

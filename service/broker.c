@@ -1,0 +1,657 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * broker.c - the portable heart of the service: turns one request into one
+ * reply, keeps the region registry, the per-connection holdings and the
+ * commit accounting. No I/O and no <windows.h>: the platform server feeds
+ * it frames and delivers its replies.
+ *
+ * Lifetimes (docs/protocol.md):
+ *   - a `client` region is freed when the last connection holding it goes;
+ *   - a `persistent` region is freed on delete or service stop;
+ *   - a region that is deleted while held stays allocated (but unlisted,
+ *     its section closed) until its holders are gone, so no pointer dangles.
+ * Commit is charged to the creating connection, its user and the total from
+ * creation until the broker closes its section.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "broker.h"
+#include "shmb_proto.h"
+#include "shmb_registry.h"
+
+#define SHMB_SERVER_VERSION "0.1.0"
+#define SUPPORTED_VERSIONS (1u << SHMB_PROTOCOL_VERSION)
+
+struct holding {
+    shmb_region *region;
+    uint32_t grants;
+};
+
+struct user_charge {
+    char sid[SHMB_SID_MAX];
+    uint64_t bytes;
+    struct user_charge *next;
+};
+
+struct broker {
+    shmb_config cfg;
+    const shmb_logger *log;
+    shmb_registry reg;
+    broker_conn *conns;
+    size_t nconns;
+    uint64_t next_conn_id;
+    uint64_t committed;
+    struct user_charge *users;
+};
+
+struct broker_conn {
+    broker *b;
+    broker_conn *prev, *next;
+    uint64_t id;
+    plat_peer *peer;
+    shmb_identity ident;
+    int hello_done;
+    struct holding *holds;
+    size_t nholds, capholds;
+    uint32_t created;   /* live regions this connection created */
+    uint64_t committed; /* their charge */
+};
+
+/* ---- accounting ------------------------------------------------------- */
+
+static struct user_charge *user_charge_get(broker *b, const char *sid,
+                                           int create)
+{
+    struct user_charge *u;
+    for (u = b->users; u != NULL; u = u->next) {
+        if (strcmp(u->sid, sid) == 0)
+            return u;
+    }
+    if (!create)
+        return NULL;
+    u = calloc(1, sizeof(*u));
+    if (u == NULL)
+        return NULL;
+    snprintf(u->sid, sizeof(u->sid), "%s", sid);
+    u->next = b->users;
+    b->users = u;
+    return u;
+}
+
+static broker_conn *conn_by_id(broker *b, uint64_t id)
+{
+    broker_conn *c;
+    for (c = b->conns; c != NULL; c = c->next) {
+        if (c->id == id)
+            return c;
+    }
+    return NULL;
+}
+
+static void uncharge(broker *b, shmb_region *r)
+{
+    struct user_charge *u = user_charge_get(b, r->owner_sid, 0);
+    broker_conn *owner = r->owner_conn ? conn_by_id(b, r->owner_conn) : NULL;
+
+    b->committed -= r->charge;
+    if (u != NULL)
+        u->bytes -= r->charge;
+    if (owner != NULL) {
+        owner->committed -= r->charge;
+        owner->created--;
+    }
+}
+
+/* ---- region lifetime -------------------------------------------------- */
+
+/* Unlists the region and closes the broker's section; frees the struct once
+ * no connection holds it. Handles already granted stay valid in clients. */
+static void region_retire(broker *b, shmb_region *r, const char *why)
+{
+    registry_remove(&b->reg, r);
+    if (r->section != NULL) {
+        plat_section_close((plat_section *)r->section);
+        r->section = NULL;
+        uncharge(b, r);
+        shmb_logf(b->log, SHMB_LOG_INFO,
+                  "event=region_freed region=%s reason=%s holders=%u", r->name,
+                  why, (unsigned)r->holders);
+    }
+    if (r->holders == 0)
+        free(r);
+}
+
+static struct holding *holding_find(broker_conn *c, const shmb_region *r,
+                                    size_t *index)
+{
+    size_t i;
+    for (i = 0; i < c->nholds; i++) {
+        if (c->holds[i].region == r) {
+            if (index != NULL)
+                *index = i;
+            return &c->holds[i];
+        }
+    }
+    return NULL;
+}
+
+static int holding_add(broker_conn *c, shmb_region *r)
+{
+    struct holding *h = holding_find(c, r, NULL);
+    if (h == NULL) {
+        if (c->nholds == c->capholds) {
+            size_t cap = c->capholds ? c->capholds * 2 : 8;
+            struct holding *nh = realloc(c->holds, cap * sizeof(*nh));
+            if (nh == NULL)
+                return SHMB_E_NOMEM;
+            c->holds = nh;
+            c->capholds = cap;
+        }
+        h = &c->holds[c->nholds++];
+        h->region = r;
+        h->grants = 0;
+        r->holders++;
+    }
+    h->grants++;
+    r->grants++;
+    return SHMB_OK;
+}
+
+static void holding_drop(broker_conn *c, size_t index, const char *why)
+{
+    shmb_region *r = c->holds[index].region;
+
+    c->holds[index] = c->holds[--c->nholds];
+    r->holders--;
+    if (r->holders > 0)
+        return;
+    if (!r->listed)
+        free(r); /* deleted earlier; we were the last reference */
+    else if (r->lifetime == SHMB_LIFETIME_CLIENT)
+        region_retire(c->b, r, why);
+}
+
+/* ---- broker and connections ------------------------------------------ */
+
+broker *broker_new(const shmb_config *cfg, const shmb_logger *log)
+{
+    broker *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        return NULL;
+    b->cfg = *cfg;
+    b->log = log;
+    b->next_conn_id = 1;
+    if (registry_init(&b->reg, cfg->limits.max_regions) != SHMB_OK) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+static int retire_each(shmb_region *r, void *ctx)
+{
+    region_retire((broker *)ctx, r, "service_stop");
+    return 0;
+}
+
+void broker_free(broker *b)
+{
+    struct user_charge *u, *next;
+    if (b == NULL)
+        return;
+    while (b->conns != NULL)
+        broker_conn_close(b->conns);
+    registry_foreach(&b->reg, retire_each, b);
+    registry_free(&b->reg);
+    for (u = b->users; u != NULL; u = next) {
+        next = u->next;
+        free(u);
+    }
+    free(b);
+}
+
+int broker_conn_open(broker *b, plat_peer *peer, shmb_identity *id,
+                     broker_conn **out)
+{
+    broker_conn *c;
+    if (b->nconns >= b->cfg.limits.max_clients)
+        return SHMB_E_LIMIT_REACHED;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return SHMB_E_NOMEM;
+    c->b = b;
+    c->id = b->next_conn_id++;
+    c->peer = peer;
+    c->ident = *id;
+    id->groups = NULL; /* moved */
+    id->ngroups = 0;
+    c->next = b->conns;
+    if (b->conns != NULL)
+        b->conns->prev = c;
+    b->conns = c;
+    b->nconns++;
+    shmb_logf(b->log, SHMB_LOG_INFO,
+              "event=connect conn=%llu pid=%u user=%s session=%u il=0x%x",
+              (unsigned long long)c->id, (unsigned)c->ident.pid,
+              c->ident.user_sid, (unsigned)c->ident.session,
+              (unsigned)c->ident.integrity);
+    *out = c;
+    return SHMB_OK;
+}
+
+void broker_conn_close(broker_conn *c)
+{
+    broker *b = c->b;
+    while (c->nholds > 0)
+        holding_drop(c, c->nholds - 1, "last_holder_gone");
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        b->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    b->nconns--;
+    shmb_logf(b->log, SHMB_LOG_INFO, "event=disconnect conn=%llu pid=%u",
+              (unsigned long long)c->id, (unsigned)c->ident.pid);
+    shmb_identity_free(&c->ident);
+    free(c->holds);
+    free(c);
+}
+
+const shmb_identity *broker_conn_identity(const broker_conn *c)
+{
+    return &c->ident;
+}
+
+void broker_get_stats(const broker *b, broker_stats *st)
+{
+    st->regions = b->reg.count;
+    st->clients = b->nconns;
+    st->committed = b->committed;
+}
+
+char *broker_reply_refused(int code, const char *message)
+{
+    return shmb_reply_error(0, 0, code, message);
+}
+
+/* ---- replies ---------------------------------------------------------- */
+
+typedef struct op_ctx {
+    broker_conn *c;
+    const shmb_request *req;
+    broker_outcome *out;
+    char msg[SHMB_MSG_MAX];
+} op_ctx;
+
+static int op_fail(op_ctx *x, int code, const char *fmt, ...) SHMB_PRINTF(3, 4);
+
+static int op_fail(op_ctx *x, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static void add_region_fields(cJSON *o, const shmb_region *r)
+{
+    cJSON_AddStringToObject(o, "name", r->name);
+    cJSON_AddNumberToObject(o, "size", (double)r->size);
+    cJSON_AddStringToObject(o, "lifetime", shmb_lifetime_name(r->lifetime));
+}
+
+/* ---- operations ------------------------------------------------------- */
+
+static int op_hello(op_ctx *x, cJSON *res)
+{
+    broker_conn *c = x->c;
+    uint32_t common = x->req->versions & SUPPORTED_VERSIONS;
+    uint32_t v;
+
+    if (c->hello_done)
+        return op_fail(x, SHMB_E_BAD_REQUEST, "hello was already done");
+    if (common == 0) {
+        x->out->close_after = 1;
+        return op_fail(x, SHMB_E_UNSUPPORTED_VERSION,
+                       "server speaks protocol versions 1..%d",
+                       SHMB_PROTOCOL_VERSION);
+    }
+    for (v = 31; !(common & (1u << v)); v--)
+        ;
+    c->hello_done = 1;
+    cJSON_AddNumberToObject(res, "version", (double)v);
+    cJSON_AddStringToObject(res, "server", "shmbroker " SHMB_SERVER_VERSION);
+    cJSON_AddNumberToObject(res, "max_frame",
+                            (double)c->b->cfg.limits.max_frame);
+    cJSON_AddNumberToObject(res, "max_region_size",
+                            (double)c->b->cfg.limits.max_region_size);
+    cJSON_AddNumberToObject(res, "granularity",
+                            (double)plat_commit_granularity());
+    cJSON_AddNumberToObject(res, "client_id", (double)c->id);
+    if (x->req->client[0])
+        shmb_logf(c->b->log, SHMB_LOG_INFO, "event=hello conn=%llu client=%s",
+                  (unsigned long long)c->id, x->req->client);
+    return SHMB_OK;
+}
+
+static int grant_into_reply(op_ctx *x, shmb_region *r, shmb_access access,
+                            cJSON *res)
+{
+    broker_conn *c = x->c;
+    uint64_t handle = 0;
+    uint32_t syserr = 0;
+    int rc;
+
+    rc = plat_section_grant((plat_section *)r->section, c->peer, access,
+                            &handle, &syserr);
+    if (rc != SHMB_OK)
+        return op_fail(x, rc, "duplicating the section into pid %u failed "
+                              "(system error %u)",
+                       (unsigned)c->ident.pid, (unsigned)syserr);
+    if (holding_add(c, r) != SHMB_OK) {
+        plat_grant_revoke(c->peer, handle);
+        return op_fail(x, SHMB_E_NOMEM, "out of memory");
+    }
+    x->out->has_grant = 1;
+    x->out->grant_handle = handle;
+    add_region_fields(res, r);
+    cJSON_AddStringToObject(res, "access", shmb_access_name(access));
+    cJSON_AddNumberToObject(res, "handle", (double)handle);
+    shmb_logf(c->b->log, SHMB_LOG_INFO,
+              "event=grant region=%s conn=%llu pid=%u access=%s handle=0x%llx",
+              r->name, (unsigned long long)c->id, (unsigned)c->ident.pid,
+              shmb_access_name(access), (unsigned long long)handle);
+    return SHMB_OK;
+}
+
+static int check_create_limits(op_ctx *x, uint64_t charge)
+{
+    broker_conn *c = x->c;
+    broker *b = c->b;
+    const shmb_limits *l = &b->cfg.limits;
+    struct user_charge *u = user_charge_get(b, c->ident.user_sid, 0);
+    uint64_t user_bytes = u ? u->bytes : 0;
+
+    if (x->req->size > l->max_region_size)
+        return op_fail(x, SHMB_E_INVALID_SIZE,
+                       "size %llu exceeds limits.max_region_size (%llu)",
+                       (unsigned long long)x->req->size,
+                       (unsigned long long)l->max_region_size);
+    if (b->reg.count >= l->max_regions)
+        return op_fail(x, SHMB_E_LIMIT_REACHED,
+                       "limits.max_regions (%u) regions exist",
+                       (unsigned)l->max_regions);
+    if (c->created >= l->regions_per_client)
+        return op_fail(x, SHMB_E_LIMIT_REACHED,
+                       "this connection already created "
+                       "limits.regions_per_client (%u) regions",
+                       (unsigned)l->regions_per_client);
+    if (charge > l->commit_per_client - c->committed)
+        return op_fail(x, SHMB_E_QUOTA_EXCEEDED,
+                       "needs %llu bytes of commit; this connection has %llu "
+                       "of limits.commit_per_client (%llu) left",
+                       (unsigned long long)charge,
+                       (unsigned long long)(l->commit_per_client - c->committed),
+                       (unsigned long long)l->commit_per_client);
+    if (charge > l->commit_per_user - user_bytes)
+        return op_fail(x, SHMB_E_QUOTA_EXCEEDED,
+                       "needs %llu bytes of commit; your user has %llu of "
+                       "limits.commit_per_user (%llu) left",
+                       (unsigned long long)charge,
+                       (unsigned long long)(l->commit_per_user - user_bytes),
+                       (unsigned long long)l->commit_per_user);
+    if (charge > l->commit_total - b->committed)
+        return op_fail(x, SHMB_E_QUOTA_EXCEEDED,
+                       "needs %llu bytes of commit; the broker has %llu of "
+                       "limits.commit_total (%llu) left",
+                       (unsigned long long)charge,
+                       (unsigned long long)(l->commit_total - b->committed),
+                       (unsigned long long)l->commit_total);
+    return SHMB_OK;
+}
+
+static int op_create(op_ctx *x, cJSON *res)
+{
+    broker_conn *c = x->c;
+    broker *b = c->b;
+    const shmb_request *req = x->req;
+    uint64_t gran = plat_commit_granularity();
+    uint64_t charge;
+    struct user_charge *u;
+    plat_section *section = NULL;
+    shmb_region *r;
+    uint32_t syserr = 0;
+    int rc;
+
+    if (registry_find(&b->reg, req->name) != NULL)
+        return op_fail(x, SHMB_E_EXISTS, "a region named '%s' exists",
+                       req->name);
+    if (req->size > UINT64_MAX - gran)
+        return op_fail(x, SHMB_E_INVALID_SIZE, "size is too large");
+    charge = (req->size + gran - 1) / gran * gran;
+    rc = check_create_limits(x, charge);
+    if (rc != SHMB_OK)
+        return rc;
+    u = user_charge_get(b, c->ident.user_sid, 1);
+    r = calloc(1, sizeof(*r));
+    if (u == NULL || r == NULL) {
+        free(r);
+        return op_fail(x, SHMB_E_NOMEM, "out of memory");
+    }
+    rc = plat_section_create(req->size, &section, &syserr);
+    if (rc != SHMB_OK) {
+        free(r);
+        return op_fail(x, rc, "creating a %llu-byte section failed (system "
+                              "error %u)",
+                       (unsigned long long)req->size, (unsigned)syserr);
+    }
+    snprintf(r->name, sizeof(r->name), "%s", req->name);
+    snprintf(r->owner_sid, sizeof(r->owner_sid), "%s", c->ident.user_sid);
+    r->size = req->size;
+    r->charge = charge;
+    r->lifetime = req->lifetime;
+    r->section = section;
+    r->owner_conn = c->id;
+    (void)registry_add(&b->reg, r); /* name checked above; cannot collide */
+    b->committed += charge;
+    u->bytes += charge;
+    c->committed += charge;
+    c->created++;
+    shmb_logf(b->log, SHMB_LOG_INFO,
+              "event=create region=%s size=%llu charge=%llu lifetime=%s "
+              "conn=%llu user=%s",
+              r->name, (unsigned long long)r->size,
+              (unsigned long long)charge, shmb_lifetime_name(r->lifetime),
+              (unsigned long long)c->id, c->ident.user_sid);
+    rc = grant_into_reply(x, r, req->access, res);
+    if (rc != SHMB_OK)
+        region_retire(b, r, "grant_failed");
+    return rc;
+}
+
+static int op_open(op_ctx *x, cJSON *res)
+{
+    shmb_region *r = registry_find(&x->c->b->reg, x->req->name);
+    if (r == NULL)
+        return op_fail(x, SHMB_E_NOT_FOUND, "no region named '%s'",
+                       x->req->name);
+    return grant_into_reply(x, r, x->req->access, res);
+}
+
+static int op_release(op_ctx *x, cJSON *res)
+{
+    broker_conn *c = x->c;
+    size_t i;
+    shmb_region *r = registry_find(&c->b->reg, x->req->name);
+
+    if (r == NULL || holding_find(c, r, &i) == NULL)
+        return op_fail(x, SHMB_E_NOT_HELD,
+                       "this connection holds no grant on '%s'", x->req->name);
+    cJSON_AddStringToObject(res, "name", r->name);
+    holding_drop(c, i, "released");
+    return SHMB_OK;
+}
+
+static int op_delete(op_ctx *x, cJSON *res)
+{
+    broker_conn *c = x->c;
+    shmb_region *r = registry_find(&c->b->reg, x->req->name);
+
+    if (r == NULL)
+        return op_fail(x, SHMB_E_NOT_FOUND, "no region named '%s'",
+                       x->req->name);
+    if (r->lifetime == SHMB_LIFETIME_CONFIG)
+        return op_fail(x, SHMB_E_ACCESS_DENIED,
+                       "'%s' is declared in the config and cannot be deleted",
+                       r->name);
+    if (strcmp(r->owner_sid, c->ident.user_sid) != 0)
+        return op_fail(x, SHMB_E_ACCESS_DENIED,
+                       "only the user that created '%s' may delete it",
+                       r->name);
+    cJSON_AddStringToObject(res, "name", r->name);
+    cJSON_AddNumberToObject(res, "holders", (double)r->holders);
+    region_retire(c->b, r, "deleted");
+    return SHMB_OK;
+}
+
+struct list_ctx {
+    broker_conn *c;
+    cJSON *arr;
+    size_t left;
+    int truncated;
+};
+
+static int list_one(shmb_region *r, void *p)
+{
+    struct list_ctx *l = p;
+    cJSON *o;
+    if (l->left == 0) {
+        l->truncated = 1;
+        return 1;
+    }
+    o = cJSON_CreateObject();
+    if (o == NULL)
+        return 1;
+    add_region_fields(o, r);
+    cJSON_AddNumberToObject(o, "holders", (double)r->holders);
+    cJSON_AddBoolToObject(o, "held", holding_find(l->c, r, NULL) != NULL);
+    cJSON_AddItemToArray(l->arr, o);
+    l->left--;
+    return 0;
+}
+
+static int op_list(op_ctx *x, cJSON *res)
+{
+    /* One entry prints to at most ~NAME_MAX+120 bytes; stay in one frame. */
+    struct list_ctx l;
+    l.c = x->c;
+    l.arr = cJSON_AddArrayToObject(res, "regions");
+    l.left = (x->c->b->cfg.limits.max_frame - 64) / (SHMB_NAME_MAX + 120);
+    l.truncated = 0;
+    if (l.arr == NULL)
+        return op_fail(x, SHMB_E_NOMEM, "out of memory");
+    registry_foreach(&x->c->b->reg, list_one, &l);
+    cJSON_AddBoolToObject(res, "truncated", l.truncated);
+    return SHMB_OK;
+}
+
+static int op_stat(op_ctx *x, cJSON *res)
+{
+    broker_conn *c = x->c;
+    shmb_region *r = registry_find(&c->b->reg, x->req->name);
+    struct holding *h;
+
+    if (r == NULL)
+        return op_fail(x, SHMB_E_NOT_FOUND, "no region named '%s'",
+                       x->req->name);
+    h = holding_find(c, r, NULL);
+    add_region_fields(res, r);
+    cJSON_AddNumberToObject(res, "charge", (double)r->charge);
+    cJSON_AddNumberToObject(res, "holders", (double)r->holders);
+    cJSON_AddNumberToObject(res, "your_grants", h ? (double)h->grants : 0.0);
+    cJSON_AddBoolToObject(res, "owner",
+                          strcmp(r->owner_sid, c->ident.user_sid) == 0);
+    return SHMB_OK;
+}
+
+static int op_ping(op_ctx *x, cJSON *res)
+{
+    (void)x;
+    cJSON_AddBoolToObject(res, "pong", 1);
+    return SHMB_OK;
+}
+
+typedef int (*op_fn)(op_ctx *x, cJSON *res);
+
+static const op_fn op_table[SHMB_OP_COUNT_] = {
+    [SHMB_OP_HELLO] = op_hello,     [SHMB_OP_PING] = op_ping,
+    [SHMB_OP_CREATE] = op_create,   [SHMB_OP_OPEN] = op_open,
+    [SHMB_OP_RELEASE] = op_release, [SHMB_OP_DELETE] = op_delete,
+    [SHMB_OP_LIST] = op_list,       [SHMB_OP_STAT] = op_stat,
+};
+
+static char *reply_result(const shmb_request *req, cJSON *res)
+{
+    cJSON *root = cJSON_CreateObject();
+    char *out = NULL;
+    if (root == NULL)
+        return NULL;
+    cJSON_AddNumberToObject(root, "id", (double)req->id);
+    cJSON_AddItemToObject(root, "result", res);
+    out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return out;
+}
+
+char *broker_handle(broker_conn *c, const uint8_t *payload, size_t len,
+                    broker_outcome *out)
+{
+    shmb_request req;
+    op_ctx x;
+    cJSON *res;
+    char *reply;
+    int rc, parsed;
+
+    memset(out, 0, sizeof(*out));
+    memset(&x, 0, sizeof(x));
+    x.c = c;
+    x.req = &req;
+    x.out = out;
+    rc = shmb_request_parse(payload, len, &req, x.msg, sizeof(x.msg));
+    parsed = rc == SHMB_OK;
+    if (rc == SHMB_OK && !c->hello_done && req.op != SHMB_OP_HELLO)
+        rc = op_fail(&x, SHMB_E_HANDSHAKE_REQUIRED,
+                     "send hello before '%s'", shmb_op_name(req.op));
+    if (rc == SHMB_E_BAD_JSON)
+        out->close_after = 1; /* the peer is not speaking our protocol */
+    if (rc != SHMB_OK)
+        goto error;
+    res = cJSON_CreateObject();
+    if (res == NULL)
+        return NULL;
+    rc = op_table[req.op](&x, res);
+    if (rc != SHMB_OK) {
+        cJSON_Delete(res);
+        goto error;
+    }
+    reply = reply_result(&req, res);
+    if (reply == NULL && out->has_grant) {
+        plat_grant_revoke(c->peer, out->grant_handle);
+        out->has_grant = 0;
+    }
+    return reply;
+error:
+    shmb_logf(c->b->log, SHMB_LOG_INFO,
+              "event=refused conn=%llu pid=%u op=%s code=%s reason=\"%s\"",
+              (unsigned long long)c->id, (unsigned)c->ident.pid,
+              parsed ? shmb_op_name(req.op) : "?", shmb_err_name(rc),
+              x.msg);
+    return shmb_reply_error(req.has_id, req.id, rc, x.msg);
+}

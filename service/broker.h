@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * broker.h - the portable broker: one call per request frame, no I/O.
+ * The platform server owns the sockets/pipes and calls in here.
+ */
+#ifndef SHMB_BROKER_H
+#define SHMB_BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "platform.h"
+#include "shmb_config.h"
+#include "shmb_identity.h"
+#include "shmb_log.h"
+
+typedef struct broker broker;
+typedef struct broker_conn broker_conn;
+
+typedef struct broker_outcome {
+    int close_after;       /* close the connection once the reply is out */
+    int has_grant;         /* the reply carries a freshly granted handle */
+    uint64_t grant_handle; /* revoke it if the reply is not delivered */
+} broker_outcome;
+
+typedef struct broker_stats {
+    size_t regions;
+    size_t clients;
+    uint64_t committed;
+} broker_stats;
+
+broker *broker_new(const shmb_config *cfg, const shmb_logger *log);
+/* Frees every region and connection (service stop). */
+void broker_free(broker *b);
+
+/* Registers a connection. Takes ownership of *id's heap parts on success.
+ * SHMB_E_LIMIT_REACHED when max_clients connections exist. */
+int broker_conn_open(broker *b, plat_peer *peer, shmb_identity *id,
+                     broker_conn **out);
+/* Drops the connection's holdings (freeing `client` regions nobody holds). */
+void broker_conn_close(broker_conn *c);
+const shmb_identity *broker_conn_identity(const broker_conn *c);
+
+/* Handles one request payload; returns the reply payload (malloc'd JSON) or
+ * NULL when memory is exhausted (then close the connection). */
+char *broker_handle(broker_conn *c, const uint8_t *payload, size_t len,
+                    broker_outcome *out);
+
+/* Reply to send when a connection is refused before registration. */
+char *broker_reply_refused(int code, const char *message);
+
+void broker_get_stats(const broker *b, broker_stats *st);
+
+#endif

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * main_win.c - shmbroker.exe: the Windows service and its console mode.
+ *
+ *   shmbroker.exe [options]            run under the SCM (sc start)
+ *   shmbroker.exe --console [options]  run in the foreground; Ctrl+C stops
+ *
+ * Options are read from the process command line in both modes (the SCM
+ * starts the binPath command line), so ServiceMain needs no globals for
+ * them. The one global is the SCM status (status handle + record).
+ */
+#include <windows.h>
+
+#include <shellapi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "broker.h"
+#include "peer_win.h"
+#include "server_win.h"
+#include "shmb_config.h"
+#include "shmb_log.h"
+
+#define SERVICE_NAME_MAX 128
+#define START_WAIT_HINT_MS 10000
+#define STOP_WAIT_HINT_MS 10000
+
+typedef struct options {
+    int console;
+    int help;
+    int version;
+    int verbose;
+    char service_name[SERVICE_NAME_MAX];
+    char pipe[SHMB_PIPE_NAME_MAX];
+    char log_path[MAX_PATH * 3];
+} options;
+
+typedef struct runtime {
+    options opt;
+    shmb_config cfg;
+    shmb_logger log;
+    FILE *log_file;
+    HANDLE event_source;
+    uv_loop_t loop;
+    uv_async_t stop;
+    server *srv;
+    CRITICAL_SECTION log_lock;
+} runtime;
+
+/* The one global: the process's run state as the SCM (or, in console mode,
+ * the console control handler, which has no context parameter) sees it. */
+static struct {
+    SERVICE_STATUS_HANDLE handle;
+    SERVICE_STATUS status;
+    uv_async_t *console_stop;
+} g_svc;
+
+/* ---- SCM status ------------------------------------------------------- */
+
+static void svc_report(DWORD state, DWORD exit_code, DWORD wait_hint)
+{
+    if (g_svc.handle == NULL)
+        return;
+    g_svc.status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
+    g_svc.status.dwCurrentState = state;
+    g_svc.status.dwWin32ExitCode = exit_code;
+    g_svc.status.dwWaitHint = wait_hint;
+    g_svc.status.dwControlsAccepted =
+        state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN
+                                 : 0;
+    if (state == SERVICE_RUNNING || state == SERVICE_STOPPED)
+        g_svc.status.dwCheckPoint = 0;
+    else
+        g_svc.status.dwCheckPoint++;
+    SetServiceStatus(g_svc.handle, &g_svc.status);
+}
+
+/* ---- logging ---------------------------------------------------------- */
+
+static void log_sink(void *ctx, shmb_log_level level, const char *line)
+{
+    runtime *rt = ctx;
+    SYSTEMTIME t;
+    char stamp[32];
+
+    GetSystemTime(&t);
+    snprintf(stamp, sizeof(stamp), "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
+             t.wYear, t.wMonth, t.wDay, t.wHour, t.wMinute, t.wSecond,
+             t.wMilliseconds);
+    EnterCriticalSection(&rt->log_lock);
+    if (rt->opt.console)
+        fprintf(stderr, "%s level=%s %s\n", stamp, shmb_log_level_name(level),
+                line);
+    if (rt->log_file != NULL) {
+        fprintf(rt->log_file, "%s level=%s %s\n", stamp,
+                shmb_log_level_name(level), line);
+        fflush(rt->log_file);
+    }
+    if (rt->event_source != NULL && level <= SHMB_LOG_WARN) {
+        const char *strs[1];
+        strs[0] = line;
+        ReportEventA(rt->event_source,
+                     level == SHMB_LOG_ERROR ? EVENTLOG_ERROR_TYPE
+                                             : EVENTLOG_WARNING_TYPE,
+                     0, 1, NULL, 1, 0, strs, NULL);
+    }
+    LeaveCriticalSection(&rt->log_lock);
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: shmbroker [--console] [--pipe NAME] [--log FILE]\n"
+            "                 [--service-name NAME] [--verbose]\n"
+            "  --console        run in the foreground (Ctrl+C stops);\n"
+            "                   without it the SCM must have started us\n"
+            "  --pipe NAME      control pipe (default %s)\n"
+            "  --log FILE       append structured log lines to FILE\n"
+            "  --service-name N name registered with the SCM (default "
+            "shmbroker)\n"
+            "  --verbose        log debug lines too\n"
+            "  --version        print the version\n",
+            SHMB_DEFAULT_PIPE);
+}
+
+static int copy_arg(char *dst, size_t cap, const WCHAR *src)
+{
+    return win_utf8(src, dst, cap) && dst[0] != '\0';
+}
+
+/* Parses the process command line; returns 0 or prints why and returns -1. */
+static int options_parse(options *o)
+{
+    int argc = 0, i, ok = 0;
+    LPWSTR *argv = CommandLineToArgvW(GetCommandLineW(), &argc);
+
+    memset(o, 0, sizeof(*o));
+    strcpy(o->service_name, "shmbroker");
+    if (argv == NULL)
+        return -1;
+    for (i = 1; i < argc; i++) {
+        const WCHAR *a = argv[i];
+        const WCHAR *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (wcscmp(a, L"--console") == 0) {
+            o->console = 1;
+        } else if (wcscmp(a, L"--verbose") == 0) {
+            o->verbose = 1;
+        } else if (wcscmp(a, L"--help") == 0 || wcscmp(a, L"-h") == 0) {
+            o->help = 1;
+        } else if (wcscmp(a, L"--version") == 0) {
+            o->version = 1;
+        } else if (wcscmp(a, L"--pipe") == 0 && v != NULL) {
+            if (!copy_arg(o->pipe, sizeof(o->pipe), v))
+                goto bad;
+            i++;
+        } else if (wcscmp(a, L"--log") == 0 && v != NULL) {
+            if (!copy_arg(o->log_path, sizeof(o->log_path), v))
+                goto bad;
+            i++;
+        } else if (wcscmp(a, L"--service-name") == 0 && v != NULL) {
+            if (!copy_arg(o->service_name, sizeof(o->service_name), v))
+                goto bad;
+            i++;
+        } else {
+            goto bad;
+        }
+        continue;
+    bad:
+        fprintf(stderr, "shmbroker: bad or incomplete option at argument %d\n",
+                i);
+        usage(stderr);
+        goto done;
+    }
+    ok = 1;
+done:
+    LocalFree(argv);
+    return ok ? 0 : -1;
+}
+
+/* ---- running ---------------------------------------------------------- */
+
+static void on_stop(uv_async_t *a)
+{
+    runtime *rt = a->data;
+    shmb_logf(&rt->log, SHMB_LOG_INFO, "event=stopping");
+    if (rt->srv != NULL) {
+        server_stop(rt->srv);
+        rt->srv = NULL;
+    }
+    uv_close((uv_handle_t *)&rt->stop, NULL);
+}
+
+static int runtime_init(runtime *rt)
+{
+    InitializeCriticalSection(&rt->log_lock);
+    rt->log.sink = log_sink;
+    rt->log.ctx = rt;
+    rt->log.max_level = rt->opt.verbose ? SHMB_LOG_DEBUG : SHMB_LOG_INFO;
+    if (rt->opt.log_path[0] != '\0') {
+        rt->log_file = fopen(rt->opt.log_path, "a");
+        if (rt->log_file == NULL) {
+            fprintf(stderr, "shmbroker: cannot open log file %s\n",
+                    rt->opt.log_path);
+            return -1;
+        }
+    }
+    if (!rt->opt.console)
+        rt->event_source = RegisterEventSourceA(NULL, rt->opt.service_name);
+    shmb_config_defaults(&rt->cfg);
+    if (rt->opt.pipe[0] != '\0')
+        snprintf(rt->cfg.pipe_name, sizeof(rt->cfg.pipe_name), "%s",
+                 rt->opt.pipe);
+    return 0;
+}
+
+static void runtime_close(runtime *rt)
+{
+    if (rt->log_file != NULL)
+        fclose(rt->log_file);
+    if (rt->event_source != NULL)
+        DeregisterEventSource(rt->event_source);
+    DeleteCriticalSection(&rt->log_lock);
+}
+
+/* Runs the broker until stopped. Returns a Win32 exit code. */
+static DWORD broker_run(runtime *rt)
+{
+    broker *b = NULL;
+    char why[256] = "";
+    DWORD exit_code = NO_ERROR;
+    int rc;
+
+    if (uv_loop_init(&rt->loop) != 0)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    uv_async_init(&rt->loop, &rt->stop, on_stop);
+    rt->stop.data = rt;
+    b = broker_new(&rt->cfg, &rt->log);
+    if (b == NULL) {
+        exit_code = ERROR_NOT_ENOUGH_MEMORY;
+        uv_close((uv_handle_t *)&rt->stop, NULL);
+    } else {
+        rc = server_start(&rt->loop, b, &rt->cfg, &rt->log, &rt->srv, why,
+                          sizeof(why));
+        if (rc != SHMB_OK) {
+            shmb_logf(&rt->log, SHMB_LOG_ERROR,
+                      "event=start_failed reason=\"%s\"", why);
+            exit_code = ERROR_SERVICE_SPECIFIC_ERROR;
+            uv_close((uv_handle_t *)&rt->stop, NULL);
+        } else {
+            shmb_logf(&rt->log, SHMB_LOG_INFO,
+                      "event=started pipe=%s pid=%lu mode=%s",
+                      rt->cfg.pipe_name, GetCurrentProcessId(),
+                      rt->opt.console ? "console" : "service");
+            svc_report(SERVICE_RUNNING, NO_ERROR, 0);
+        }
+    }
+    uv_run(&rt->loop, UV_RUN_DEFAULT);
+    broker_free(b);
+    uv_loop_close(&rt->loop);
+    shmb_logf(&rt->log, SHMB_LOG_INFO, "event=stopped exit=%lu", exit_code);
+    return exit_code;
+}
+
+static DWORD WINAPI svc_control(DWORD control, DWORD type, LPVOID data,
+                                LPVOID ctx)
+{
+    runtime *rt = ctx;
+    (void)type;
+    (void)data;
+    switch (control) {
+    case SERVICE_CONTROL_STOP:
+    case SERVICE_CONTROL_SHUTDOWN:
+        svc_report(SERVICE_STOP_PENDING, NO_ERROR, STOP_WAIT_HINT_MS);
+        uv_async_send(&rt->stop);
+        return NO_ERROR;
+    case SERVICE_CONTROL_INTERROGATE:
+        return NO_ERROR;
+    default:
+        return ERROR_CALL_NOT_IMPLEMENTED;
+    }
+}
+
+static void WINAPI svc_main(DWORD argc, LPWSTR *argv)
+{
+    runtime *rt = calloc(1, sizeof(*rt));
+    DWORD exit_code = ERROR_INVALID_PARAMETER;
+    WCHAR wname[SERVICE_NAME_MAX];
+
+    (void)argc;
+    (void)argv;
+    if (rt == NULL || options_parse(&rt->opt) != 0)
+        goto done_early;
+    MultiByteToWideChar(CP_UTF8, 0, rt->opt.service_name, -1, wname,
+                        SERVICE_NAME_MAX);
+    g_svc.handle = RegisterServiceCtrlHandlerExW(wname, svc_control, rt);
+    if (g_svc.handle == NULL)
+        goto done_early;
+    svc_report(SERVICE_START_PENDING, NO_ERROR, START_WAIT_HINT_MS);
+    if (runtime_init(rt) != 0) {
+        svc_report(SERVICE_STOPPED, ERROR_INVALID_PARAMETER, 0);
+        free(rt);
+        return;
+    }
+    exit_code = broker_run(rt);
+    runtime_close(rt);
+    free(rt);
+    svc_report(SERVICE_STOPPED, exit_code, 0);
+    return;
+done_early:
+    free(rt);
+}
+
+/* Console mode: Ctrl+C, Ctrl+Break and console close stop the broker. */
+static BOOL WINAPI console_ctrl(DWORD type)
+{
+    (void)type;
+    if (g_svc.console_stop == NULL)
+        return FALSE;
+    uv_async_send(g_svc.console_stop);
+    return TRUE;
+}
+
+static int run_console(runtime *rt)
+{
+    DWORD code;
+    if (runtime_init(rt) != 0)
+        return 2;
+    g_svc.console_stop = &rt->stop;
+    SetConsoleCtrlHandler(console_ctrl, TRUE);
+    code = broker_run(rt);
+    SetConsoleCtrlHandler(console_ctrl, FALSE);
+    g_svc.console_stop = NULL;
+    runtime_close(rt);
+    return code == NO_ERROR ? 0 : 1;
+}
+
+int main(void)
+{
+    static SERVICE_TABLE_ENTRYW table[] = {
+        {L"shmbroker", svc_main},
+        {NULL, NULL},
+    };
+    runtime *rt = calloc(1, sizeof(*rt));
+    int rc;
+
+    if (rt == NULL || options_parse(&rt->opt) != 0)
+        return 2;
+    if (rt->opt.help) {
+        usage(stdout);
+        return 0;
+    }
+    if (rt->opt.version) {
+        printf("shmbroker 0.1.0 (protocol 1)\n");
+        return 0;
+    }
+    if (rt->opt.console) {
+        rc = run_console(rt);
+        free(rt);
+        return rc;
+    }
+    free(rt);
+    if (!StartServiceCtrlDispatcherW(table)) {
+        if (GetLastError() == ERROR_FAILED_SERVICE_CONTROLLER_CONNECT)
+            fprintf(stderr, "shmbroker: not started by the service control "
+                            "manager; use --console to run in the "
+                            "foreground\n");
+        else
+            fprintf(stderr, "shmbroker: StartServiceCtrlDispatcher failed "
+                            "(%lu)\n",
+                    GetLastError());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * section_win.c - pagefile-backed sections and the grants that hand them out
+ * (DESIGN.md security rules 1, 2 and 4).
+ *
+ * A section is created unnamed and with a DACL that grants nothing (empty
+ * but for an OWNER RIGHTS ACE with no rights, see section_dacl): no one,
+ * not even the service's own user, can open it by name or re-duplicate a
+ * handle with more rights, so the only way in is a handle the broker chose
+ * to duplicate, with the rights the policy chose.
+ */
+#include <windows.h>
+
+#include <stdlib.h>
+
+#include "peer_win.h"
+#include "platform.h"
+
+/* Not in every SDK's user-mode headers. */
+#ifndef SECTION_QUERY
+#define SECTION_QUERY 0x0001
+#endif
+
+struct plat_section {
+    HANDLE handle; /* full access, broker-only, never inheritable */
+    uint64_t size;
+};
+
+uint64_t plat_commit_granularity(void)
+{
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwAllocationGranularity ? si.dwAllocationGranularity : 65536;
+}
+
+/* Builds the section's DACL: one ACE granting OWNER RIGHTS (S-1-3-4)
+ * nothing. An empty DACL alone is not enough: an object's owner implicitly
+ * gets READ_CONTROL and WRITE_DAC whatever the DACL says, so a process of
+ * the broker's own user (a console-mode broker, or every process under
+ * Wine) could re-duplicate its grant with WRITE_DAC and rewrite the DACL.
+ * An OWNER RIGHTS ACE replaces those implicit rights with its own mask. */
+static int section_dacl(ACL *acl, DWORD cap)
+{
+    SID_IDENTIFIER_AUTHORITY creator = {SECURITY_CREATOR_SID_AUTHORITY};
+    BYTE sid_buf[SECURITY_MAX_SID_SIZE];
+    PSID owner_rights = (PSID)sid_buf;
+
+    if (!InitializeSid(owner_rights, &creator, 1))
+        return 0;
+    *GetSidSubAuthority(owner_rights, 0) = SECURITY_CREATOR_OWNER_RIGHTS_RID;
+    return InitializeAcl(acl, cap, ACL_REVISION) &&
+           AddAccessAllowedAce(acl, ACL_REVISION, 0, owner_rights);
+}
+
+/* The service's own user SID (LocalSystem when run by the SCM). */
+static TOKEN_USER *self_user(void)
+{
+    HANDLE tok;
+    DWORD n = 0;
+    TOKEN_USER *u = NULL;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok))
+        return NULL;
+    GetTokenInformation(tok, TokenUser, NULL, 0, &n);
+    if (n > 0)
+        u = malloc(n);
+    if (u != NULL && !GetTokenInformation(tok, TokenUser, u, n, &n)) {
+        free(u);
+        u = NULL;
+    }
+    CloseHandle(tok);
+    return u;
+}
+
+int plat_section_create(uint64_t size, plat_section **out, uint32_t *syserr)
+{
+    SECURITY_DESCRIPTOR sd;
+    TOKEN_USER *owner = self_user();
+    union {
+        ACL acl;
+        BYTE buf[sizeof(ACL) + sizeof(ACCESS_ALLOWED_ACE) +
+                 SECURITY_MAX_SID_SIZE];
+    } dacl;
+    SECURITY_ATTRIBUTES sa;
+    plat_section *s;
+    HANDLE h;
+
+    /* Owner: our own user explicitly. A LocalSystem token's default owner
+     * can be BUILTIN\Administrators, which would hand owner rights to every
+     * elevated process of an administrator. */
+    if (owner == NULL || !section_dacl(&dacl.acl, sizeof(dacl)) ||
+        !InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION) ||
+        !SetSecurityDescriptorOwner(&sd, owner->User.Sid, FALSE) ||
+        !SetSecurityDescriptorDacl(&sd, TRUE, &dacl.acl, FALSE)) {
+        *syserr = GetLastError();
+        free(owner);
+        return SHMB_E_SYSTEM;
+    }
+    sa.nLength = sizeof(sa);
+    sa.lpSecurityDescriptor = &sd;
+    sa.bInheritHandle = FALSE;
+    /* SEC_COMMIT charges commit for the whole size now, which is what the
+     * quotas count; a later allocation failure cannot happen in a client. */
+    h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE | SEC_COMMIT,
+                           (DWORD)(size >> 32), (DWORD)(size & 0xffffffffu),
+                           NULL);
+    if (h == NULL)
+        *syserr = GetLastError();
+    free(owner);
+    if (h == NULL)
+        return SHMB_E_SYSTEM;
+    s = malloc(sizeof(*s));
+    if (s == NULL) {
+        CloseHandle(h);
+        return SHMB_E_NOMEM;
+    }
+    s->handle = h;
+    s->size = size;
+    *out = s;
+    return SHMB_OK;
+}
+
+void plat_section_close(plat_section *section)
+{
+    if (section == NULL)
+        return;
+    CloseHandle(section->handle);
+    free(section);
+}
+
+/* The exact rights of a grant. Read-only: map for read and query the size.
+ * Read-write adds FILE_MAP_WRITE. Never FILE_MAP_ALL_ACCESS (it includes
+ * SECTION_EXTEND_SIZE and SECTION_MAP_EXECUTE), never WRITE_DAC, WRITE_OWNER
+ * or DELETE, so a holder can neither widen its own access nor change who
+ * else may open the section. */
+DWORD plat_access_mask(shmb_access access)
+{
+    switch (access) {
+    case SHMB_ACCESS_RO:
+        return FILE_MAP_READ | SECTION_QUERY;
+    case SHMB_ACCESS_RW:
+        return FILE_MAP_READ | FILE_MAP_WRITE | SECTION_QUERY;
+    default:
+        return 0;
+    }
+}
+
+int plat_section_grant(plat_section *section, plat_peer *peer,
+                       shmb_access access, uint64_t *handle, uint32_t *syserr)
+{
+    HANDLE target = NULL;
+    DWORD mask = plat_access_mask(access);
+
+    if (mask == 0 || section == NULL)
+        return SHMB_E_INTERNAL;
+    /* Source: our full-access section handle. Target: the identified client
+     * process (never a pid from a message). Rights: exactly `mask`, not
+     * inheritable, no DUPLICATE_SAME_ACCESS. */
+    if (!DuplicateHandle(GetCurrentProcess(), section->handle, peer->process,
+                         &target, mask, FALSE, 0)) {
+        *syserr = GetLastError();
+        return SHMB_E_SYSTEM;
+    }
+    *handle = (uint64_t)(uintptr_t)target;
+    return SHMB_OK;
+}
+
+void plat_grant_revoke(plat_peer *peer, uint64_t handle)
+{
+    /* Closes the handle *inside the client*: source process = client,
+     * DUPLICATE_CLOSE_SOURCE, no target. Fails harmlessly if the client is
+     * already gone (the kernel closed it then). */
+    DuplicateHandle(peer->process, (HANDLE)(uintptr_t)handle, NULL, NULL, 0,
+                    FALSE, DUPLICATE_CLOSE_SOURCE);
+}

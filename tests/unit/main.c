@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/* main.c - the unit test table. */
+#include "harness.h"
+
+#define SHMB_TEST(name, label) int test_##name(void);
+#include "test-list.h"
+#undef SHMB_TEST
+
+static const shmb_test tests[] = {
+#define SHMB_TEST(name, label) {#name, test_##name},
+#include "test-list.h"
+#undef SHMB_TEST
+    {NULL, NULL},
+};
+
+int main(int argc, char **argv)
+{
+    return shmb_test_main(tests, argc, argv);
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/* test_frame.c - the length-prefixed frame codec, including hostile input. */
+#include <stdlib.h>
+
+#include "harness.h"
+#include "shmb_frame.h"
+#include "shmb_types.h"
+
+int test_errors_names_roundtrip(void)
+{
+    int e;
+    for (e = 0; e >= SHMB_ERR_MIN; e--) {
+        CHECK_INT(shmb_err_from_name(shmb_err_name(e)), e);
+        CHECK(strcmp(shmb_strerror(e), "unknown error") != 0);
+    }
+    CHECK_STR(shmb_err_name(SHMB_E_NOT_FOUND), "not_found");
+    CHECK_STR(shmb_err_name(1), "unknown");
+    CHECK_STR(shmb_err_name(SHMB_ERR_MIN - 1), "unknown");
+    CHECK_INT(shmb_err_from_name("no_such_code"), SHMB_E_PROTOCOL);
+    return 0;
+}
+
+int test_frame_header_little_endian(void)
+{
+    uint8_t h[4];
+    shmb_frame_put_header(h, 0x01020304u);
+    CHECK_INT(h[0], 4);
+    CHECK_INT(h[1], 3);
+    CHECK_INT(h[2], 2);
+    CHECK_INT(h[3], 1);
+    CHECK_INT(shmb_frame_get_header(h), 0x01020304u);
+    return 0;
+}
+
+int test_frame_roundtrip(void)
+{
+    shmb_frame_reader r;
+    size_t n, len;
+    const uint8_t *p;
+    uint8_t *f = shmb_frame_encode("{\"a\":1}", 7, 100, &n);
+
+    CHECK(f != NULL);
+    CHECK_INT(n, 11);
+    shmb_frame_reader_init(&r, 100);
+    CHECK_INT(shmb_frame_reader_feed(&r, f, n), 0);
+    CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 1);
+    CHECK_INT(len, 7);
+    CHECK(memcmp(p, "{\"a\":1}", 7) == 0);
+    CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 0);
+    CHECK_INT(shmb_frame_reader_pending(&r), 0);
+    free(f);
+    shmb_frame_reader_free(&r);
+    return 0;
+}
+
+int test_frame_byte_by_byte(void)
+{
+    shmb_frame_reader r;
+    size_t n, len, i;
+    const uint8_t *p;
+    uint8_t *f = shmb_frame_encode("hello", 5, 100, &n);
+
+    shmb_frame_reader_init(&r, 100);
+    for (i = 0; i + 1 < n; i++) {
+        CHECK_INT(shmb_frame_reader_feed(&r, f + i, 1), 0);
+        CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 0);
+    }
+    CHECK_INT(shmb_frame_reader_feed(&r, f + n - 1, 1), 0);
+    CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 1);
+    CHECK(len == 5 && memcmp(p, "hello", 5) == 0);
+    free(f);
+    shmb_frame_reader_free(&r);
+    return 0;
+}
+
+int test_frame_truncated_header(void)
+{
+    shmb_frame_reader r;
+    const uint8_t *p;
+    size_t len;
+    uint8_t h[3] = {5, 0, 0};
+
+    shmb_frame_reader_init(&r, 100);
+    CHECK_INT(shmb_frame_reader_feed(&r, h, 3), 0);
+    CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 0);
+    CHECK_INT(shmb_frame_reader_pending(&r), 3);
+    shmb_frame_reader_free(&r);
+    return 0;
+}
+
+int test_frame_truncated_payload(void)
+{
+    shmb_frame_reader r;
+    const uint8_t *p;
+    size_t len;
+    uint8_t f[4 + 3] = {10, 0, 0, 0, 'a', 'b', 'c'};
+
+    shmb_frame_reader_init(&r, 100);
+    CHECK_INT(shmb_frame_reader_feed(&r, f, sizeof(f)), 0);
+    CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 0);
+    CHECK_INT(shmb_frame_reader_pending(&r), 7);
+    shmb_frame_reader_free(&r);
+    return 0;
+}
+
+int test_frame_many_in_one_feed(void)
+{
+    shmb_frame_reader r;
+    uint8_t buf[64];
+    size_t off = 0, len;
+    const uint8_t *p;
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        shmb_frame_put_header(buf + off, 1);
+        buf[off + 4] = (uint8_t)('0' + i);
+        off += 5;
+    }
+    shmb_frame_reader_init(&r, 100);
+    CHECK_INT(shmb_frame_reader_feed(&r, buf, off), 0);
+    for (i = 0; i < 5; i++) {
+        CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 1);
+        CHECK_INT(len, 1);
+        CHECK_INT(p[0], '0' + i);
+    }
+    CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 0);
+    shmb_frame_reader_free(&r);
+    return 0;
+}
+
+int test_frame_zero_length(void)
+{
+    shmb_frame_reader r;
+    const uint8_t *p;
+    size_t len;
+    uint8_t f[4] = {0, 0, 0, 0};
+
+    shmb_frame_reader_init(&r, 100);
+    CHECK_INT(shmb_frame_reader_feed(&r, f, 4), 0);
+    CHECK_INT(shmb_frame_reader_next(&r, &p, &len), SHMB_E_BAD_FRAME);
+    shmb_frame_reader_free(&r);
+    return 0;
+}
+
+int test_frame_oversized(void)
+{
+    shmb_frame_reader r;
+    const uint8_t *p;
+    size_t len;
+    uint8_t f[4];
+
+    /* Detected from the header alone: nothing of the payload is needed. */
+    shmb_frame_reader_init(&r, 1000);
+    shmb_frame_put_header(f, 1001);
+    CHECK_INT(shmb_frame_reader_feed(&r, f, 4), 0);
+    CHECK_INT(shmb_frame_reader_next(&r, &p, &len), SHMB_E_BAD_FRAME);
+    /* Sticky: the stream stays failed. */
+    CHECK_INT(shmb_frame_reader_next(&r, &p, &len), SHMB_E_BAD_FRAME);
+    CHECK_INT(shmb_frame_reader_feed(&r, f, 4), SHMB_E_BAD_FRAME);
+    shmb_frame_reader_free(&r);
+    /* 0xffffffff must not overflow anything either. */
+    shmb_frame_reader_init(&r, 1000);
+    shmb_frame_put_header(f, 0xffffffffu);
+    CHECK_INT(shmb_frame_reader_feed(&r, f, 4), 0);
+    CHECK_INT(shmb_frame_reader_next(&r, &p, &len), SHMB_E_BAD_FRAME);
+    shmb_frame_reader_free(&r);
+    return 0;
+}
+
+int test_frame_limit_exact(void)
+{
+    shmb_frame_reader r;
+    const uint8_t *p;
+    size_t len, n;
+    char payload[256];
+    uint8_t *f;
+
+    memset(payload, 'x', sizeof(payload));
+    f = shmb_frame_encode(payload, sizeof(payload), 256, &n);
+    CHECK(f != NULL);
+    shmb_frame_reader_init(&r, 256);
+    CHECK_INT(shmb_frame_reader_feed(&r, f, n), 0);
+    CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 1);
+    CHECK_INT(len, 256);
+    free(f);
+    shmb_frame_reader_free(&r);
+    return 0;
+}
+
+int test_frame_encode_limits(void)
+{
+    size_t n = 0;
+    char big[101];
+    memset(big, 'x', sizeof(big));
+    CHECK(shmb_frame_encode("", 0, 100, &n) == NULL);
+    CHECK(shmb_frame_encode(big, 101, 100, &n) == NULL);
+    return 0;
+}

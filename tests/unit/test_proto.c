@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/* test_proto.c - strict request parsing and reply formats. */
+#include <stdlib.h>
+
+#include "harness.h"
+#include "shmb_proto.h"
+#include "shmb_registry.h"
+
+static int parse(const char *json, shmb_request *req, char *msg)
+{
+    return shmb_request_parse((const uint8_t *)json, strlen(json), req, msg,
+                              SHMB_MSG_MAX);
+}
+
+int test_proto_valid_requests(void)
+{
+    shmb_request q;
+    char m[SHMB_MSG_MAX];
+
+    CHECK_INT(parse("{\"id\":1,\"op\":\"hello\",\"versions\":[1],"
+                    "\"client\":\"t\"}",
+                    &q, m),
+              SHMB_OK);
+    CHECK_INT(q.op, SHMB_OP_HELLO);
+    CHECK_INT(q.versions, 1u << 1);
+    CHECK_STR(q.client, "t");
+    CHECK_INT(parse("{\"id\":2,\"op\":\"ping\"}", &q, m), SHMB_OK);
+    CHECK_INT(q.op, SHMB_OP_PING);
+    CHECK_INT(q.id, 2);
+    CHECK_INT(parse(" {\"op\":\"create\",\"id\":3,\"name\":\"a/b\","
+                    "\"size\":4096,\"access\":\"ro\",\"lifetime\":"
+                    "\"persistent\"}\n",
+                    &q, m),
+              SHMB_OK);
+    CHECK_INT(q.op, SHMB_OP_CREATE);
+    CHECK_STR(q.name, "a/b");
+    CHECK_INT(q.size, 4096);
+    CHECK_INT(q.access, SHMB_ACCESS_RO);
+    CHECK_INT(q.lifetime, SHMB_LIFETIME_PERSISTENT);
+    CHECK_INT(parse("{\"id\":4,\"op\":\"open\",\"name\":\"x\",\"access\":"
+                    "\"rw\"}",
+                    &q, m),
+              SHMB_OK);
+    CHECK_INT(q.access, SHMB_ACCESS_RW);
+    CHECK_INT(parse("{\"id\":5,\"op\":\"release\",\"name\":\"x\"}", &q, m),
+              SHMB_OK);
+    CHECK_INT(parse("{\"id\":6,\"op\":\"delete\",\"name\":\"x\"}", &q, m),
+              SHMB_OK);
+    CHECK_INT(parse("{\"id\":7,\"op\":\"list\"}", &q, m), SHMB_OK);
+    CHECK_INT(parse("{\"id\":8,\"op\":\"stat\",\"name\":\"x\"}", &q, m),
+              SHMB_OK);
+    CHECK_INT(q.op, SHMB_OP_STAT);
+    return 0;
+}
+
+int test_proto_defaults(void)
+{
+    shmb_request q;
+    char m[SHMB_MSG_MAX];
+    CHECK_INT(parse("{\"id\":1,\"op\":\"create\",\"name\":\"d\",\"size\":1}",
+                    &q, m),
+              SHMB_OK);
+    CHECK_INT(q.access, SHMB_ACCESS_RW);
+    CHECK_INT(q.lifetime, SHMB_LIFETIME_CLIENT);
+    return 0;
+}
+
+int test_proto_bad_json(void)
+{
+    static const struct {
+        const char *in;
+        const char *msg;
+    } cases[] = {
+        {"not json", "invalid JSON at byte 0"},
+        {"{\"id\":1,", "invalid JSON at byte 7"},
+        {"[1,2]", "payload is not a JSON object"},
+        {"\"str\"", "payload is not a JSON object"},
+        {"{\"id\":1,\"op\":\"ping\"} {}", "trailing bytes after the JSON object"},
+        {"{\"id\":1,\"op\":\"ping\"}x", "trailing bytes after the JSON object"},
+    };
+    shmb_request q;
+    char m[SHMB_MSG_MAX];
+    size_t i;
+    const char nul[] = "{\"id\":1,\"op\":\"ping\"}\0";
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CHECK_INT(parse(cases[i].in, &q, m), SHMB_E_BAD_JSON);
+        CHECK_STR(m, cases[i].msg);
+    }
+    CHECK_INT(shmb_request_parse((const uint8_t *)nul, sizeof(nul) - 1, &q, m,
+                                 sizeof(m)),
+              SHMB_E_BAD_JSON);
+    CHECK_STR(m, "payload contains a NUL byte");
+    return 0;
+}
+
+int test_proto_bad_fields(void)
+{
+    static const struct {
+        const char *in;
+        int code;
+        const char *msg;
+    } cases[] = {
+        {"{\"op\":\"ping\"}", SHMB_E_BAD_REQUEST, "missing field 'id'"},
+        {"{\"id\":1}", SHMB_E_BAD_REQUEST, "missing field 'op'"},
+        {"{\"id\":1,\"op\":5}", SHMB_E_BAD_REQUEST,
+         "field 'op' must be a string"},
+        {"{\"id\":1,\"op\":\"fly\"}", SHMB_E_UNKNOWN_OP, "unknown op 'fly'"},
+        {"{\"id\":1,\"op\":\"x\\n\\u0001'y\"}", SHMB_E_UNKNOWN_OP,
+         "unknown op 'x???y'"},
+        {"{\"id\":1,\"op\":\"ping\",\"extra\":1}", SHMB_E_BAD_REQUEST,
+         "unknown field 'extra'"},
+        {"{\"id\":1,\"op\":\"ping\",\"name\":\"a\"}", SHMB_E_BAD_REQUEST,
+         "field 'name' is not valid for op 'ping'"},
+        {"{\"id\":1,\"op\":\"open\",\"name\":\"a\"}", SHMB_E_BAD_REQUEST,
+         "missing field 'access'"},
+        {"{\"id\":1,\"op\":\"create\",\"size\":5}", SHMB_E_BAD_REQUEST,
+         "missing field 'name'"},
+        {"{\"id\":1,\"op\":\"open\",\"name\":7,\"access\":\"ro\"}",
+         SHMB_E_BAD_REQUEST, "field 'name' must be a string"},
+        {"{\"id\":1,\"op\":\"open\",\"name\":\"a\",\"access\":\"wx\"}",
+         SHMB_E_BAD_REQUEST, "field 'access' must be \"ro\" or \"rw\""},
+        {"{\"id\":1,\"op\":\"create\",\"name\":\"a\",\"size\":1,"
+         "\"lifetime\":\"config\"}",
+         SHMB_E_BAD_REQUEST,
+         "field 'lifetime' must be \"client\" or \"persistent\""},
+        {"{\"id\":1,\"op\":\"ping\",\"id\":2}", SHMB_E_BAD_REQUEST,
+         "duplicate field 'id'"},
+        {"{\"id\":1,\"op\":\"hello\",\"versions\":1}", SHMB_E_BAD_REQUEST,
+         "field 'versions' must be an array of integers"},
+        {"{\"id\":1,\"op\":\"hello\",\"client\":[]," "\"versions\":[1]}",
+         SHMB_E_BAD_REQUEST, "field 'client' must be a string"},
+        {"{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
+         "\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"p\":1,"
+         "\"q\":1}",
+         SHMB_E_BAD_REQUEST, "more than 16 fields"},
+    };
+    shmb_request q;
+    char m[SHMB_MSG_MAX];
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = parse(cases[i].in, &q, m);
+        if (rc != cases[i].code || strcmp(m, cases[i].msg) != 0) {
+            fprintf(stderr, "case %zu: %s -> %d '%s'\n", i, cases[i].in, rc,
+                    m);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int test_proto_ids(void)
+{
+    shmb_request q;
+    char m[SHMB_MSG_MAX];
+    CHECK_INT(parse("{\"id\":4294967295,\"op\":\"ping\"}", &q, m), SHMB_OK);
+    CHECK_INT(q.id, 4294967295u);
+    CHECK_INT(parse("{\"id\":4294967296,\"op\":\"ping\"}", &q, m),
+              SHMB_E_BAD_REQUEST);
+    CHECK_INT(q.has_id, 0);
+    CHECK_INT(parse("{\"id\":-1,\"op\":\"ping\"}", &q, m), SHMB_E_BAD_REQUEST);
+    CHECK_INT(parse("{\"id\":1.5,\"op\":\"ping\"}", &q, m), SHMB_E_BAD_REQUEST);
+    CHECK_INT(parse("{\"id\":\"1\",\"op\":\"ping\"}", &q, m),
+              SHMB_E_BAD_REQUEST);
+    CHECK_STR(m, "field 'id' must be an integer in 0..4294967295");
+    /* The id is known even when a later field is bad: the reply carries it */
+    CHECK_INT(parse("{\"id\":9,\"op\":\"nope\"}", &q, m), SHMB_E_UNKNOWN_OP);
+    CHECK_INT(q.has_id, 1);
+    CHECK_INT(q.id, 9);
+    return 0;
+}
+
+int test_proto_names(void)
+{
+    static const char *good[] = {"a", "A9", "video/frames.0", "x-y_z",
+                                 "a/b/c"};
+    static const struct {
+        const char *name;
+        const char *msg;
+    } bad[] = {
+        {"", "name is empty"},
+        {"/a", "name must start with a letter or digit"},
+        {".a", "name must start with a letter or digit"},
+        {"a//b", "name has an empty path segment"},
+        {"a/", "name has an empty path segment"},
+        {"a/../b", "name contains '..'"},
+        {"a b", "name has a character outside [A-Za-z0-9._-/] at byte 1"},
+        {"a\\b", "name has a character outside [A-Za-z0-9._-/] at byte 1"},
+        {"Global\\x", "name has a character outside [A-Za-z0-9._-/] at byte 6"},
+        {"caf\xc3\xa9", "name has a character outside [A-Za-z0-9._-/] at byte 3"},
+    };
+    char m[SHMB_MSG_MAX], longname[SHMB_NAME_MAX + 2];
+    char req[512];
+    shmb_request q;
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        CHECK_INT(shmb_name_validate(good[i], m, sizeof(m)), SHMB_OK);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_INT(shmb_name_validate(bad[i].name, m, sizeof(m)),
+                  SHMB_E_INVALID_NAME);
+        CHECK_STR(m, bad[i].msg);
+    }
+    memset(longname, 'n', sizeof(longname));
+    longname[SHMB_NAME_MAX] = '\0';
+    CHECK_INT(shmb_name_validate(longname, m, sizeof(m)), SHMB_OK);
+    longname[SHMB_NAME_MAX] = 'n';
+    longname[SHMB_NAME_MAX + 1] = '\0';
+    snprintf(req, sizeof(req), "{\"id\":1,\"op\":\"stat\",\"name\":\"%s\"}",
+             longname);
+    CHECK_INT(parse(req, &q, m), SHMB_E_INVALID_NAME);
+    CHECK_STR(m, "field 'name' is longer than 128 bytes");
+    return 0;
+}
+
+int test_proto_sizes(void)
+{
+    static const char *bad[] = {"0", "-1", "1.5", "\"10\"", "1e300",
+                                "9007199254740992", "true", "null"};
+    shmb_request q;
+    char m[SHMB_MSG_MAX], req[128];
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(req, sizeof(req),
+                 "{\"id\":1,\"op\":\"create\",\"name\":\"a\",\"size\":%s}",
+                 bad[i]);
+        CHECK_INT(parse(req, &q, m), SHMB_E_INVALID_SIZE);
+    }
+    CHECK_INT(parse("{\"id\":1,\"op\":\"create\",\"name\":\"a\",\"size\":"
+                    "9007199254740991}",
+                    &q, m),
+              SHMB_OK);
+    CHECK_INT(q.size, 9007199254740991ull);
+    return 0;
+}
+
+int test_proto_versions(void)
+{
+    shmb_request q;
+    char m[SHMB_MSG_MAX];
+    CHECK_INT(parse("{\"id\":1,\"op\":\"hello\",\"versions\":[1,2,40]}", &q,
+                    m),
+              SHMB_OK);
+    CHECK_INT(q.versions, (1u << 1) | (1u << 2));
+    CHECK_INT(parse("{\"id\":1,\"op\":\"hello\",\"versions\":[]}", &q, m),
+              SHMB_E_BAD_REQUEST);
+    CHECK_INT(parse("{\"id\":1,\"op\":\"hello\",\"versions\":[0]}", &q, m),
+              SHMB_E_BAD_REQUEST);
+    CHECK_INT(parse("{\"id\":1,\"op\":\"hello\",\"versions\":[\"1\"]}", &q, m),
+              SHMB_E_BAD_REQUEST);
+    CHECK_INT(parse("{\"id\":1,\"op\":\"hello\"}", &q, m), SHMB_E_BAD_REQUEST);
+    CHECK_STR(m, "missing field 'versions'");
+    return 0;
+}
+
+int test_proto_error_reply(void)
+{
+    char *s = shmb_reply_error(1, 7, SHMB_E_NOT_FOUND, "no region named 'x'");
+    CHECK(s != NULL);
+    CHECK_STR(s, "{\"id\":7,\"error\":{\"code\":\"not_found\",\"message\":"
+                 "\"no region named 'x'\"}}");
+    free(s);
+    s = shmb_reply_error(0, 0, SHMB_E_BAD_FRAME, NULL);
+    CHECK_STR(s, "{\"id\":null,\"error\":{\"code\":\"bad_frame\",\"message\":"
+                 "\"frame length is zero or larger than the limit\"}}");
+    free(s);
+    return 0;
+}
+
+static int reply(const char *json, shmb_reply *r)
+{
+    return shmb_reply_parse((const uint8_t *)json, strlen(json), r);
+}
+
+int test_proto_reply_parse(void)
+{
+    shmb_reply r;
+    uint64_t v;
+
+    CHECK_INT(reply("{\"id\":3,\"result\":{\"handle\":1234,\"name\":\"n\"}}",
+                    &r),
+              SHMB_OK);
+    CHECK_INT(r.code, SHMB_OK);
+    CHECK_INT(r.id, 3);
+    CHECK_INT(shmb_reply_get_u64(&r, "handle", &v), SHMB_OK);
+    CHECK_INT(v, 1234);
+    CHECK_STR(shmb_reply_get_str(&r, "name"), "n");
+    CHECK(shmb_reply_get_str(&r, "handle") == NULL);
+    CHECK_INT(shmb_reply_get_u64(&r, "name", &v), SHMB_E_PROTOCOL);
+    shmb_reply_free(&r);
+    CHECK_INT(reply("{\"id\":4,\"error\":{\"code\":\"quota_exceeded\","
+                    "\"message\":\"m\"}}",
+                    &r),
+              SHMB_OK);
+    CHECK_INT(r.code, SHMB_E_QUOTA_EXCEEDED);
+    CHECK_STR(r.message, "m");
+    shmb_reply_free(&r);
+    CHECK_INT(reply("{\"id\":4,\"error\":{\"code\":\"ok\"}}", &r), SHMB_OK);
+    CHECK_INT(r.code, SHMB_E_PROTOCOL);
+    shmb_reply_free(&r);
+    CHECK_INT(reply("{\"id\":4}", &r), SHMB_E_PROTOCOL);
+    CHECK_INT(reply("{\"id\":4,\"result\":{},\"error\":{}}", &r),
+              SHMB_E_PROTOCOL);
+    CHECK_INT(reply("[]", &r), SHMB_E_PROTOCOL);
+    return 0;
+}

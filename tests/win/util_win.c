@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/* util_win.c - helpers for the integration tests. */
+#include <windows.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmb_frame.h"
+#include "util_win.h"
+
+typedef LONG(NTAPI *nt_query_object_fn)(HANDLE, int, PVOID, ULONG, PULONG);
+
+typedef struct {
+    ULONG Attributes;
+    ACCESS_MASK GrantedAccess;
+    ULONG HandleCount;
+    ULONG PointerCount;
+    ULONG Reserved[10];
+} object_basic_information;
+
+const char *itest_pipe(void)
+{
+    const char *p = getenv("SHMB_PIPE");
+    return p != NULL && *p ? p : SHMB_DEFAULT_PIPE;
+}
+
+shmb_client *itest_connect(void)
+{
+    shmb_connect_options o;
+    shmb_client *c = NULL;
+    int rc;
+    memset(&o, 0, sizeof(o));
+    o.pipe_name = itest_pipe();
+    o.client_name = "shmb-itest";
+    rc = shmb_connect(&o, &c);
+    if (rc != SHMB_OK) {
+        fprintf(stderr, "connect to %s: %s: %s (system error %u)\n",
+                o.pipe_name, shmb_err_name(rc), shmb_client_message(c),
+                (unsigned)shmb_client_syserr(c));
+        shmb_disconnect(c);
+        return NULL;
+    }
+    return c;
+}
+
+int itest_child(const char *args)
+{
+    WCHAR exe[MAX_PATH], cmd[2048], wargs[1024];
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    DWORD code = (DWORD)-1;
+
+    GetModuleFileNameW(NULL, exe, MAX_PATH);
+    MultiByteToWideChar(CP_UTF8, 0, args, -1, wargs, 1024);
+    _snwprintf(cmd, 2048, L"\"%ls\" %ls", exe, wargs);
+    cmd[2047] = 0;
+    memset(&si, 0, sizeof(si));
+    si.cb = sizeof(si);
+    if (!CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi))
+        return -1;
+    if (WaitForSingleObject(pi.hProcess, 60000) != WAIT_OBJECT_0) {
+        TerminateProcess(pi.hProcess, 99);
+        code = (DWORD)-1;
+    } else {
+        GetExitCodeProcess(pi.hProcess, &code);
+    }
+    CloseHandle(pi.hThread);
+    CloseHandle(pi.hProcess);
+    return (int)code;
+}
+
+const char *itest_name(const char *stem)
+{
+    static char buf[128];
+    snprintf(buf, sizeof(buf), "it/%s.%lu.%lu", stem, GetCurrentProcessId(),
+             GetTickCount());
+    return buf;
+}
+
+long long itest_granted_access(HANDLE h)
+{
+    nt_query_object_fn q = (nt_query_object_fn)(void (*)(void))GetProcAddress(
+        GetModuleHandleW(L"ntdll.dll"), "NtQueryObject");
+    object_basic_information info;
+    ULONG n = 0;
+    if (q == NULL || q(h, 0 /* ObjectBasicInformation */, &info, sizeof(info),
+                       &n) != 0)
+        return -1;
+    return (long long)info.GrantedAccess;
+}
+
+int itest_under_wine(void)
+{
+    return GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version") !=
+           NULL;
+}
+
+HANDLE raw_connect(void)
+{
+    WCHAR name[256];
+    HANDLE h;
+    int i;
+    MultiByteToWideChar(CP_UTF8, 0, itest_pipe(), -1, name, 256);
+    for (i = 0; i < 100; i++) {
+        h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL,
+                        OPEN_EXISTING,
+                        SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
+        if (h != INVALID_HANDLE_VALUE)
+            return h;
+        Sleep(20);
+    }
+    return INVALID_HANDLE_VALUE;
+}
+
+int raw_send(HANDLE h, const void *buf, size_t len)
+{
+    DWORD n;
+    return WriteFile(h, buf, (DWORD)len, &n, NULL) && n == len ? 0 : -1;
+}
+
+int raw_send_frame(HANDLE h, const char *json)
+{
+    uint8_t hdr[4];
+    shmb_frame_put_header(hdr, (uint32_t)strlen(json));
+    if (raw_send(h, hdr, 4) != 0)
+        return -1;
+    return raw_send(h, json, strlen(json));
+}
+
+static int read_exact(HANDLE h, void *buf, size_t len)
+{
+    char *p = buf;
+    DWORD n;
+    while (len > 0) {
+        if (!ReadFile(h, p, (DWORD)len, &n, NULL) || n == 0)
+            return -1;
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+long raw_recv_frame(HANDLE h, char *buf, size_t cap)
+{
+    uint8_t hdr[4];
+    uint32_t len;
+    if (read_exact(h, hdr, 4) != 0)
+        return -1;
+    len = shmb_frame_get_header(hdr);
+    if (len >= cap || read_exact(h, buf, len) != 0)
+        return -1;
+    buf[len] = '\0';
+    return (long)len;
+}
+
+int raw_at_eof(HANDLE h)
+{
+    char c;
+    DWORD n = 0;
+    BOOL ok = ReadFile(h, &c, 1, &n, NULL);
+    return !ok || n == 0;
+}
+
+int raw_hello(HANDLE h)
+{
+    char buf[1024];
+    if (raw_send_frame(h, "{\"id\":1,\"op\":\"hello\",\"versions\":[1]}") != 0 ||
+        raw_recv_frame(h, buf, sizeof(buf)) < 0)
+        return -1;
+    return strstr(buf, "\"result\"") != NULL ? 0 : -1;
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
+# demo-run.sh SHMB_DEMO_EXE [REGION]
+# Runs the demo's writer and reader processes against the running service
+# and checks what they report: same bytes, live counter, write refused.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+demo=$1
+region=${2:-demo/hello}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+wine "$demo" writer "$region" 3 </dev/null >"$out/writer" 2>&1 &
+wpid=$!
+for ((i = 0; i < 200; i++)); do
+    grep -q "writer: ready" "$out/writer" 2>/dev/null && break
+    kill -0 "$wpid" 2>/dev/null || break
+    sleep 0.05
+done
+grep -q "writer: ready" "$out/writer" || { cat "$out/writer"; echo "FAIL: writer not ready" >&2; exit 1; }
+rc=0
+wine "$demo" reader "$region" </dev/null >"$out/reader" 2>&1 || rc=$?
+wait "$wpid" || { cat "$out/writer"; echo "FAIL: writer failed" >&2; exit 1; }
+cat "$out/writer" "$out/reader"
+[ "$rc" = 0 ] || { echo "FAIL: reader exit $rc" >&2; exit 1; }
+wpid_w=$(sed -n 's/^writer: pid \([0-9]*\).*/\1/p' "$out/writer")
+grep -q "reader: read \"hello from writer pid $wpid_w\"" "$out/reader" || { echo "FAIL: reader did not see the writer's bytes" >&2; exit 1; }
+grep -q "live: same memory" "$out/reader" || { echo "FAIL: counter did not move" >&2; exit 1; }
+grep -q "refused by the kernel: error 5 (access denied)" "$out/reader" || { echo "FAIL: write not refused with error 5" >&2; exit 1; }

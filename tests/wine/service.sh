@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
+# service.sh install NAME EXE [SERVICE ARGS...] | remove NAME
+# Installs the service with sc.exe, starts it and waits for RUNNING; or
+# stops it (waiting for STOPPED) and deletes it. The service logs to
+# $SHMB_BUILD_DIR/service-NAME.log.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+remove() {
+    local name=$1
+    if [ "$(service_state "$name")" = NONE ]; then
+        return 0
+    fi
+    if [ "$(service_state "$name")" != STOPPED ]; then
+        wine_q sc stop "$name" >/dev/null 2>&1 || true
+        wait_state "$name" STOPPED 30
+    fi
+    wine_q sc delete "$name" >/dev/null
+    echo "service $name stopped and deleted"
+}
+
+case "${1:-}" in
+install)
+    name=$2 exe=$3
+    shift 3
+    remove "$name" # a leftover of an interrupted run
+    winexe=$(winepath -w "$exe")
+    log="$SHMB_BUILD_DIR/service-$name.log"
+    : >"$log"
+    winlog=$(winepath -w "$log")
+    bin="\"$winexe\" --service-name $name --log \"$winlog\" $*"
+    wine_q sc create "$name" binPath= "$bin" start= demand \
+        DisplayName= "shmbroker ($name)" >/dev/null
+    wine_q sc description "$name" "Brokers shared memory sections" >/dev/null || true
+    wine_q sc start "$name" >/dev/null
+    wait_state "$name" RUNNING 30
+    echo "service $name RUNNING: $bin"
+    ;;
+remove)
+    remove "$2"
+    ;;
+*)
+    echo "usage: service.sh install NAME EXE [ARGS...] | remove NAME" >&2
+    exit 2
+    ;;
+esac
