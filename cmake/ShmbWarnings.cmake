@@ -27,4 +27,8 @@ function(shmb_target_defaults target)
                                WINVER=0x0602 WIN32_LEAN_AND_MEAN UNICODE
                                _UNICODE)
   endif()
+  if(MINGW)
+    # C99 printf (%zu, %llu) instead of the old msvcrt one.
+    target_compile_definitions(${target} PRIVATE __USE_MINGW_ANSI_STDIO=1)
+  endif()
 endfunction()

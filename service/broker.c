@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "broker.h"
+#include "shmb_policy.h"
 #include "shmb_proto.h"
 #include "shmb_registry.h"
 
@@ -95,7 +96,8 @@ static broker_conn *conn_by_id(broker *b, uint64_t id)
 
 static void uncharge(broker *b, shmb_region *r)
 {
-    struct user_charge *u = user_charge_get(b, r->owner_sid, 0);
+    struct user_charge *u =
+        r->owner_sid[0] ? user_charge_get(b, r->owner_sid, 0) : NULL;
     broker_conn *owner = r->owner_conn ? conn_by_id(b, r->owner_conn) : NULL;
 
     b->committed -= r->charge;
@@ -183,14 +185,77 @@ broker *broker_new(const shmb_config *cfg, const shmb_logger *log)
     broker *b = calloc(1, sizeof(*b));
     if (b == NULL)
         return NULL;
-    b->cfg = *cfg;
+    if (shmb_config_copy(&b->cfg, cfg) != SHMB_OK) {
+        free(b);
+        return NULL;
+    }
     b->log = log;
     b->next_conn_id = 1;
     if (registry_init(&b->reg, cfg->limits.max_regions) != SHMB_OK) {
+        shmb_config_free(&b->cfg);
         free(b);
         return NULL;
     }
     return b;
+}
+
+static uint64_t charge_of(uint64_t size)
+{
+    uint64_t gran = plat_commit_granularity();
+    return (size + gran - 1) / gran * gran;
+}
+
+int broker_create_config_regions(broker *b, char *why, size_t whycap)
+{
+    size_t i;
+    for (i = 0; i < b->cfg.nregions; i++) {
+        const shmb_static_region *sr = &b->cfg.regions[i];
+        plat_section *section = NULL;
+        uint32_t syserr = 0;
+        shmb_region *r;
+        uint64_t charge = charge_of(sr->size);
+        int rc;
+
+        if (charge > b->cfg.limits.commit_total - b->committed) {
+            snprintf(why, whycap, "config region '%s' does not fit in "
+                                  "limits.commit_total",
+                     sr->name);
+            return SHMB_E_QUOTA_EXCEEDED;
+        }
+        rc = plat_section_create(sr->size,
+                                 sr->global_name[0] ? sr->global_name : NULL,
+                                 sr->sddl, &section, &syserr);
+        if (rc != SHMB_OK) {
+            snprintf(why, whycap,
+                     rc == SHMB_E_EXISTS
+                         ? "config region '%s': %s already exists; refusing "
+                           "to share an object someone else created"
+                         : "config region '%s'%s%s: cannot create the "
+                           "section (system error %u)",
+                     sr->name, sr->global_name[0] ? " as " : "",
+                     sr->global_name, (unsigned)syserr);
+            return rc;
+        }
+        r = calloc(1, sizeof(*r));
+        if (r == NULL) {
+            plat_section_close(section);
+            return SHMB_E_NOMEM;
+        }
+        snprintf(r->name, sizeof(r->name), "%s", sr->name);
+        r->size = sr->size;
+        r->charge = charge;
+        r->lifetime = SHMB_LIFETIME_CONFIG;
+        r->section = section;
+        (void)registry_add(&b->reg, r); /* names are unique in a config */
+        b->committed += charge;
+        shmb_logf(b->log, SHMB_LOG_INFO,
+                  "event=create region=%s size=%llu charge=%llu "
+                  "lifetime=config global_name=%s",
+                  r->name, (unsigned long long)r->size,
+                  (unsigned long long)charge,
+                  sr->global_name[0] ? sr->global_name : "-");
+    }
+    return SHMB_OK;
 }
 
 static int retire_each(shmb_region *r, void *ctx)
@@ -208,6 +273,7 @@ void broker_free(broker *b)
         broker_conn_close(b->conns);
     registry_foreach(&b->reg, retire_each, b);
     registry_free(&b->reg);
+    shmb_config_free(&b->cfg);
     for (u = b->users; u != NULL; u = next) {
         next = u->next;
         free(u);
@@ -227,19 +293,35 @@ int broker_conn_open(broker *b, plat_peer *peer, shmb_identity *id,
     c->b = b;
     c->id = b->next_conn_id++;
     c->peer = peer;
-    c->ident = *id;
-    id->groups = NULL; /* moved */
+    c->ident = *id; /* moves the heap parts: */
+    id->groups = NULL;
     id->ngroups = 0;
+    id->deny_groups = NULL;
+    id->ndeny_groups = 0;
+    if (b->log != NULL && b->log->max_level >= SHMB_LOG_DEBUG) {
+        size_t i;
+        for (i = 0; i < c->ident.ngroups; i++)
+            shmb_logf(b->log, SHMB_LOG_DEBUG, "event=identity conn=%llu "
+                      "group=%s", (unsigned long long)c->id,
+                      c->ident.groups[i]);
+        for (i = 0; i < c->ident.ndeny_groups; i++)
+            shmb_logf(b->log, SHMB_LOG_DEBUG, "event=identity conn=%llu "
+                      "deny_only_group=%s", (unsigned long long)c->id,
+                      c->ident.deny_groups[i]);
+    }
     c->next = b->conns;
     if (b->conns != NULL)
         b->conns->prev = c;
     b->conns = c;
     b->nconns++;
     shmb_logf(b->log, SHMB_LOG_INFO,
-              "event=connect conn=%llu pid=%u user=%s session=%u il=0x%x",
+              "event=connect conn=%llu pid=%u user=%s session=%u il=0x%x "
+              "appcontainer=%s groups=%zu deny_only=%zu image=\"%s\"",
               (unsigned long long)c->id, (unsigned)c->ident.pid,
               c->ident.user_sid, (unsigned)c->ident.session,
-              (unsigned)c->ident.integrity);
+              (unsigned)c->ident.integrity,
+              c->ident.appcontainer_sid[0] ? c->ident.appcontainer_sid : "-",
+              c->ident.ngroups, c->ident.ndeny_groups, c->ident.image);
     *out = c;
     return SHMB_OK;
 }
@@ -379,11 +461,6 @@ static int check_create_limits(op_ctx *x, uint64_t charge)
     struct user_charge *u = user_charge_get(b, c->ident.user_sid, 0);
     uint64_t user_bytes = u ? u->bytes : 0;
 
-    if (x->req->size > l->max_region_size)
-        return op_fail(x, SHMB_E_INVALID_SIZE,
-                       "size %llu exceeds limits.max_region_size (%llu)",
-                       (unsigned long long)x->req->size,
-                       (unsigned long long)l->max_region_size);
     if (b->reg.count >= l->max_regions)
         return op_fail(x, SHMB_E_LIMIT_REACHED,
                        "limits.max_regions (%u) regions exist",
@@ -417,25 +494,67 @@ static int check_create_limits(op_ctx *x, uint64_t charge)
     return SHMB_OK;
 }
 
+/* Runs the policy for the request's name; fills x->msg when refused. */
+static int policy_allows(op_ctx *x, shmb_op op, shmb_access access,
+                         shmb_verdict *v)
+{
+    shmb_policy_req q;
+    q.op = op;
+    q.name = x->req->name;
+    q.access = access;
+    q.size = x->req->size;
+    q.lifetime = x->req->lifetime;
+    shmb_policy_check(&x->c->b->cfg, &x->c->ident, &q, v);
+    if (!v->allowed)
+        snprintf(x->msg, sizeof(x->msg), "%s", v->message);
+    return v->allowed;
+}
+
+static int is_owner(const broker_conn *c, const shmb_region *r)
+{
+    return r->owner_sid[0] != '\0' &&
+           strcmp(r->owner_sid, c->ident.user_sid) == 0;
+}
+
+/* A caller sees a region (list, stat) if it may open it, holds it or
+ * created it; anything else it cannot tell from a name that does not
+ * exist. */
+static int may_see(op_ctx *x, shmb_region *r, shmb_verdict *v)
+{
+    shmb_policy_req q;
+    memset(&q, 0, sizeof(q));
+    q.op = SHMB_OP_OPEN;
+    q.name = r->name;
+    q.access = SHMB_ACCESS_RO;
+    shmb_policy_check(&x->c->b->cfg, &x->c->ident, &q, v);
+    return v->allowed || is_owner(x->c, r) ||
+           holding_find(x->c, r, NULL) != NULL;
+}
+
 static int op_create(op_ctx *x, cJSON *res)
 {
     broker_conn *c = x->c;
     broker *b = c->b;
     const shmb_request *req = x->req;
-    uint64_t gran = plat_commit_granularity();
     uint64_t charge;
     struct user_charge *u;
     plat_section *section = NULL;
     shmb_region *r;
+    shmb_verdict v;
     uint32_t syserr = 0;
     int rc;
 
+    if (req->size > b->cfg.limits.max_region_size)
+        return op_fail(x, SHMB_E_INVALID_SIZE,
+                       "size %llu exceeds limits.max_region_size (%llu)",
+                       (unsigned long long)req->size,
+                       (unsigned long long)b->cfg.limits.max_region_size);
+    if (!policy_allows(x, SHMB_OP_CREATE, req->access, &v))
+        return SHMB_E_ACCESS_DENIED;
     if (registry_find(&b->reg, req->name) != NULL)
         return op_fail(x, SHMB_E_EXISTS, "a region named '%s' exists",
                        req->name);
-    if (req->size > UINT64_MAX - gran)
-        return op_fail(x, SHMB_E_INVALID_SIZE, "size is too large");
-    charge = (req->size + gran - 1) / gran * gran;
+    charge = charge_of(req->size);
     rc = check_create_limits(x, charge);
     if (rc != SHMB_OK)
         return rc;
@@ -445,7 +564,7 @@ static int op_create(op_ctx *x, cJSON *res)
         free(r);
         return op_fail(x, SHMB_E_NOMEM, "out of memory");
     }
-    rc = plat_section_create(req->size, &section, &syserr);
+    rc = plat_section_create(req->size, NULL, NULL, &section, &syserr);
     if (rc != SHMB_OK) {
         free(r);
         return op_fail(x, rc, "creating a %llu-byte section failed (system "
@@ -466,10 +585,10 @@ static int op_create(op_ctx *x, cJSON *res)
     c->created++;
     shmb_logf(b->log, SHMB_LOG_INFO,
               "event=create region=%s size=%llu charge=%llu lifetime=%s "
-              "conn=%llu user=%s",
+              "conn=%llu user=%s rule=%s",
               r->name, (unsigned long long)r->size,
               (unsigned long long)charge, shmb_lifetime_name(r->lifetime),
-              (unsigned long long)c->id, c->ident.user_sid);
+              (unsigned long long)c->id, c->ident.user_sid, v.rule->name);
     rc = grant_into_reply(x, r, req->access, res);
     if (rc != SHMB_OK)
         region_retire(b, r, "grant_failed");
@@ -478,7 +597,14 @@ static int op_create(op_ctx *x, cJSON *res)
 
 static int op_open(op_ctx *x, cJSON *res)
 {
-    shmb_region *r = registry_find(&x->c->b->reg, x->req->name);
+    shmb_region *r;
+    shmb_verdict v;
+
+    /* Policy before existence: a caller not allowed to open a name learns
+     * nothing about whether it exists. */
+    if (!policy_allows(x, SHMB_OP_OPEN, x->req->access, &v))
+        return SHMB_E_ACCESS_DENIED;
+    r = registry_find(&x->c->b->reg, x->req->name);
     if (r == NULL)
         return op_fail(x, SHMB_E_NOT_FOUND, "no region named '%s'",
                        x->req->name);
@@ -503,7 +629,20 @@ static int op_delete(op_ctx *x, cJSON *res)
 {
     broker_conn *c = x->c;
     shmb_region *r = registry_find(&c->b->reg, x->req->name);
+    shmb_verdict v;
+    int allowed;
 
+    policy_allows(x, SHMB_OP_DELETE, SHMB_ACCESS_NONE, &v);
+    /* The creating user may delete its region unless a deny rule says
+     * otherwise; anyone else needs a rule granting delete. */
+    allowed = !v.denied_by_rule &&
+              (v.allowed || (r != NULL && is_owner(c, r)));
+    if (!allowed && !v.denied_by_rule && r != NULL)
+        op_fail(x, 0, "delete of '%s' is not allowed: you did not create it "
+                      "and no rule grants you delete on it",
+                r->name);
+    if (!allowed)
+        return SHMB_E_ACCESS_DENIED;
     if (r == NULL)
         return op_fail(x, SHMB_E_NOT_FOUND, "no region named '%s'",
                        x->req->name);
@@ -511,18 +650,17 @@ static int op_delete(op_ctx *x, cJSON *res)
         return op_fail(x, SHMB_E_ACCESS_DENIED,
                        "'%s' is declared in the config and cannot be deleted",
                        r->name);
-    if (strcmp(r->owner_sid, c->ident.user_sid) != 0)
-        return op_fail(x, SHMB_E_ACCESS_DENIED,
-                       "only the user that created '%s' may delete it",
-                       r->name);
     cJSON_AddStringToObject(res, "name", r->name);
     cJSON_AddNumberToObject(res, "holders", (double)r->holders);
+    shmb_logf(c->b->log, SHMB_LOG_INFO,
+              "event=delete region=%s conn=%llu user=%s", r->name,
+              (unsigned long long)c->id, c->ident.user_sid);
     region_retire(c->b, r, "deleted");
     return SHMB_OK;
 }
 
 struct list_ctx {
-    broker_conn *c;
+    op_ctx *x;
     cJSON *arr;
     size_t left;
     int truncated;
@@ -531,7 +669,10 @@ struct list_ctx {
 static int list_one(shmb_region *r, void *p)
 {
     struct list_ctx *l = p;
+    shmb_verdict v;
     cJSON *o;
+    if (!may_see(l->x, r, &v))
+        return 0;
     if (l->left == 0) {
         l->truncated = 1;
         return 1;
@@ -541,7 +682,7 @@ static int list_one(shmb_region *r, void *p)
         return 1;
     add_region_fields(o, r);
     cJSON_AddNumberToObject(o, "holders", (double)r->holders);
-    cJSON_AddBoolToObject(o, "held", holding_find(l->c, r, NULL) != NULL);
+    cJSON_AddBoolToObject(o, "held", holding_find(l->x->c, r, NULL) != NULL);
     cJSON_AddItemToArray(l->arr, o);
     l->left--;
     return 0;
@@ -551,7 +692,7 @@ static int op_list(op_ctx *x, cJSON *res)
 {
     /* One entry prints to at most ~NAME_MAX+120 bytes; stay in one frame. */
     struct list_ctx l;
-    l.c = x->c;
+    l.x = x;
     l.arr = cJSON_AddArrayToObject(res, "regions");
     l.left = (x->c->b->cfg.limits.max_frame - 64) / (SHMB_NAME_MAX + 120);
     l.truncated = 0;
@@ -567,17 +708,22 @@ static int op_stat(op_ctx *x, cJSON *res)
     broker_conn *c = x->c;
     shmb_region *r = registry_find(&c->b->reg, x->req->name);
     struct holding *h;
+    shmb_verdict v;
 
-    if (r == NULL)
+    if (r == NULL || !may_see(x, r, &v)) {
+        /* Same answer whether or not it exists, for callers who may not
+         * see it. */
+        if (!policy_allows(x, SHMB_OP_OPEN, SHMB_ACCESS_RO, &v))
+            return SHMB_E_ACCESS_DENIED;
         return op_fail(x, SHMB_E_NOT_FOUND, "no region named '%s'",
                        x->req->name);
+    }
     h = holding_find(c, r, NULL);
     add_region_fields(res, r);
     cJSON_AddNumberToObject(res, "charge", (double)r->charge);
     cJSON_AddNumberToObject(res, "holders", (double)r->holders);
     cJSON_AddNumberToObject(res, "your_grants", h ? (double)h->grants : 0.0);
-    cJSON_AddBoolToObject(res, "owner",
-                          strcmp(r->owner_sid, c->ident.user_sid) == 0);
+    cJSON_AddBoolToObject(res, "owner", is_owner(c, r));
     return SHMB_OK;
 }
 

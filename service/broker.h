@@ -29,7 +29,11 @@ typedef struct broker_stats {
     uint64_t committed;
 } broker_stats;
 
+/* Takes a private copy of cfg. */
 broker *broker_new(const shmb_config *cfg, const shmb_logger *log);
+/* Creates the regions the config declares. On failure says which and why;
+ * the service must then refuse to start. */
+int broker_create_config_regions(broker *b, char *why, size_t whycap);
 /* Frees every region and connection (service stop). */
 void broker_free(broker *b);
 

@@ -32,9 +32,11 @@ typedef struct options {
     int help;
     int version;
     int verbose;
+    int check_config;
     char service_name[SERVICE_NAME_MAX];
     char pipe[SHMB_PIPE_NAME_MAX];
     char log_path[MAX_PATH * 3];
+    char config_path[MAX_PATH * 3]; /* "" = the default location */
 } options;
 
 typedef struct runtime {
@@ -114,11 +116,17 @@ static void log_sink(void *ctx, shmb_log_level level, const char *line)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: shmbroker [--console] [--pipe NAME] [--log FILE]\n"
-            "                 [--service-name NAME] [--verbose]\n"
+            "usage: shmbroker [--console] [--config FILE] [--pipe NAME]\n"
+            "                 [--log FILE] [--service-name NAME] [--verbose]\n"
+            "       shmbroker --check-config [--config FILE]\n"
             "  --console        run in the foreground (Ctrl+C stops);\n"
             "                   without it the SCM must have started us\n"
-            "  --pipe NAME      control pipe (default %s)\n"
+            "  --config FILE    configuration (default "
+            "%%ProgramData%%\\shmbroker\\config.json;\n"
+            "                   built-in defaults if that file is absent)\n"
+            "  --check-config   validate the configuration and exit\n"
+            "  --pipe NAME      control pipe, overriding the config (default "
+            "%s)\n"
             "  --log FILE       append structured log lines to FILE\n"
             "  --service-name N name registered with the SCM (default "
             "shmbroker)\n"
@@ -153,6 +161,12 @@ static int options_parse(options *o)
             o->help = 1;
         } else if (wcscmp(a, L"--version") == 0) {
             o->version = 1;
+        } else if (wcscmp(a, L"--check-config") == 0) {
+            o->check_config = 1;
+        } else if (wcscmp(a, L"--config") == 0 && v != NULL) {
+            if (!copy_arg(o->config_path, sizeof(o->config_path), v))
+                goto bad;
+            i++;
         } else if (wcscmp(a, L"--pipe") == 0 && v != NULL) {
             if (!copy_arg(o->pipe, sizeof(o->pipe), v))
                 goto bad;
@@ -181,6 +195,96 @@ done:
     return ok ? 0 : -1;
 }
 
+/* ---- configuration ---------------------------------------------------- */
+
+/* Reads a whole file (bounded); returns NULL with *err set on failure. */
+static char *read_file(const char *path, size_t *len, DWORD *err)
+{
+    WCHAR wpath[MAX_PATH * 2];
+    HANDLE f;
+    LARGE_INTEGER size;
+    char *buf = NULL;
+    DWORD n = 0;
+
+    *err = 0;
+    if (!MultiByteToWideChar(CP_UTF8, 0, path, -1, wpath, MAX_PATH * 2)) {
+        *err = GetLastError();
+        return NULL;
+    }
+    f = CreateFileW(wpath, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                    FILE_ATTRIBUTE_NORMAL, NULL);
+    if (f == INVALID_HANDLE_VALUE) {
+        *err = GetLastError();
+        return NULL;
+    }
+    if (!GetFileSizeEx(f, &size) || size.QuadPart > SHMB_CONFIG_MAX_BYTES) {
+        *err = ERROR_FILE_TOO_LARGE;
+    } else {
+        buf = malloc((size_t)size.QuadPart + 1);
+        if (buf == NULL)
+            *err = ERROR_NOT_ENOUGH_MEMORY;
+        else if (!ReadFile(f, buf, (DWORD)size.QuadPart, &n, NULL)) {
+            *err = GetLastError();
+            free(buf);
+            buf = NULL;
+        }
+    }
+    CloseHandle(f);
+    if (buf != NULL) {
+        buf[n] = '\0';
+        *len = n;
+    }
+    return buf;
+}
+
+static void default_config_path(char *out, size_t cap)
+{
+    WCHAR dir[MAX_PATH];
+    char udir[MAX_PATH * 3];
+    DWORD n = GetEnvironmentVariableW(L"ProgramData", dir, MAX_PATH);
+    if (n == 0 || n >= MAX_PATH || !win_utf8(dir, udir, sizeof(udir)))
+        strcpy(udir, "C:\\ProgramData");
+    snprintf(out, cap, "%s\\shmbroker\\config.json", udir);
+}
+
+/* Loads the configuration into cfg. An explicit --config must exist and be
+ * valid; the default location may be absent (built-in defaults then).
+ * Returns 0, or -1 with the reason in why. */
+static int config_load(const options *o, shmb_config *cfg, char *why,
+                       size_t whycap)
+{
+    char path[MAX_PATH * 3];
+    size_t len = 0;
+    DWORD err;
+    char *text;
+    int rc;
+
+    if (o->config_path[0] != '\0')
+        snprintf(path, sizeof(path), "%s", o->config_path);
+    else
+        default_config_path(path, sizeof(path));
+    text = read_file(path, &len, &err);
+    if (text == NULL) {
+        if (o->config_path[0] == '\0' &&
+            (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND)) {
+            shmb_config_defaults(cfg);
+            snprintf(why, whycap, "no file at %s; using built-in defaults",
+                     path);
+            return 0;
+        }
+        snprintf(why, whycap, "%s: cannot read (system error %lu)", path,
+                 err);
+        return -1;
+    }
+    rc = shmb_config_parse(text, len, path, cfg, why, whycap);
+    free(text);
+    if (rc != SHMB_OK)
+        return -1;
+    snprintf(why, whycap, "%s: %zu rules, %zu regions", path, cfg->nrules,
+             cfg->nregions);
+    return 0;
+}
+
 /* ---- running ---------------------------------------------------------- */
 
 static void on_stop(uv_async_t *a)
@@ -196,6 +300,8 @@ static void on_stop(uv_async_t *a)
 
 static int runtime_init(runtime *rt)
 {
+    char why[SHMB_CONFIG_ERR_MAX + MAX_PATH * 3];
+
     InitializeCriticalSection(&rt->log_lock);
     rt->log.sink = log_sink;
     rt->log.ctx = rt;
@@ -210,7 +316,17 @@ static int runtime_init(runtime *rt)
     }
     if (!rt->opt.console)
         rt->event_source = RegisterEventSourceA(NULL, rt->opt.service_name);
-    shmb_config_defaults(&rt->cfg);
+    if (config_load(&rt->opt, &rt->cfg, why, sizeof(why)) != 0) {
+        /* The service refuses to start on a bad config, and says why:
+         * stderr in console mode, the log file and the Event Log always. */
+        shmb_logf(&rt->log, SHMB_LOG_ERROR, "event=config_invalid reason=\"%s\"",
+                  why);
+        if (!rt->opt.console)
+            fprintf(stderr, "shmbroker: %s\n", why);
+        return -1;
+    }
+    shmb_logf(&rt->log, SHMB_LOG_INFO, "event=config_loaded source=\"%s\"",
+              why);
     if (rt->opt.pipe[0] != '\0')
         snprintf(rt->cfg.pipe_name, sizeof(rt->cfg.pipe_name), "%s",
                  rt->opt.pipe);
@@ -219,6 +335,7 @@ static int runtime_init(runtime *rt)
 
 static void runtime_close(runtime *rt)
 {
+    shmb_config_free(&rt->cfg);
     if (rt->log_file != NULL)
         fclose(rt->log_file);
     if (rt->event_source != NULL)
@@ -230,7 +347,7 @@ static void runtime_close(runtime *rt)
 static DWORD broker_run(runtime *rt)
 {
     broker *b = NULL;
-    char why[256] = "";
+    char why[512] = "";
     DWORD exit_code = NO_ERROR;
     int rc;
 
@@ -243,8 +360,10 @@ static DWORD broker_run(runtime *rt)
         exit_code = ERROR_NOT_ENOUGH_MEMORY;
         uv_close((uv_handle_t *)&rt->stop, NULL);
     } else {
-        rc = server_start(&rt->loop, b, &rt->cfg, &rt->log, &rt->srv, why,
-                          sizeof(why));
+        rc = broker_create_config_regions(b, why, sizeof(why));
+        if (rc == SHMB_OK)
+            rc = server_start(&rt->loop, b, &rt->cfg, &rt->log, &rt->srv, why,
+                              sizeof(why));
         if (rc != SHMB_OK) {
             shmb_logf(&rt->log, SHMB_LOG_ERROR,
                       "event=start_failed reason=\"%s\"", why);
@@ -301,7 +420,8 @@ static void WINAPI svc_main(DWORD argc, LPWSTR *argv)
         goto done_early;
     svc_report(SERVICE_START_PENDING, NO_ERROR, START_WAIT_HINT_MS);
     if (runtime_init(rt) != 0) {
-        svc_report(SERVICE_STOPPED, ERROR_INVALID_PARAMETER, 0);
+        runtime_close(rt);
+        svc_report(SERVICE_STOPPED, ERROR_BAD_CONFIGURATION, 0);
         free(rt);
         return;
     }
@@ -327,8 +447,10 @@ static BOOL WINAPI console_ctrl(DWORD type)
 static int run_console(runtime *rt)
 {
     DWORD code;
-    if (runtime_init(rt) != 0)
+    if (runtime_init(rt) != 0) {
+        runtime_close(rt);
         return 2;
+    }
     g_svc.console_stop = &rt->stop;
     SetConsoleCtrlHandler(console_ctrl, TRUE);
     code = broker_run(rt);
@@ -356,6 +478,15 @@ int main(void)
     if (rt->opt.version) {
         printf("shmbroker 0.1.0 (protocol 1)\n");
         return 0;
+    }
+    if (rt->opt.check_config) {
+        char why[SHMB_CONFIG_ERR_MAX + MAX_PATH * 3];
+        rc = config_load(&rt->opt, &rt->cfg, why, sizeof(why)) == 0 ? 0 : 1;
+        fprintf(rc ? stderr : stdout, "%s%s\n", rc ? "invalid: " : "ok: ",
+                why);
+        shmb_config_free(&rt->cfg);
+        free(rt);
+        return rc;
     }
     if (rt->opt.console) {
         rc = run_console(rt);

@@ -8,6 +8,14 @@
  * process is opened once, and its token user must match the impersonated
  * user: this catches a pipe handle passed to (or inherited by) a process of
  * another user, so grants only ever go to the process we identified.
+ *
+ * The effective identity is the *lesser* of the two tokens (see
+ * identity_merge): a group counts for an allow only if enabled in both, it
+ * counts for a deny if deny-only in either or present in only one, and the
+ * integrity level is the lower one. A client gains nothing by impersonating
+ * someone, and a thread that impersonates a weaker token gets less. (Under
+ * Wine, ImpersonateNamedPipeClient impersonates the server itself - a Wine
+ * FIXME - so there the client's process token supplies the restrictions.)
  */
 #include <windows.h>
 
@@ -64,29 +72,26 @@ static int read_groups(HANDLE tok, shmb_identity *id)
     TOKEN_GROUPS *g = token_info(tok, TokenGroups);
     DWORD i;
     char sid[SHMB_SID_MAX];
+    int ok = 1;
 
     if (g == NULL)
         return 0;
-    id->groups = calloc(g->GroupCount ? g->GroupCount : 1, sizeof(char *));
-    if (id->groups == NULL) {
-        free(g);
-        return 0;
-    }
-    for (i = 0; i < g->GroupCount; i++) {
+    for (i = 0; ok && i < g->GroupCount; i++) {
         DWORD attr = g->Groups[i].Attributes;
-        /* A deny-only group (e.g. Administrators in a restricted token)
-         * must never match an allow rule. */
-        if (!(attr & SE_GROUP_ENABLED) || (attr & SE_GROUP_USE_FOR_DENY_ONLY) ||
-            (attr & SE_GROUP_INTEGRITY) || (attr & SE_GROUP_LOGON_ID))
+        if ((attr & SE_GROUP_INTEGRITY) || (attr & SE_GROUP_LOGON_ID))
             continue;
         if (!win_sid_string(g->Groups[i].Sid, sid, sizeof(sid)))
             continue;
-        id->groups[id->ngroups] = _strdup(sid);
-        if (id->groups[id->ngroups] != NULL)
-            id->ngroups++;
+        /* A deny-only group (e.g. Administrators in a restricted or
+         * filtered token) must never match an allow rule, but does match a
+         * deny rule; a disabled group matches nothing. */
+        if (attr & SE_GROUP_USE_FOR_DENY_ONLY)
+            ok = shmb_identity_add_group(id, sid, 1) == SHMB_OK;
+        else if (attr & SE_GROUP_ENABLED)
+            ok = shmb_identity_add_group(id, sid, 0) == SHMB_OK;
     }
     free(g);
-    return 1;
+    return ok;
 }
 
 static int read_token(HANDLE tok, shmb_identity *id, PSID *user_out)
@@ -141,26 +146,71 @@ static int impersonated_token(HANDLE pipe, HANDLE *tok)
     return opened ? 1 : 0;
 }
 
-static int process_user_matches(HANDLE process, PSID user)
+/* Reads the identity of the client process's own (primary) token. */
+static int process_identity(HANDLE process, shmb_identity *id, TOKEN_USER **user)
 {
     HANDLE tok = NULL;
-    TOKEN_USER *pu;
-    int match = 0;
+    int ok;
     if (!OpenProcessToken(process, TOKEN_QUERY, &tok))
         return 0;
-    pu = token_info(tok, TokenUser);
-    if (pu != NULL)
-        match = EqualSid(pu->User.Sid, user) ? 1 : 0;
-    free(pu);
+    ok = read_token(tok, id, (PSID *)user);
     CloseHandle(tok);
-    return match;
+    return ok;
+}
+
+static int list_has(char **v, size_t n, const char *s)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (strcmp(v[i], s) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Combines the impersonation token's identity `a` with the process token's
+ * `b` into `out` (whose pid, image and user are already set). */
+static int identity_merge(const shmb_identity *a, const shmb_identity *b,
+                          shmb_identity *out)
+{
+    const shmb_identity *both[2];
+    size_t i, k;
+    int ok = 1;
+
+    both[0] = a;
+    both[1] = b;
+    for (k = 0; k < 2 && ok; k++) {
+        const shmb_identity *x = both[k], *y = both[1 - k];
+        for (i = 0; i < x->ngroups && ok; i++) {
+            const char *g = x->groups[i];
+            int enabled_in_y = list_has(y->groups, y->ngroups, g);
+            if (enabled_in_y && k == 0)
+                ok = shmb_identity_add_group(out, g, 0) == SHMB_OK;
+            else if (!enabled_in_y &&
+                     !list_has(out->deny_groups, out->ndeny_groups, g))
+                ok = shmb_identity_add_group(out, g, 1) == SHMB_OK;
+        }
+        for (i = 0; i < x->ndeny_groups && ok; i++) {
+            if (!list_has(out->deny_groups, out->ndeny_groups,
+                          x->deny_groups[i]))
+                ok = shmb_identity_add_group(out, x->deny_groups[i], 1) ==
+                     SHMB_OK;
+        }
+    }
+    out->integrity = a->integrity < b->integrity ? a->integrity : b->integrity;
+    out->session = a->session;
+    memcpy(out->appcontainer_sid,
+           a->appcontainer_sid[0] ? a->appcontainer_sid : b->appcontainer_sid,
+           sizeof(out->appcontainer_sid));
+    return ok;
 }
 
 int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
                   size_t whycap)
 {
     HANDLE tok = NULL, process = NULL;
-    TOKEN_USER *user = NULL;
+    TOKEN_USER *user = NULL, *puser = NULL;
+    shmb_identity imp, proc;
     ULONG pid = 0;
     WCHAR image[MAX_PATH * 2];
     DWORD n = MAX_PATH * 2;
@@ -168,6 +218,8 @@ int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
     int rc = SHMB_E_SYSTEM;
 
     memset(id, 0, sizeof(*id));
+    memset(&imp, 0, sizeof(imp));
+    memset(&proc, 0, sizeof(proc));
     if (!GetNamedPipeClientProcessId(pipe, &pid)) {
         snprintf(why, whycap, "GetNamedPipeClientProcessId failed (%lu)",
                  GetLastError());
@@ -175,7 +227,7 @@ int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
     }
     id->pid = pid;
     if (!impersonated_token(pipe, &tok) ||
-        !read_token(tok, id, (PSID *)&user)) {
+        !read_token(tok, &imp, (PSID *)&user)) {
         snprintf(why, whycap, "cannot read the client token (%lu)",
                  GetLastError());
         goto cleanup;
@@ -187,10 +239,22 @@ int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
                  GetLastError());
         goto cleanup;
     }
-    if (!process_user_matches(process, user->User.Sid)) {
+    if (!process_identity(process, &proc, &puser)) {
+        snprintf(why, whycap, "cannot read the token of process %lu (%lu)",
+                 pid, GetLastError());
+        goto cleanup;
+    }
+    if (!EqualSid(puser->User.Sid, user->User.Sid)) {
         snprintf(why, whycap,
-                 "process %lu does not run as the pipe client's user", pid);
+                 "process %lu runs as %.80s, not as the pipe client's user "
+                 "%.80s",
+                 pid, proc.user_sid, imp.user_sid);
         rc = SHMB_E_ACCESS_DENIED;
+        goto cleanup;
+    }
+    memcpy(id->user_sid, imp.user_sid, sizeof(id->user_sid));
+    if (!identity_merge(&imp, &proc, id)) {
+        rc = SHMB_E_NOMEM;
         goto cleanup;
     }
     if (QueryFullProcessImageNameW(process, 0, image, &n))
@@ -208,11 +272,14 @@ int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
 cleanup:
     if (rc != SHMB_OK)
         shmb_identity_free(id);
+    shmb_identity_free(&imp);
+    shmb_identity_free(&proc);
     if (process != NULL)
         CloseHandle(process);
     if (tok != NULL)
         CloseHandle(tok);
     free(user);
+    free(puser);
     return rc;
 }
 

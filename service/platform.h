@@ -18,9 +18,14 @@ typedef struct plat_peer plat_peer;
 /* A pagefile-backed section owned by the broker. */
 typedef struct plat_section plat_section;
 
-/* Creates an unnamed section of `size` bytes that nobody can open by name.
- * On SHMB_E_SYSTEM, *syserr holds the OS error. */
-int plat_section_create(uint64_t size, plat_section **out, uint32_t *syserr);
+/* Creates a section of `size` bytes. Unnamed (global_name NULL): nobody can
+ * open it by name. Named (config regions only): created under global_name
+ * with the SDDL's DACL and mandatory label; SHMB_E_EXISTS if the name was
+ * already taken (never open someone else's object). On SHMB_E_SYSTEM or
+ * SHMB_E_INVALID_ARG (bad SDDL), *syserr holds the OS error. */
+int plat_section_create(uint64_t size, const char *global_name,
+                        const char *sddl, plat_section **out,
+                        uint32_t *syserr);
 void plat_section_close(plat_section *section);
 
 /* Puts a handle to `section` into the peer's process with exactly the

@@ -11,10 +11,12 @@
  */
 #include <windows.h>
 
+#include <sddl.h>
 #include <stdlib.h>
 
 #include "peer_win.h"
 #include "platform.h"
+#include "shmb_config.h"
 
 /* Not in every SDK's user-mode headers. */
 #ifndef SECTION_QUERY
@@ -71,43 +73,105 @@ static TOKEN_USER *self_user(void)
     return u;
 }
 
-int plat_section_create(uint64_t size, plat_section **out, uint32_t *syserr)
+/* Creates the section object itself with `sd`; NULL name = unnamed. */
+static int section_object(uint64_t size, const WCHAR *name,
+                          PSECURITY_DESCRIPTOR sd, HANDLE *out,
+                          uint32_t *syserr)
 {
-    SECURITY_DESCRIPTOR sd;
-    TOKEN_USER *owner = self_user();
-    union {
-        ACL acl;
-        BYTE buf[sizeof(ACL) + sizeof(ACCESS_ALLOWED_ACE) +
-                 SECURITY_MAX_SID_SIZE];
-    } dacl;
     SECURITY_ATTRIBUTES sa;
-    plat_section *s;
     HANDLE h;
 
-    /* Owner: our own user explicitly. A LocalSystem token's default owner
-     * can be BUILTIN\Administrators, which would hand owner rights to every
-     * elevated process of an administrator. */
-    if (owner == NULL || !section_dacl(&dacl.acl, sizeof(dacl)) ||
-        !InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION) ||
-        !SetSecurityDescriptorOwner(&sd, owner->User.Sid, FALSE) ||
-        !SetSecurityDescriptorDacl(&sd, TRUE, &dacl.acl, FALSE)) {
-        *syserr = GetLastError();
-        free(owner);
-        return SHMB_E_SYSTEM;
-    }
     sa.nLength = sizeof(sa);
-    sa.lpSecurityDescriptor = &sd;
+    sa.lpSecurityDescriptor = sd;
     sa.bInheritHandle = FALSE;
     /* SEC_COMMIT charges commit for the whole size now, which is what the
      * quotas count; a later allocation failure cannot happen in a client. */
     h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE | SEC_COMMIT,
                            (DWORD)(size >> 32), (DWORD)(size & 0xffffffffu),
-                           NULL);
-    if (h == NULL)
+                           name);
+    if (h == NULL) {
         *syserr = GetLastError();
-    free(owner);
-    if (h == NULL)
         return SHMB_E_SYSTEM;
+    }
+    if (name != NULL && GetLastError() == ERROR_ALREADY_EXISTS) {
+        /* Someone created this name first: using their object would hand
+         * our clients memory a squatter controls. */
+        CloseHandle(h);
+        *syserr = ERROR_ALREADY_EXISTS;
+        return SHMB_E_EXISTS;
+    }
+    *out = h;
+    return SHMB_OK;
+}
+
+/* A named region: the configured SDDL, its mandatory label applied again
+ * with SetKernelObjectSecurity so it sticks (a label passed only at
+ * creation is not honoured everywhere). */
+static int section_named(uint64_t size, const char *global_name,
+                         const char *sddl, HANDLE *out, uint32_t *syserr)
+{
+    WCHAR wname[SHMB_GLOBAL_NAME_MAX], wsddl[SHMB_SDDL_MAX];
+    PSECURITY_DESCRIPTOR sd = NULL;
+    int rc;
+
+    if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, global_name, -1,
+                             wname, SHMB_GLOBAL_NAME_MAX) ||
+        !MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, sddl, -1, wsddl,
+                             SHMB_SDDL_MAX) ||
+        !ConvertStringSecurityDescriptorToSecurityDescriptorW(
+            wsddl, SDDL_REVISION_1, &sd, NULL)) {
+        *syserr = GetLastError();
+        return SHMB_E_INVALID_ARG;
+    }
+    rc = section_object(size, wname, sd, out, syserr);
+    if (rc == SHMB_OK &&
+        !SetKernelObjectSecurity(*out,
+                                 DACL_SECURITY_INFORMATION |
+                                     LABEL_SECURITY_INFORMATION,
+                                 sd)) {
+        *syserr = GetLastError();
+        CloseHandle(*out);
+        rc = SHMB_E_SYSTEM;
+    }
+    LocalFree(sd);
+    return rc;
+}
+
+int plat_section_create(uint64_t size, const char *global_name,
+                        const char *sddl, plat_section **out,
+                        uint32_t *syserr)
+{
+    SECURITY_DESCRIPTOR sd;
+    TOKEN_USER *owner = NULL;
+    union {
+        ACL acl;
+        BYTE buf[sizeof(ACL) + sizeof(ACCESS_ALLOWED_ACE) +
+                 SECURITY_MAX_SID_SIZE];
+    } dacl;
+    plat_section *s;
+    HANDLE h = NULL;
+    int rc;
+
+    if (global_name != NULL) {
+        rc = section_named(size, global_name, sddl ? sddl : "", &h, syserr);
+    } else {
+        /* Owner: our own user explicitly. A LocalSystem token's default
+         * owner can be BUILTIN\Administrators, which would hand owner
+         * rights to every elevated process of an administrator. */
+        owner = self_user();
+        if (owner == NULL || !section_dacl(&dacl.acl, sizeof(dacl)) ||
+            !InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION) ||
+            !SetSecurityDescriptorOwner(&sd, owner->User.Sid, FALSE) ||
+            !SetSecurityDescriptorDacl(&sd, TRUE, &dacl.acl, FALSE)) {
+            *syserr = GetLastError();
+            rc = SHMB_E_SYSTEM;
+        } else {
+            rc = section_object(size, NULL, &sd, &h, syserr);
+        }
+        free(owner);
+    }
+    if (rc != SHMB_OK)
+        return rc;
     s = malloc(sizeof(*s));
     if (s == NULL) {
         CloseHandle(h);

@@ -28,9 +28,14 @@ typedef struct shmb_identity {
     char user_sid[SHMB_SID_MAX];
     char appcontainer_sid[SHMB_SID_MAX]; /* "" when not in an AppContainer */
     char image[SHMB_IMAGE_MAX];          /* UTF-8 full path, "" if unknown */
-    char **groups;                       /* enabled group SIDs (text form) */
+    char **groups;      /* enabled group SIDs (text form) */
     size_t ngroups;
+    char **deny_groups; /* deny-only group SIDs: match deny rules only */
+    size_t ndeny_groups;
 } shmb_identity;
+
+/* Appends a SID string to groups (deny_only = 0) or deny_groups. */
+int shmb_identity_add_group(shmb_identity *id, const char *sid, int deny_only);
 
 void shmb_identity_free(shmb_identity *id);
 

@@ -23,7 +23,10 @@ typedef struct shmb_logger {
     shmb_log_level max_level;
 } shmb_logger;
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* MinGW builds use its C99 printf (__USE_MINGW_ANSI_STDIO), not msvcrt's. */
+#define SHMB_PRINTF(a, b) __attribute__((format(gnu_printf, a, b)))
+#elif defined(__GNUC__)
 #define SHMB_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define SHMB_PRINTF(a, b)

@@ -17,7 +17,7 @@
 #define SHMB_PROTOCOL_VERSION 1
 #define SHMB_NAME_MAX 128       /* bytes, excluding the terminator */
 #define SHMB_CLIENT_NAME_MAX 64
-#define SHMB_MSG_MAX 256        /* error message text, excluding NUL */
+#define SHMB_MSG_MAX 512        /* error message text, excluding NUL */
 /* Sizes travel as JSON numbers; above 2^53 a double loses integers. */
 #define SHMB_JSON_INT_MAX 9007199254740991.0
 

@@ -6,11 +6,13 @@
 
 #define SHMB_TEST(name, label) int test_##name(void);
 #include "test-list.h"
+#include "test-list-quota.h"
 #undef SHMB_TEST
 
 static const shmb_test tests[] = {
 #define SHMB_TEST(name, label) {#name, test_##name},
 #include "test-list.h"
+#include "test-list-quota.h"
 #undef SHMB_TEST
     {NULL, NULL},
 };

@@ -60,7 +60,7 @@ int test_error_codes(void)
     CHECK(!expect_error(c, "{\"op\":\"create\",\"name\":\"a\",\"size\":"
                            "1099511627776}",
                         SHMB_E_INVALID_SIZE,
-                        "exceeds limits.max_region_size (1073741824)"));
+                        "exceeds limits.max_region_size (16777216)"));
     CHECK(!expect_error(c, "{\"op\":\"open\",\"name\":\"it/none\","
                            "\"access\":\"ro\"}",
                         SHMB_E_NOT_FOUND, "no region named 'it/none'"));

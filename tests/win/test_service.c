@@ -60,8 +60,36 @@ static int child_create(const char *name, const char *lifetime, int die)
     return 0;
 }
 
+/* Opens NAME with ACCESS and exits 0 iff the result's code name (e.g.
+ * "ok", "access_denied") is EXPECT; prints the broker's message. */
+static int child_open(const char *name, const char *access,
+                      const char *expect, const char *want_msg)
+{
+    shmb_client *c = itest_connect();
+    shmb_region r;
+    int rc;
+    if (c == NULL)
+        return 3;
+    rc = shmb_region_open(c, name, strcmp(access, "rw") == 0 ? SHMB_ACCESS_RW
+                                                            : SHMB_ACCESS_RO,
+                          &r);
+    printf("child-open %s %s: %s: %s\n", name, access, shmb_err_name(rc),
+           shmb_client_message(c));
+    if (rc == SHMB_OK)
+        shmb_region_close(&r);
+    if (strcmp(shmb_err_name(rc), expect) != 0)
+        return 6;
+    if (want_msg != NULL && strstr(shmb_client_message(c), want_msg) == NULL)
+        return 7;
+    shmb_disconnect(c);
+    return 0;
+}
+
 int itest_child_main(int argc, char **argv)
 {
+    if (strcmp(argv[1], "child-open") == 0 && (argc == 5 || argc == 6))
+        return child_open(argv[2], argv[3], argv[4], argc == 6 ? argv[5]
+                                                               : NULL);
     if (strcmp(argv[1], "child-read") == 0 && argc == 4)
         return child_read(argv[2], argv[3]);
     if (strcmp(argv[1], "child-create") == 0 && argc == 4)

@@ -27,11 +27,16 @@ const char *itest_pipe(void)
 
 shmb_client *itest_connect(void)
 {
+    return itest_connect_pipe(itest_pipe());
+}
+
+shmb_client *itest_connect_pipe(const char *pipe)
+{
     shmb_connect_options o;
     shmb_client *c = NULL;
     int rc;
     memset(&o, 0, sizeof(o));
-    o.pipe_name = itest_pipe();
+    o.pipe_name = pipe;
     o.client_name = "shmb-itest";
     rc = shmb_connect(&o, &c);
     if (rc != SHMB_OK) {
@@ -44,21 +49,30 @@ shmb_client *itest_connect(void)
     return c;
 }
 
-int itest_child(const char *args)
+/* Starts `exe` with `args`, as `token` (NULL: ours), and waits. */
+static int run_child(const WCHAR *exe, const char *args, HANDLE token)
 {
-    WCHAR exe[MAX_PATH], cmd[2048], wargs[1024];
+    WCHAR cmd[2048], wargs[1024];
     STARTUPINFOW si;
     PROCESS_INFORMATION pi;
     DWORD code = (DWORD)-1;
+    BOOL ok;
 
-    GetModuleFileNameW(NULL, exe, MAX_PATH);
     MultiByteToWideChar(CP_UTF8, 0, args, -1, wargs, 1024);
     _snwprintf(cmd, 2048, L"\"%ls\" %ls", exe, wargs);
     cmd[2047] = 0;
     memset(&si, 0, sizeof(si));
     si.cb = sizeof(si);
-    if (!CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi))
+    if (token != NULL)
+        ok = CreateProcessAsUserW(token, exe, cmd, NULL, NULL, FALSE, 0, NULL,
+                                  NULL, &si, &pi);
+    else
+        ok = CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si,
+                            &pi);
+    if (!ok) {
+        fprintf(stderr, "cannot start child (%lu)\n", GetLastError());
         return -1;
+    }
     if (WaitForSingleObject(pi.hProcess, 60000) != WAIT_OBJECT_0) {
         TerminateProcess(pi.hProcess, 99);
         code = (DWORD)-1;
@@ -68,6 +82,61 @@ int itest_child(const char *args)
     CloseHandle(pi.hThread);
     CloseHandle(pi.hProcess);
     return (int)code;
+}
+
+int itest_child(const char *args)
+{
+    WCHAR exe[MAX_PATH];
+    GetModuleFileNameW(NULL, exe, MAX_PATH);
+    return run_child(exe, args, NULL);
+}
+
+int itest_child_restricted(const char *args)
+{
+    WCHAR exe[MAX_PATH];
+    HANDLE tok = NULL, rtok = NULL;
+    SID_IDENTIFIER_AUTHORITY nt = {SECURITY_NT_AUTHORITY};
+    PSID admins = NULL;
+    SID_AND_ATTRIBUTES disable;
+    int rc = -1;
+
+    GetModuleFileNameW(NULL, exe, MAX_PATH);
+    if (!AllocateAndInitializeSid(&nt, 2, SECURITY_BUILTIN_DOMAIN_RID,
+                                  DOMAIN_ALIAS_RID_ADMINS, 0, 0, 0, 0, 0, 0,
+                                  &admins))
+        return -1;
+    disable.Sid = admins;
+    disable.Attributes = 0;
+    /* Administrators becomes deny-only in the child's token. */
+    if (OpenProcessToken(GetCurrentProcess(),
+                         TOKEN_DUPLICATE | TOKEN_ASSIGN_PRIMARY | TOKEN_QUERY,
+                         &tok) &&
+        CreateRestrictedToken(tok, 0, 1, &disable, 0, NULL, 0, NULL, &rtok))
+        rc = run_child(exe, args, rtok);
+    else
+        fprintf(stderr, "restricted token failed (%lu)\n", GetLastError());
+    if (rtok)
+        CloseHandle(rtok);
+    if (tok)
+        CloseHandle(tok);
+    FreeSid(admins);
+    return rc;
+}
+
+int itest_child_renamed(const char *args)
+{
+    WCHAR exe[MAX_PATH], dir[MAX_PATH], copy[MAX_PATH];
+    int rc;
+    GetModuleFileNameW(NULL, exe, MAX_PATH);
+    GetTempPathW(MAX_PATH, dir);
+    _snwprintf(copy, MAX_PATH, L"%lsshmb-other-%lu.exe", dir,
+               GetCurrentProcessId());
+    copy[MAX_PATH - 1] = 0;
+    if (!CopyFileW(exe, copy, FALSE))
+        return -1;
+    rc = run_child(copy, args, NULL);
+    DeleteFileW(copy);
+    return rc;
 }
 
 const char *itest_name(const char *stem)

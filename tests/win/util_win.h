@@ -19,9 +19,16 @@
 const char *itest_pipe(void);
 /* Connects or fails the test with the reason printed. */
 shmb_client *itest_connect(void);
+/* Same, to another pipe (the quota instance). */
+shmb_client *itest_connect_pipe(const char *pipe);
+#define ITEST_QUOTA_PIPE "\\\\.\\pipe\\shmb-quota"
 /* Runs this test program again as a child: `shmb-itest ARGS`; returns its
  * exit code, or -1 when it could not be started or timed out. */
 int itest_child(const char *args);
+/* Runs the child with Administrators made deny-only (CreateRestrictedToken),
+ * or from a copy of this program under another file name. */
+int itest_child_restricted(const char *args);
+int itest_child_renamed(const char *args);
 /* A process-unique region name with the given stem. */
 const char *itest_name(const char *stem);
 /* The access mask the kernel recorded for `h`, or -1 if unknown. */

@@ -13,7 +13,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 bash "$(dirname "$0")/service.sh" remove "$name" >/dev/null
 [ "$(service_state "$name")" = NONE ] || fail "leftover service"
-bash "$(dirname "$0")/service.sh" install "$name" "$exe" --pipe "$pipe"
+bash "$(dirname "$0")/service.sh" install "$name" "$exe" "$(dirname "$0")/../data/itest-config.json" --pipe "$pipe"
 [ "$(service_state "$name")" = RUNNING ] || fail "not RUNNING after start"
 wine_q sc query "$name" | grep -q "RUNNING" || fail "sc query does not say RUNNING"
 
@@ -21,7 +21,7 @@ out=$(wine_q "$ctl" --pipe "$pipe" ping) || fail "ping failed: $out"
 echo "$out" | grep -q "pong (protocol 1)" || fail "unexpected ping output: $out"
 
 # A client holding a region while the service stops must not hang the stop.
-out=$(wine_q "$ctl" --pipe "$pipe" create lc/persist 4096 --persistent) ||
+out=$(wine_q "$ctl" --pipe "$pipe" create it/lc/persist 4096 --persistent) ||
     fail "create failed: $out"
 wine_q sc stop "$name" >/dev/null
 wait_state "$name" STOPPED 30 || fail "did not stop"
@@ -30,14 +30,14 @@ if wine_q "$ctl" --pipe "$pipe" ping >/dev/null 2>&1; then
 fi
 log="$SHMB_BUILD_DIR/service-$name.log"
 grep -q "event=started" "$log" || fail "no start in the log"
-grep -q "event=region_freed region=lc/persist reason=service_stop" "$log" ||
+grep -q "event=region_freed region=it/lc/persist reason=service_stop" "$log" ||
     fail "persistent region not freed at stop"
 grep -q "event=stopped exit=0" "$log" || fail "no clean stop in the log"
 
 # Start again: a fresh broker, regions from the last run are gone.
 wine_q sc start "$name" >/dev/null
 wait_state "$name" RUNNING 30 || fail "did not restart"
-out=$(wine_q "$ctl" --pipe "$pipe" stat lc/persist 2>&1) && fail "region survived a restart"
+out=$(wine_q "$ctl" --pipe "$pipe" stat it/lc/persist 2>&1) && fail "region survived a restart"
 echo "$out" | grep -q "not_found" || fail "unexpected stat output: $out"
 
 bash "$(dirname "$0")/service.sh" remove "$name"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MPL-2.0
-# service.sh install NAME EXE [SERVICE ARGS...] | remove NAME
+# service.sh install NAME EXE CONFIG [SERVICE ARGS...] | remove NAME
+# CONFIG is a Linux path to the config file, or "-" for the built-in one.
 # Installs the service with sc.exe, starts it and waits for RUNNING; or
 # stops it (waiting for STOPPED) and deletes it. The service logs to
 # $SHMB_BUILD_DIR/service-NAME.log.
@@ -22,14 +23,18 @@ remove() {
 
 case "${1:-}" in
 install)
-    name=$2 exe=$3
-    shift 3
+    name=$2 exe=$3 config=$4
+    shift 4
     remove "$name" # a leftover of an interrupted run
     winexe=$(winepath -w "$exe")
     log="$SHMB_BUILD_DIR/service-$name.log"
     : >"$log"
     winlog=$(winepath -w "$log")
-    bin="\"$winexe\" --service-name $name --log \"$winlog\" $*"
+    cfgarg=
+    if [ "$config" != - ]; then
+        cfgarg="--config \"$(winepath -w "$config")\""
+    fi
+    bin="\"$winexe\" --service-name $name --log \"$winlog\" --verbose $cfgarg $*"
     wine_q sc create "$name" binPath= "$bin" start= demand \
         DisplayName= "shmbroker ($name)" >/dev/null
     wine_q sc description "$name" "Brokers shared memory sections" >/dev/null || true
@@ -41,7 +46,7 @@ remove)
     remove "$2"
     ;;
 *)
-    echo "usage: service.sh install NAME EXE [ARGS...] | remove NAME" >&2
+    echo "usage: service.sh install NAME EXE CONFIG|- [ARGS...] | remove NAME" >&2
     exit 2
     ;;
 esac

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * policy.c - evaluates the configured rules for one request (see
+ * shmb_policy.h for how rules combine).
+ *
+ * Denials explain themselves - the top complaint about shared memory on
+ * Windows is an opaque "access denied" - but only with what the caller may
+ * know: the rules that apply to *it*, its own identity, and the limit hit.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "shmb_policy.h"
+
+#define GLOB_TEXT_MAX 1024
+
+/* ---- glob ------------------------------------------------------------- */
+
+static int ch_eq(char a, char b, int icase)
+{
+    if (icase) {
+        if (a >= 'A' && a <= 'Z')
+            a = (char)(a - 'A' + 'a');
+        if (b >= 'A' && b <= 'Z')
+            b = (char)(b - 'A' + 'a');
+    }
+    return a == b;
+}
+
+/* Dynamic programming over (pattern position, text position): linear in
+ * pattern length times text length whatever the stars, so a client-chosen
+ * name cannot make matching blow up. dp[j]: the pattern so far matches the
+ * first j characters of text. */
+int shmb_glob_match(const char *pattern, const char *text, char sep,
+                    int icase)
+{
+    unsigned char dp[GLOB_TEXT_MAX + 1], nx[GLOB_TEXT_MAX + 1];
+    size_t n = strlen(text), j;
+    const char *p = pattern;
+
+    if (n > GLOB_TEXT_MAX)
+        return 0;
+    memset(dp, 0, n + 1);
+    dp[0] = 1;
+    while (*p) {
+        if (p[0] == '*' && p[1] == '*') {
+            nx[0] = dp[0];
+            for (j = 1; j <= n; j++)
+                nx[j] = dp[j] || nx[j - 1];
+            p += 2;
+        } else if (p[0] == '*') {
+            nx[0] = dp[0];
+            for (j = 1; j <= n; j++)
+                nx[j] = dp[j] || (nx[j - 1] && text[j - 1] != sep);
+            p++;
+        } else {
+            nx[0] = 0;
+            for (j = 1; j <= n; j++)
+                nx[j] = dp[j - 1] &&
+                        (p[0] == '?' ? text[j - 1] != sep
+                                     : ch_eq(p[0], text[j - 1], icase));
+            p++;
+        }
+        memcpy(dp, nx, n + 1);
+    }
+    return dp[n];
+}
+
+/* ---- matching a rule -------------------------------------------------- */
+
+/* Expands "${user}" to the caller's SID; returns 0 if it does not fit. */
+static int expand_user(const char *pattern, const char *sid, char *out,
+                       size_t cap)
+{
+    size_t o = 0, sl = strlen(sid);
+    while (*pattern) {
+        if (strncmp(pattern, "${user}", 7) == 0) {
+            if (o + sl >= cap)
+                return 0;
+            memcpy(out + o, sid, sl);
+            o += sl;
+            pattern += 7;
+        } else {
+            if (o + 1 >= cap)
+                return 0;
+            out[o++] = *pattern++;
+        }
+    }
+    out[o] = '\0';
+    return 1;
+}
+
+static int name_covered(const shmb_rule *r, const shmb_identity *id,
+                        const char *name)
+{
+    char pat[GLOB_TEXT_MAX];
+    size_t i;
+    for (i = 0; i < r->regions.n; i++) {
+        if (expand_user(r->regions.v[i], id->user_sid, pat, sizeof(pat)) &&
+            shmb_glob_match(pat, name, '/', 0))
+            return 1;
+    }
+    return 0;
+}
+
+static int in_list(const shmb_strlist *l, const char *s)
+{
+    size_t i;
+    for (i = 0; i < l->n; i++) {
+        if (strcmp(l->v[i], s) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int has_group(const shmb_rule *r, const shmb_identity *id, int deny)
+{
+    size_t i;
+    for (i = 0; i < id->ngroups; i++) {
+        if (in_list(&r->groups, id->groups[i]))
+            return 1;
+    }
+    /* A deny-only group still counts against the caller (as in a Windows
+     * access check); it never counts for an allow. */
+    for (i = 0; deny && i < id->ndeny_groups; i++) {
+        if (in_list(&r->groups, id->deny_groups[i]))
+            return 1;
+    }
+    return 0;
+}
+
+static int appcontainer_matches(const shmb_rule *r, const shmb_identity *id)
+{
+    int in_ac = id->appcontainer_sid[0] != '\0';
+    switch (r->appcontainer) {
+    case SHMB_AC_NONE:
+        return !in_ac;
+    case SHMB_AC_REQUIRED:
+        return in_ac;
+    case SHMB_AC_LIST:
+        return in_ac && in_list(&r->appcontainers, id->appcontainer_sid);
+    default:
+        return 1;
+    }
+}
+
+static int principal_matches(const shmb_rule *r, const shmb_identity *id)
+{
+    size_t i;
+    int ok;
+    if (r->users.n > 0 && !in_list(&r->users, id->user_sid))
+        return 0;
+    if (r->groups.n > 0 && !has_group(r, id, r->deny))
+        return 0;
+    if (r->integrity_mask != 0 &&
+        !(r->integrity_mask & (1u << shmb_il_level_of(id->integrity))))
+        return 0;
+    if (!appcontainer_matches(r, id))
+        return 0;
+    if (r->nsessions > 0) {
+        for (ok = 0, i = 0; i < r->nsessions && !ok; i++)
+            ok = r->sessions[i] == id->session;
+        if (!ok)
+            return 0;
+    }
+    if (r->images.n > 0) {
+        for (ok = 0, i = 0; i < r->images.n && !ok; i++)
+            ok = shmb_glob_match(r->images.v[i], id->image, '\\', 1);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- what a rule covers ---------------------------------------------- */
+
+static int deny_covers(const shmb_rule *r, const shmb_policy_req *q)
+{
+    switch (q->op) {
+    case SHMB_OP_CREATE:
+        return r->create;
+    case SHMB_OP_OPEN:
+        /* deny "ro" refuses every open; deny "rw" refuses write access. */
+        return r->open == SHMB_ACCESS_RO ||
+               (r->open == SHMB_ACCESS_RW && q->access == SHMB_ACCESS_RW);
+    case SHMB_OP_DELETE:
+        return r->del;
+    default:
+        return 0;
+    }
+}
+
+/* Returns 1 if the allow rule grants the request; else 0 and, if the rule
+ * grants part of it, a hint saying what it lacks. */
+static int allow_grants(const shmb_config *cfg, const shmb_rule *r,
+                        const shmb_policy_req *q, char *hint, size_t cap)
+{
+    uint64_t max;
+    switch (q->op) {
+    case SHMB_OP_CREATE:
+        if (!r->create)
+            return 0;
+        max = r->create_max_size ? r->create_max_size
+                                 : cfg->limits.max_region_size;
+        if (q->size > max) {
+            snprintf(hint, cap, "rule '%s' allows creating at most %llu bytes",
+                     r->name, (unsigned long long)max);
+            return 0;
+        }
+        if (!(r->create_lifetimes & (1u << q->lifetime))) {
+            snprintf(hint, cap, "rule '%s' does not allow lifetime '%s'",
+                     r->name, shmb_lifetime_name(q->lifetime));
+            return 0;
+        }
+        return 1;
+    case SHMB_OP_OPEN:
+        if (r->open == SHMB_ACCESS_RO && q->access == SHMB_ACCESS_RW) {
+            snprintf(hint, cap, "rule '%s' grants ro only", r->name);
+            return 0;
+        }
+        return r->open != SHMB_ACCESS_NONE;
+    case SHMB_OP_DELETE:
+        return r->del;
+    default:
+        return 0;
+    }
+}
+
+static void describe_request(const shmb_policy_req *q, char *out, size_t cap)
+{
+    switch (q->op) {
+    case SHMB_OP_CREATE:
+        snprintf(out, cap, "create of '%s' (%llu bytes, %s)", q->name,
+                 (unsigned long long)q->size, shmb_lifetime_name(q->lifetime));
+        break;
+    case SHMB_OP_OPEN:
+        snprintf(out, cap, "open %s of '%s'", shmb_access_name(q->access),
+                 q->name);
+        break;
+    default:
+        snprintf(out, cap, "delete of '%s'", q->name);
+        break;
+    }
+}
+
+void shmb_policy_check(const shmb_config *cfg, const shmb_identity *id,
+                       const shmb_policy_req *q, shmb_verdict *v)
+{
+    const shmb_rule *allow = NULL;
+    char what[SHMB_NAME_MAX + 64], hint[160] = "";
+    size_t i;
+
+    memset(v, 0, sizeof(*v));
+    describe_request(q, what, sizeof(what));
+    for (i = 0; i < cfg->nrules; i++) {
+        const shmb_rule *r = &cfg->rules[i];
+        if (!name_covered(r, id, q->name) || !principal_matches(r, id))
+            continue;
+        if (r->deny) {
+            if (deny_covers(r, q)) {
+                v->denied_by_rule = 1;
+                v->rule = r;
+                snprintf(v->message, sizeof(v->message),
+                         "%s is denied by rule '%s'", what, r->name);
+                return;
+            }
+        } else if (allow == NULL) {
+            char lack[sizeof(hint)] = "";
+            if (allow_grants(cfg, r, q, lack, sizeof(lack)))
+                allow = r;
+            else if (hint[0] == '\0')
+                memcpy(hint, lack, sizeof(hint)); /* first partial rule */
+        }
+    }
+    if (allow != NULL) {
+        v->allowed = 1;
+        v->rule = allow;
+        snprintf(v->message, sizeof(v->message), "%s allowed by rule '%s'",
+                 what, allow->name);
+        return;
+    }
+    if (hint[0] != '\0') {
+        snprintf(v->message, sizeof(v->message), "%s is not allowed: %s",
+                 what, hint);
+        return;
+    }
+    snprintf(v->message, sizeof(v->message),
+             "%.180s is not allowed: no rule covers this name for you (user "
+             "%.80s, integrity %s, session %u, %s%.60s); ask for a rule "
+             "whose \"regions\" match it and whose \"match\" includes you",
+             what, id->user_sid,
+             shmb_il_level_name(shmb_il_level_of(id->integrity)),
+             (unsigned)id->session,
+             id->appcontainer_sid[0] ? "AppContainer " : "no AppContainer",
+             id->appcontainer_sid);
+}

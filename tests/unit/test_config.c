@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * test_config.c - the configuration file: a corpus of invalid files with
+ * the exact message each must produce, valid files, and the shipped example
+ * (installer/config.example.json).
+ */
+#include <stdlib.h>
+
+#include "harness.h"
+#include "shmb_config.h"
+
+#ifndef SHMB_TEST_DATA_DIR
+#error "SHMB_TEST_DATA_DIR must be defined"
+#endif
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (buf != NULL) {
+        buf[n] = '\0';
+        *len = (size_t)n;
+    }
+    return buf;
+}
+
+/* Parses tests/data/config/<dir>/<name>, reporting it as `name`. */
+static int parse_file(const char *dir, const char *name, shmb_config *cfg,
+                      char *err, size_t cap)
+{
+    char path[1024];
+    size_t len = 0;
+    char *text;
+    int rc;
+    snprintf(path, sizeof(path), "%s/config/%s/%s", SHMB_TEST_DATA_DIR, dir,
+             name);
+    text = slurp(path, &len);
+    if (text == NULL) {
+        snprintf(err, cap, "cannot read %s", path);
+        return -100;
+    }
+    rc = shmb_config_parse(text, len, name, cfg, err, cap);
+    free(text);
+    return rc;
+}
+
+int test_config_invalid_corpus(void)
+{
+    static const struct {
+        const char *file;
+        const char *msg;
+    } cases[] = {
+        {"trailing-comma.json", "trailing-comma.json: $: not valid JSON (line 1)"},
+        {"not-object.json", "not-object.json: $: must be a JSON object"},
+        {"unknown-top-key.json",
+         "unknown-top-key.json: $: unknown key \"limit\" (expected one of: "
+         "pipe, limits, regions, rules)"},
+        {"frame-too-small.json",
+         "frame-too-small.json: $.limits.max_frame: must be an integer from "
+         "1024 to 16777216"},
+        {"clients-fraction.json",
+         "clients-fraction.json: $.limits.max_clients: must be an integer "
+         "from 1 to 2000"},
+        {"total-string.json",
+         "total-string.json: $.limits.commit_total: must be an integer from "
+         "1 to 1125899906842624"},
+        {"pipe-not-local.json",
+         "pipe-not-local.json: $.pipe.name: must start with \\\\.\\pipe\\ (a "
+         "local pipe)"},
+        {"duplicate-key.json",
+         "duplicate-key.json: $.pipe: key \"name\" appears twice"},
+        {"region-bad-name.json",
+         "region-bad-name.json: $.regions[1].name: name must start with a "
+         "letter or digit"},
+        {"region-no-size.json",
+         "region-no-size.json: $.regions[0]: missing key \"size\""},
+        {"region-twice.json",
+         "region-twice.json: $.regions[1].name: region \"a\" is declared "
+         "twice"},
+        {"region-local-name.json",
+         "region-local-name.json: $.regions[0].global_name: must be "
+         "\"Global\\\\NAME\" with no further backslash"},
+        {"region-global-no-sddl.json",
+         "region-global-no-sddl.json: $.regions[0].global_name: a named "
+         "region needs \"sddl\" (who may open the name, with its mandatory "
+         "label)"},
+        {"region-sddl-unnamed.json",
+         "region-sddl-unnamed.json: $.regions[0].sddl: only meaningful with "
+         "\"global_name\"; unnamed regions are reachable by handle only"},
+        {"region-too-big.json",
+         "region-too-big.json: $.regions[0].size: must be an integer from 1 "
+         "to 4096"},
+        {"rule-no-name.json",
+         "rule-no-name.json: $.rules[0]: missing key \"name\""},
+        {"rule-no-regions.json",
+         "rule-no-regions.json: $.rules[0]: missing key \"regions\" (the "
+         "name patterns it covers)"},
+        {"rule-grants-nothing.json",
+         "rule-grants-nothing.json: $.rules[0]: rule \"r\" grants or denies "
+         "nothing: give it \"create\", \"open\" or \"delete\""},
+        {"rule-bad-open.json",
+         "rule-bad-open.json: $.rules[0].open: must be \"ro\" or \"rw\""},
+        {"rule-bad-effect.json",
+         "rule-bad-effect.json: $.rules[0].effect: must be \"allow\" or "
+         "\"deny\""},
+        {"rule-bad-pattern.json",
+         "rule-bad-pattern.json: $.rules[0].regions[0]: pattern \"a b\" has "
+         "' ' (allowed: letters, digits, . _ - / * and ${user})"},
+        {"rule-bad-sid.json",
+         "rule-bad-sid.json: $.rules[0].match.user[0]: \"bob\" is not a SID "
+         "(S-1-...)"},
+        {"rule-bad-integrity.json",
+         "rule-bad-integrity.json: $.rules[0].match.integrity[0]: unknown "
+         "integrity level \"mediun\" (expected untrusted, low, medium, high "
+         "or system)"},
+        {"rule-bad-appcontainer.json",
+         "rule-bad-appcontainer.json: $.rules[0].match.appcontainer: must be "
+         "\"any\", \"none\", \"required\" or an array of AppContainer SIDs"},
+        {"rule-bad-session.json",
+         "rule-bad-session.json: $.rules[0].match.session[1]: must be a "
+         "session id from 0 to 65535"},
+        {"rule-unknown-match.json",
+         "rule-unknown-match.json: $.rules[0].match: unknown key \"uzer\" "
+         "(expected one of: user, group, integrity, appcontainer, session, "
+         "image)"},
+        {"rule-bad-lifetime.json",
+         "rule-bad-lifetime.json: $.rules[0].create.lifetimes[0]: must be "
+         "\"client\" or \"persistent\""},
+        {"rule-deny-create-object.json",
+         "rule-deny-create-object.json: $.rules[0].create: a deny rule takes "
+         "true or false here"},
+        {"rule-twice.json",
+         "rule-twice.json: $.rules[1].name: rule name \"r\" is used twice "
+         "(denials name rules, so names must be unique)"},
+        {"too-many-regions.json",
+         "too-many-regions.json: $.limits: max_regions (1) is below the 2 "
+         "regions declared"},
+    };
+    shmb_config cfg;
+    char err[SHMB_CONFIG_ERR_MAX];
+    size_t i;
+    int failed = 0;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = parse_file("invalid", cases[i].file, &cfg, err, sizeof(err));
+        if (rc != SHMB_E_INVALID_ARG || strcmp(err, cases[i].msg) != 0) {
+            fprintf(stderr, "%s: rc %d\n  got:  %s\n  want: %s\n",
+                    cases[i].file, rc, err, cases[i].msg);
+            failed = 1;
+        }
+        /* A failed parse leaves nothing to free. */
+        CHECK(cfg.rules == NULL && cfg.regions == NULL);
+    }
+    return failed;
+}
+
+int test_config_valid(void)
+{
+    shmb_config cfg;
+    char err[SHMB_CONFIG_ERR_MAX];
+    const shmb_rule *r;
+
+    CHECK_INT(parse_file("valid", "empty.json", &cfg, err, sizeof(err)),
+              SHMB_OK);
+    CHECK_STR(cfg.pipe_name, SHMB_DEFAULT_PIPE);
+    CHECK_INT(cfg.limits.max_frame, 65536);
+    CHECK_INT(cfg.nrules, 0); /* an explicit empty config denies everything */
+    shmb_config_free(&cfg);
+
+    CHECK_INT(parse_file("valid", "full-rule.json", &cfg, err, sizeof(err)),
+              SHMB_OK);
+    CHECK_INT(cfg.nrules, 1);
+    r = &cfg.rules[0];
+    CHECK_STR(r->regions.v[0], "a/*");
+    CHECK_STR(r->users.v[0], "S-1-5-21-1-2-3-1001");
+    CHECK_STR(r->groups.v[0], "S-1-5-32-545");
+    CHECK_INT(r->integrity_mask, (1u << SHMB_ILV_LOW) | (1u << SHMB_ILV_MEDIUM));
+    CHECK_INT(r->appcontainer, SHMB_AC_LIST);
+    CHECK_STR(r->appcontainers.v[0], "S-1-15-2-1");
+    CHECK_INT(r->nsessions, 2);
+    CHECK_INT(r->sessions[1], 1);
+    CHECK_STR(r->images.v[0], "C:\\Apps\\*.exe");
+    CHECK_INT(r->open, SHMB_ACCESS_RO);
+    CHECK_INT(r->deny, 0);
+    shmb_config_free(&cfg);
+    return 0;
+}
+
+int test_config_example_loads(void)
+{
+    char path[1024];
+    size_t len = 0;
+    char *text;
+    shmb_config cfg, copy;
+    char err[SHMB_CONFIG_ERR_MAX] = "";
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/../../installer/config.example.json",
+             SHMB_TEST_DATA_DIR);
+    text = slurp(path, &len);
+    CHECK(text != NULL);
+    rc = shmb_config_parse(text, len, "config.example.json", &cfg, err,
+                           sizeof(err));
+    free(text);
+    if (rc != SHMB_OK)
+        fprintf(stderr, "%s\n", err);
+    CHECK_INT(rc, SHMB_OK);
+    CHECK_INT(cfg.nregions, 2);
+    CHECK_STR(cfg.regions[1].global_name, "Global\\shmbroker-legacy-status");
+    CHECK(cfg.nrules >= 4);
+    CHECK_INT(cfg.limits.max_region_size, 268435456);
+    /* A deep copy survives the original. */
+    CHECK_INT(shmb_config_copy(&copy, &cfg), SHMB_OK);
+    shmb_config_free(&cfg);
+    CHECK_STR(copy.rules[0].regions.v[0], "users/${user}/**");
+    shmb_config_free(&copy);
+    return 0;
+}
+
+int test_config_defaults(void)
+{
+    shmb_config cfg;
+    shmb_config_defaults(&cfg);
+    CHECK_STR(cfg.pipe_name, "\\\\.\\pipe\\shmbroker");
+    CHECK(strstr(cfg.pipe_sddl, "S:(ML;;NW;;;LW)") != NULL);
+    CHECK_INT(cfg.nrules, 1);
+    CHECK_STR(cfg.rules[0].name, "default-user-namespace");
+    shmb_config_free(&cfg);
+    return 0;
+}
+
+int test_config_oversized_and_nul(void)
+{
+    shmb_config cfg;
+    char err[SHMB_CONFIG_ERR_MAX];
+    static const char nul[] = "{\"limits\":{}}\0junk";
+    CHECK_INT(shmb_config_parse(nul, sizeof(nul) - 1, "x.json", &cfg, err,
+                                sizeof(err)),
+              SHMB_E_INVALID_ARG);
+    CHECK_STR(err, "x.json: $: file contains a NUL byte");
+    CHECK_INT(shmb_config_parse("{}", SHMB_CONFIG_MAX_BYTES + 1, "big.json",
+                                &cfg, err, sizeof(err)),
+              SHMB_E_INVALID_ARG);
+    CHECK_STR(err, "big.json: $: file is larger than 1048576 bytes");
+    return 0;
+}

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * test_policy.c - rule evaluation, table-driven over synthetic identities:
+ * users, groups (enabled and deny-only), integrity levels, AppContainers,
+ * sessions and image paths; deny wins; messages that explain.
+ */
+#include <stdlib.h>
+
+#include "harness.h"
+#include "shmb_policy.h"
+
+#define ALICE "S-1-5-21-1-1-1-1001"
+#define BOB "S-1-5-21-1-1-1-1002"
+#define AU "S-1-5-11"
+#define USERS "S-1-5-32-545"
+#define ADMINS "S-1-5-32-544"
+#define AC1 "S-1-15-2-99"
+#define AC2 "S-1-15-2-5"
+
+static const char policy_json[] =
+    "{\"rules\": ["
+    "{\"name\":\"own\",\"regions\":[\"users/${user}/**\"],\"create\":true,"
+    "\"open\":\"rw\",\"delete\":true},"
+    "{\"name\":\"video-read\",\"match\":{\"integrity\":[\"low\",\"medium\","
+    "\"high\"]},\"regions\":[\"video/**\"],\"open\":\"ro\"},"
+    "{\"name\":\"video-write\",\"match\":{\"group\":[\"" ADMINS "\"]},"
+    "\"regions\":[\"video/**\"],\"open\":\"rw\",\"create\":{\"max_size\":"
+    "1048576,\"lifetimes\":[\"client\"]}},"
+    "{\"name\":\"no-ac-write\",\"effect\":\"deny\",\"match\":{\"appcontainer\":"
+    "\"required\"},\"regions\":[\"**\"],\"open\":\"rw\",\"create\":true},"
+    "{\"name\":\"viewer-only\",\"match\":{\"image\":[\"C:\\\\Apps\\\\*.exe\"]},"
+    "\"regions\":[\"viewer/*\"],\"open\":\"rw\"},"
+    "{\"name\":\"session1\",\"match\":{\"session\":[1]},\"regions\":[\"s1/**\"],"
+    "\"open\":\"ro\"},"
+    "{\"name\":\"ac-specific\",\"match\":{\"appcontainer\":[\"" AC1 "\"]},"
+    "\"regions\":[\"acbox/**\"],\"create\":true,\"open\":\"rw\"},"
+    "{\"name\":\"no-untrusted\",\"effect\":\"deny\",\"match\":{\"integrity\":"
+    "[\"untrusted\"]},\"regions\":[\"**\"],\"open\":\"ro\",\"create\":true,"
+    "\"delete\":true},"
+    "{\"name\":\"deny-admin-secret\",\"effect\":\"deny\",\"match\":{\"group\":"
+    "[\"" ADMINS "\"]},\"regions\":[\"secret/**\"],\"open\":\"ro\"},"
+    "{\"name\":\"secret-all\",\"regions\":[\"secret/**\"],\"open\":\"ro\"}"
+    "]}";
+
+typedef struct who {
+    const char *label;
+    const char *user;
+    const char *groups[4];
+    const char *deny_groups[2];
+    uint32_t il;
+    uint32_t session;
+    const char *ac;
+    const char *image;
+} who;
+
+static const who alice = {"alice", ALICE, {AU, USERS}, {NULL}, 0x2000, 1, "",
+                          "C:\\Apps\\viewer.exe"};
+static const who alice_s2 = {"alice-s2", ALICE, {AU, USERS}, {NULL}, 0x2000,
+                             2, "", "C:\\Apps\\viewer.exe"};
+static const who alice_caps = {"alice-caps", ALICE, {AU}, {NULL}, 0x2000, 1,
+                               "", "c:\\apps\\VIEWER.EXE"};
+static const who alice_sub = {"alice-sub", ALICE, {AU}, {NULL}, 0x2000, 1, "",
+                              "C:\\Apps\\sub\\x.exe"};
+static const who bob_admin = {"bob-admin", BOB, {AU, USERS, ADMINS}, {NULL},
+                              0x3000, 1, "", "C:\\Tools\\admin.exe"};
+static const who bob_filtered = {"bob-filtered", BOB, {AU, USERS},
+                                 {ADMINS}, 0x2000, 1, "",
+                                 "C:\\Tools\\admin.exe"};
+static const who low = {"low", ALICE, {AU}, {NULL}, 0x1000, 1, "",
+                        "C:\\Browser\\renderer.exe"};
+static const who ac1 = {"ac1", ALICE, {AU}, {NULL}, 0x1000, 1, AC1,
+                        "C:\\Store\\app.exe"};
+static const who ac2 = {"ac2", ALICE, {AU}, {NULL}, 0x1000, 1, AC2,
+                        "C:\\Store\\other.exe"};
+static const who untrusted = {"untrusted", ALICE, {AU}, {NULL}, 0x0, 1, "",
+                              "C:\\x.exe"};
+
+static int make_identity(const who *w, shmb_identity *id)
+{
+    size_t i;
+    memset(id, 0, sizeof(*id));
+    snprintf(id->user_sid, sizeof(id->user_sid), "%s", w->user);
+    snprintf(id->appcontainer_sid, sizeof(id->appcontainer_sid), "%s", w->ac);
+    snprintf(id->image, sizeof(id->image), "%s", w->image);
+    id->integrity = w->il;
+    id->session = w->session;
+    for (i = 0; i < 4 && w->groups[i]; i++)
+        if (shmb_identity_add_group(id, w->groups[i], 0) != SHMB_OK)
+            return -1;
+    for (i = 0; i < 2 && w->deny_groups[i]; i++)
+        if (shmb_identity_add_group(id, w->deny_groups[i], 1) != SHMB_OK)
+            return -1;
+    return 0;
+}
+
+static int load_policy(shmb_config *cfg)
+{
+    char err[SHMB_CONFIG_ERR_MAX];
+    int rc = shmb_config_parse(policy_json, strlen(policy_json), "policy",
+                               cfg, err, sizeof(err));
+    if (rc != SHMB_OK)
+        fprintf(stderr, "%s\n", err);
+    return rc;
+}
+
+static int check(const shmb_config *cfg, const who *w, shmb_op op,
+                 const char *name, shmb_access acc, uint64_t size,
+                 shmb_lifetime lt, shmb_verdict *v)
+{
+    shmb_identity id;
+    shmb_policy_req q;
+    if (make_identity(w, &id) != 0)
+        return -1;
+    q.op = op;
+    q.name = name;
+    q.access = acc;
+    q.size = size;
+    q.lifetime = lt;
+    shmb_policy_check(cfg, &id, &q, v);
+    shmb_identity_free(&id);
+    return v->allowed;
+}
+
+int test_policy_glob(void)
+{
+    CHECK(shmb_glob_match("a/*", "a/b", '/', 0));
+    CHECK(!shmb_glob_match("a/*", "a/b/c", '/', 0));
+    CHECK(shmb_glob_match("a/**", "a/b/c", '/', 0));
+    CHECK(!shmb_glob_match("a/**", "a", '/', 0));
+    CHECK(shmb_glob_match("**", "anything/at/all", '/', 0));
+    CHECK(shmb_glob_match("a/*/c", "a/xyz/c", '/', 0));
+    CHECK(shmb_glob_match("a?c", "abc", '/', 0));
+    CHECK(!shmb_glob_match("a?c", "a/c", '/', 0));
+    CHECK(!shmb_glob_match("A/b", "a/b", '/', 0));
+    CHECK(shmb_glob_match("C:\\A\\*.EXE", "c:\\a\\x.exe", '\\', 1));
+    CHECK(!shmb_glob_match("C:\\A\\*.exe", "C:\\A\\b\\x.exe", '\\', 1));
+    CHECK(shmb_glob_match("*\\x.exe", "C:\\A\\b\\x.exe", '/', 1));
+    CHECK(!shmb_glob_match("abc", "abcd", '/', 0));
+    CHECK(shmb_glob_match("", "", '/', 0));
+    /* Many stars against a long name stays fast (DP, not backtracking). */
+    CHECK(!shmb_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b",
+                           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                           '/', 0));
+    return 0;
+}
+
+int test_policy_table(void)
+{
+    static const struct {
+        const who *w;
+        shmb_op op;
+        const char *name;
+        shmb_access acc;
+        uint64_t size;
+        shmb_lifetime lt;
+        int allowed;
+        const char *rule; /* deciding rule, NULL for the default deny */
+    } cases[] = {
+        {&alice, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 1, "video-read"},
+        {&alice, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RW, 0, 0, 0, NULL},
+        {&bob_admin, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RW, 0, 0, 1,
+         "video-write"},
+        {&bob_filtered, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RW, 0, 0, 0, NULL},
+        {&bob_filtered, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 1,
+         "video-read"},
+        {&bob_admin, SHMB_OP_CREATE, "video/x", SHMB_ACCESS_RW, 2097152,
+         SHMB_LIFETIME_CLIENT, 0, NULL},
+        {&bob_admin, SHMB_OP_CREATE, "video/x", SHMB_ACCESS_RW, 1024,
+         SHMB_LIFETIME_PERSISTENT, 0, NULL},
+        {&bob_admin, SHMB_OP_CREATE, "video/x", SHMB_ACCESS_RW, 1024,
+         SHMB_LIFETIME_CLIENT, 1, "video-write"},
+        {&alice, SHMB_OP_CREATE, "users/" ALICE "/x", SHMB_ACCESS_RW, 1,
+         SHMB_LIFETIME_PERSISTENT, 1, "own"},
+        {&alice, SHMB_OP_CREATE, "users/" BOB "/x", SHMB_ACCESS_RW, 1,
+         SHMB_LIFETIME_CLIENT, 0, NULL},
+        {&alice, SHMB_OP_DELETE, "users/" ALICE "/x", 0, 0, 0, 1, "own"},
+        {&alice, SHMB_OP_DELETE, "video/a", 0, 0, 0, 0, NULL},
+        {&ac1, SHMB_OP_OPEN, "users/" ALICE "/x", SHMB_ACCESS_RW, 0, 0, 0,
+         "no-ac-write"},
+        {&ac1, SHMB_OP_OPEN, "users/" ALICE "/x", SHMB_ACCESS_RO, 0, 0, 1,
+         "own"},
+        {&ac1, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 1, "video-read"},
+        {&low, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 1, "video-read"},
+        {&alice, SHMB_OP_OPEN, "viewer/doc", SHMB_ACCESS_RW, 0, 0, 1,
+         "viewer-only"},
+        {&alice_caps, SHMB_OP_OPEN, "viewer/doc", SHMB_ACCESS_RW, 0, 0, 1,
+         "viewer-only"},
+        {&alice_sub, SHMB_OP_OPEN, "viewer/doc", SHMB_ACCESS_RW, 0, 0, 0, NULL},
+        {&bob_admin, SHMB_OP_OPEN, "viewer/doc", SHMB_ACCESS_RO, 0, 0, 0, NULL},
+        {&alice, SHMB_OP_OPEN, "s1/x", SHMB_ACCESS_RO, 0, 0, 1, "session1"},
+        {&alice_s2, SHMB_OP_OPEN, "s1/x", SHMB_ACCESS_RO, 0, 0, 0, NULL},
+        {&ac1, SHMB_OP_OPEN, "acbox/x", SHMB_ACCESS_RW, 0, 0, 0, "no-ac-write"},
+        {&ac1, SHMB_OP_OPEN, "acbox/x", SHMB_ACCESS_RO, 0, 0, 1, "ac-specific"},
+        {&ac2, SHMB_OP_OPEN, "acbox/x", SHMB_ACCESS_RO, 0, 0, 0, NULL},
+        {&alice, SHMB_OP_OPEN, "acbox/x", SHMB_ACCESS_RO, 0, 0, 0, NULL},
+        {&ac1, SHMB_OP_CREATE, "acbox/y", SHMB_ACCESS_RW, 1,
+         SHMB_LIFETIME_CLIENT, 0, "no-ac-write"},
+        {&untrusted, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 0,
+         "no-untrusted"},
+        {&untrusted, SHMB_OP_OPEN, "users/" ALICE "/x", SHMB_ACCESS_RO, 0, 0,
+         0, "no-untrusted"},
+        {&bob_admin, SHMB_OP_OPEN, "secret/x", SHMB_ACCESS_RO, 0, 0, 0,
+         "deny-admin-secret"},
+        /* deny-only Administrators still matches a deny rule */
+        {&bob_filtered, SHMB_OP_OPEN, "secret/x", SHMB_ACCESS_RO, 0, 0, 0,
+         "deny-admin-secret"},
+        {&alice, SHMB_OP_OPEN, "secret/x", SHMB_ACCESS_RO, 0, 0, 1,
+         "secret-all"},
+        {&alice, SHMB_OP_OPEN, "nowhere", SHMB_ACCESS_RO, 0, 0, 0, NULL},
+    };
+    shmb_config cfg;
+    shmb_verdict v;
+    size_t i;
+    int failed = 0;
+
+    CHECK_INT(load_policy(&cfg), SHMB_OK);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int got = check(&cfg, cases[i].w, cases[i].op, cases[i].name,
+                        cases[i].acc, cases[i].size, cases[i].lt, &v);
+        const char *rule = v.rule ? v.rule->name : NULL;
+        if (got != cases[i].allowed ||
+            (cases[i].rule == NULL) != (rule == NULL) ||
+            (rule && strcmp(rule, cases[i].rule) != 0)) {
+            fprintf(stderr, "case %zu (%s %s %s): allowed=%d rule=%s: %s\n",
+                    i, cases[i].w->label, shmb_op_name(cases[i].op),
+                    cases[i].name, got, rule ? rule : "-", v.message);
+            failed = 1;
+        }
+        if (cases[i].rule != NULL && !cases[i].allowed && !v.denied_by_rule) {
+            fprintf(stderr, "case %zu: expected a deny-rule verdict\n", i);
+            failed = 1;
+        }
+    }
+    shmb_config_free(&cfg);
+    return failed;
+}
+
+int test_policy_messages(void)
+{
+    shmb_config cfg;
+    shmb_verdict v;
+
+    CHECK_INT(load_policy(&cfg), SHMB_OK);
+    check(&cfg, &alice, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RW, 0, 0, &v);
+    CHECK_STR(v.message,
+              "open rw of 'video/a' is not allowed: rule 'video-read' grants "
+              "ro only");
+    check(&cfg, &bob_admin, SHMB_OP_CREATE, "video/x", SHMB_ACCESS_RW,
+          2097152, SHMB_LIFETIME_CLIENT, &v);
+    CHECK_STR(v.message, "create of 'video/x' (2097152 bytes, client) is not "
+                         "allowed: rule 'video-write' allows creating at "
+                         "most 1048576 bytes");
+    check(&cfg, &bob_admin, SHMB_OP_CREATE, "video/x", SHMB_ACCESS_RW, 1,
+          SHMB_LIFETIME_PERSISTENT, &v);
+    CHECK_STR(v.message, "create of 'video/x' (1 bytes, persistent) is not "
+                         "allowed: rule 'video-write' does not allow "
+                         "lifetime 'persistent'");
+    check(&cfg, &ac1, SHMB_OP_OPEN, "acbox/x", SHMB_ACCESS_RW, 0, 0, &v);
+    CHECK_STR(v.message, "open rw of 'acbox/x' is denied by rule "
+                         "'no-ac-write'");
+    check(&cfg, &low, SHMB_OP_OPEN, "nowhere", SHMB_ACCESS_RO, 0, 0, &v);
+    CHECK_STR(v.message,
+              "open ro of 'nowhere' is not allowed: no rule covers this name "
+              "for you (user " ALICE ", integrity low, session 1, no "
+              "AppContainer); ask for a rule whose \"regions\" match it and "
+              "whose \"match\" includes you");
+    /* Rules that do not apply to the caller are never named: alice is not
+     * an administrator, so "video-write" stays unmentioned. */
+    check(&cfg, &alice, SHMB_OP_CREATE, "video/x", SHMB_ACCESS_RW, 1,
+          SHMB_LIFETIME_CLIENT, &v);
+    CHECK(strstr(v.message, "video-write") == NULL);
+    shmb_config_free(&cfg);
+    return 0;
+}

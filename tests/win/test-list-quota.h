@@ -1,0 +1,4 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/* Tests against the second instance with tiny limits (win.quota.NAME). */
+SHMB_TEST(quota_commit_total, "integration")
+SHMB_TEST(quota_max_regions, "integration")
