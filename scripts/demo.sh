@@ -41,8 +41,11 @@ log="$bin/service-demo.log"
 winlog=$(winepath -w "$log")
 wine_q sc stop "$svc" >/dev/null 2>&1 || true
 wine_q sc delete "$svc" >/dev/null 2>&1 || true
-show "sc create $svc binPath= \"$exe --log $winlog\" start= demand"
-wine_q sc create "$svc" binPath= "\"$exe\" --log \"$winlog\"" start= demand >/dev/null
+config=$(winepath -w "$repo/installer/config.example.json")
+show "shmbroker --check-config --config $config"
+wine_q "$bin/service/shmbroker.exe" --check-config --config "$config" | sed 's/^/    /'
+show "sc create $svc binPath= \"$exe --config $config --log $winlog\" start= demand"
+wine_q sc create "$svc" binPath= "\"$exe\" --config \"$config\" --log \"$winlog\"" start= demand >/dev/null
 show "sc start $svc"
 wine_q sc start "$svc" >/dev/null
 wait_state "$svc" RUNNING 30
@@ -53,7 +56,8 @@ wine_q "$bin/client/shmbctl.exe" ping | sed 's/^/    /'
 
 say "3. Two processes share memory through the broker"
 echo "  writer: creates 'demo/hello' with a read-write grant and keeps a counter ticking"
-echo "  reader: opens it with a read-only grant, reads, then tries to map it for writing"
+echo "  reader: asks for read-write (the policy says no, and why), opens it read-only,"
+echo "          reads, then tries to map it for writing"
 echo
 bash tests/wine/demo-run.sh "$bin/client/shmb_demo.exe" demo/hello | sed 's/^/    /'
 
@@ -66,7 +70,7 @@ fi
 echo "    $out"
 
 say "5. What the service logged (structured, one event per line)"
-grep -E "event=(started|create|grant|region_freed)" "$log" | cut -d' ' -f3- | sed 's/^/    /'
+grep -E "event=(config_loaded|started|create|grant|refused|region_freed)" "$log" | cut -d' ' -f3- | sed 's/^/    /'
 
 say "6. Stop and delete the service"
 show "sc stop $svc"

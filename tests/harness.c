@@ -17,6 +17,9 @@ int shmb_test_main(const shmb_test *tests, int argc, char **argv)
     if (argc > 1) {
         for (t = tests; t->name != NULL; t++) {
             if (strcmp(t->name, argv[1]) == 0) {
+                /* A log without this line means the program never ran. */
+                printf("== %s\n", t->name);
+                fflush(stdout);
                 rc = t->fn();
                 fflush(stdout);
                 fflush(stderr);

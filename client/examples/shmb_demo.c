@@ -69,6 +69,15 @@ static int reader(shmb_client *c, const char *name)
     void *w;
     int rc;
 
+    /* Asking for more than the policy grants: the broker says why not. */
+    rc = shmb_region_open(c, name, SHMB_ACCESS_RW, &r);
+    if (rc == SHMB_OK) {
+        printf("reader: note: the policy grants this reader read-write\n");
+        shmb_region_close(&r);
+    } else {
+        printf("reader: asked for rw, broker said %s: %s\n",
+               shmb_err_name(rc), shmb_client_message(c));
+    }
     rc = shmb_region_open(c, name, SHMB_ACCESS_RO, &r);
     if (rc != SHMB_OK)
         return fail(c, "reader: open", rc);

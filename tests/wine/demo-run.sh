@@ -28,5 +28,6 @@ grep "writer: done" "$out/writer" || true
 [ "$rc" = 0 ] || { echo "FAIL: reader exit $rc" >&2; exit 1; }
 wpid_w=$(sed -n 's/^writer: pid \([0-9]*\).*/\1/p' "$out/writer")
 grep -q "reader: read \"hello from writer pid $wpid_w\"" "$out/reader" || { echo "FAIL: reader did not see the writer's bytes" >&2; exit 1; }
+grep -q "asked for rw, broker said access_denied: open rw of '$region' is not allowed: rule 'demo' grants ro only" "$out/reader" || { echo "FAIL: rw not refused with an explanation" >&2; exit 1; }
 grep -q "live: same memory" "$out/reader" || { echo "FAIL: counter did not move" >&2; exit 1; }
 grep -q "refused by the kernel: error 5 (access denied)" "$out/reader" || { echo "FAIL: write not refused with error 5" >&2; exit 1; }

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/* fake_platform.c - see fake_platform.h. */
+#include <stdlib.h>
+
+#include "fake_platform.h"
+
+fake_state g_fake;
+
+struct plat_section {
+    uint64_t size;
+};
+
+uint64_t plat_commit_granularity(void)
+{
+    return 65536;
+}
+
+int plat_section_create(uint64_t size, const char *global_name,
+                        const char *sddl, plat_section **out,
+                        uint32_t *syserr)
+{
+    plat_section *s;
+    (void)global_name;
+    (void)sddl;
+    if (g_fake.fail_create > 0) {
+        g_fake.fail_create--;
+        *syserr = 1455; /* ERROR_COMMITMENT_LIMIT */
+        return SHMB_E_SYSTEM;
+    }
+    s = malloc(sizeof(*s));
+    if (s == NULL)
+        return SHMB_E_NOMEM;
+    s->size = size;
+    g_fake.live_sections++;
+    *out = s;
+    return SHMB_OK;
+}
+
+void plat_section_close(plat_section *section)
+{
+    if (section == NULL)
+        return;
+    g_fake.live_sections--;
+    free(section);
+}
+
+int plat_section_grant(plat_section *section, plat_peer *peer,
+                       shmb_access access, uint64_t *handle, uint32_t *syserr)
+{
+    (void)section;
+    (void)access;
+    if (g_fake.fail_grant > 0) {
+        g_fake.fail_grant--;
+        *syserr = 5;
+        return SHMB_E_SYSTEM;
+    }
+    peer->grants++;
+    *handle = 0x100 + 4 * g_fake.next_handle++;
+    return SHMB_OK;
+}
+
+void plat_grant_revoke(plat_peer *peer, uint64_t handle)
+{
+    (void)handle;
+    peer->revoked++;
+}

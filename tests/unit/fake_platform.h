@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * fake_platform.h - an in-memory platform layer so the portable broker can
+ * be unit-tested natively (and under ASan): sections are heap objects,
+ * grants are counted handle numbers. It lets tests count live sections and
+ * make creation or duplication fail on demand. The real layer is tested
+ * through the installed service.
+ */
+#ifndef SHMB_FAKE_PLATFORM_H
+#define SHMB_FAKE_PLATFORM_H
+
+#include "platform.h"
+
+struct plat_peer {
+    int grants;  /* handles granted into this peer */
+    int revoked; /* handles closed in it as undelivered */
+};
+
+typedef struct fake_state {
+    int live_sections;
+    int fail_create; /* next N creates fail */
+    int fail_grant;  /* next N grants fail */
+    uint64_t next_handle;
+} fake_state;
+
+extern fake_state g_fake;
+
+#endif

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * test_broker.c - the portable broker over the fake platform: lifetimes,
+ * holdings, commit accounting, limits and failure paths. Run under ASan,
+ * these also prove that no path leaks or touches freed memory.
+ */
+#include <stdlib.h>
+
+#include "broker.h"
+#include "fake_platform.h"
+#include "harness.h"
+#include "shmb_config.h"
+
+#define ME "S-1-5-21-7-7-7-1001"
+
+typedef struct client {
+    broker_conn *conn;
+    struct plat_peer peer;
+    uint32_t next_id;
+} client;
+
+static broker *new_broker(shmb_config *cfg, const char *json)
+{
+    char err[SHMB_CONFIG_ERR_MAX];
+    broker *b;
+    memset(&g_fake, 0, sizeof(g_fake));
+    if (json == NULL)
+        shmb_config_defaults(cfg);
+    else if (shmb_config_parse(json, strlen(json), "t", cfg, err,
+                               sizeof(err)) != SHMB_OK) {
+        fprintf(stderr, "%s\n", err);
+        return NULL;
+    }
+    b = broker_new(cfg, NULL);
+    shmb_config_free(cfg); /* the broker keeps its own copy */
+    return b;
+}
+
+static int connect_as(broker *b, client *cl, const char *user)
+{
+    shmb_identity id;
+    memset(cl, 0, sizeof(*cl));
+    memset(&id, 0, sizeof(id));
+    snprintf(id.user_sid, sizeof(id.user_sid), "%s", user);
+    id.integrity = 0x2000;
+    id.session = 1;
+    id.pid = 42;
+    int rc;
+    if (shmb_identity_add_group(&id, "S-1-5-11", 0) != SHMB_OK)
+        return SHMB_E_NOMEM;
+    rc = broker_conn_open(b, &cl->peer, &id, &cl->conn);
+    shmb_identity_free(&id); /* moved on success, ours on refusal */
+    return rc;
+}
+
+/* Sends one request (adds "id") and returns the reply text (malloc'd). */
+static char *call(client *cl, const char *body, broker_outcome *oc)
+{
+    char req[1024];
+    broker_outcome local;
+    snprintf(req, sizeof(req), "{\"id\":%u,%s}", (unsigned)++cl->next_id,
+             body);
+    return broker_handle(cl->conn, (const uint8_t *)req, strlen(req),
+                         oc ? oc : &local);
+}
+
+/* Runs a request and checks that the reply contains `want`. */
+static int expect(client *cl, const char *body, const char *want)
+{
+    char *reply = call(cl, body, NULL);
+    int ok = reply != NULL && strstr(reply, want) != NULL;
+    if (!ok)
+        fprintf(stderr, "request {%s}\n  reply: %s\n  want:  %s\n", body,
+                reply ? reply : "(null)", want);
+    free(reply);
+    return ok;
+}
+
+static int hello(client *cl)
+{
+    return expect(cl, "\"op\":\"hello\",\"versions\":[1]", "\"version\":1");
+}
+
+int test_broker_lifetimes(void)
+{
+    shmb_config cfg;
+    broker *b = new_broker(&cfg, NULL);
+    client a, c2;
+    broker_stats st;
+
+    CHECK(b != NULL);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK_INT(connect_as(b, &c2, ME), SHMB_OK);
+    CHECK(hello(&a) && hello(&c2));
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/c\","
+                     "\"size\":100",
+                 "\"lifetime\":\"client\""));
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/p\","
+                     "\"size\":70000,\"lifetime\":\"persistent\"",
+                 "\"handle\":"));
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, 2);
+    CHECK_INT(st.committed, 65536 + 131072);
+    CHECK_INT(g_fake.live_sections, 2);
+    /* c2 holds the client region; a leaves: it stays. */
+    CHECK(expect(&c2, "\"op\":\"open\",\"name\":\"users/" ME "/c\","
+                      "\"access\":\"ro\"",
+                 "\"access\":\"ro\""));
+    broker_conn_close(a.conn);
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, 2);
+    /* c2 releases it: gone. The persistent one stays. */
+    CHECK(expect(&c2, "\"op\":\"release\",\"name\":\"users/" ME "/c\"",
+                 "\"result\""));
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, 1);
+    CHECK_INT(st.committed, 131072);
+    CHECK_INT(g_fake.live_sections, 1);
+    /* Delete while held: unlisted, section closed, holder unharmed. */
+    CHECK(expect(&c2, "\"op\":\"open\",\"name\":\"users/" ME "/p\","
+                      "\"access\":\"rw\"",
+                 "\"result\""));
+    CHECK(expect(&c2, "\"op\":\"delete\",\"name\":\"users/" ME "/p\"",
+                 "\"holders\":1"));
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, 0);
+    CHECK_INT(st.committed, 0);
+    CHECK_INT(g_fake.live_sections, 0);
+    CHECK(expect(&c2, "\"op\":\"stat\",\"name\":\"users/" ME "/p\"",
+                 "not_found"));
+    broker_conn_close(c2.conn); /* frees the deleted region's struct */
+    broker_get_stats(b, &st);
+    CHECK_INT(st.clients, 0);
+    broker_free(b);
+    return 0;
+}
+
+int test_broker_stop_frees_everything(void)
+{
+    shmb_config cfg;
+    broker *b = new_broker(&cfg, NULL);
+    client a;
+    CHECK(b != NULL);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK(hello(&a));
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/1\","
+                     "\"size\":1,\"lifetime\":\"persistent\"",
+                 "\"result\""));
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/2\","
+                     "\"size\":1",
+                 "\"result\""));
+    /* Service stop with a client still connected. */
+    broker_free(b);
+    CHECK_INT(g_fake.live_sections, 0);
+    return 0;
+}
+
+int test_broker_failure_paths(void)
+{
+    shmb_config cfg;
+    broker *b = new_broker(&cfg, NULL);
+    client a;
+    broker_stats st;
+    broker_outcome oc;
+    char *reply;
+
+    CHECK(b != NULL);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK(expect(&a, "\"op\":\"ping\"", "handshake_required"));
+    CHECK(hello(&a));
+    CHECK(expect(&a, "\"op\":\"hello\",\"versions\":[1]",
+                 "hello was already done"));
+    g_fake.fail_create = 1;
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/x\","
+                     "\"size\":1",
+                 "creating a 1-byte section failed (system error 1455)"));
+    g_fake.fail_grant = 1;
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/x\","
+                     "\"size\":1",
+                 "duplicating the section into pid 42 failed"));
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, 0); /* the failed grant took its region along */
+    CHECK_INT(st.committed, 0);
+    CHECK_INT(g_fake.live_sections, 0);
+    /* A grant is reported so the server can revoke it if undelivered. */
+    reply = call(&a, "\"op\":\"create\",\"name\":\"users/" ME "/y\","
+                     "\"size\":1",
+                 &oc);
+    CHECK(reply != NULL);
+    CHECK_INT(oc.has_grant, 1);
+    CHECK(oc.grant_handle != 0);
+    free(reply);
+    /* Bad JSON closes; a bad request does not. */
+    reply = call(&a, "\"op\":\"ping\",\"x\":1", &oc);
+    CHECK(reply != NULL && strstr(reply, "unknown field 'x'") != NULL);
+    CHECK_INT(oc.close_after, 0);
+    free(reply);
+    reply = broker_handle(a.conn, (const uint8_t *)"{", 1, &oc);
+    CHECK(reply != NULL && strstr(reply, "bad_json") != NULL);
+    CHECK_INT(oc.close_after, 1);
+    free(reply);
+    broker_conn_close(a.conn);
+    CHECK_INT(g_fake.live_sections, 0);
+    broker_free(b);
+    return 0;
+}
+
+static const char limits_json[] =
+    "{\"limits\":{\"max_clients\":3,\"max_regions\":5,\"regions_per_client\":"
+    "3,\"max_region_size\":1048576,\"commit_per_client\":196608,"
+    "\"commit_per_user\":262144,\"commit_total\":327680},"
+    "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],\"create\":true,"
+    "\"open\":\"rw\",\"delete\":true}]}";
+
+int test_broker_limits(void)
+{
+    shmb_config cfg;
+    broker *b = new_broker(&cfg, limits_json);
+    client a, c2, c3, c4;
+    char body[128];
+    int i;
+
+    CHECK(b != NULL);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK_INT(connect_as(b, &c2, ME), SHMB_OK);
+    CHECK_INT(connect_as(b, &c3, "S-1-5-21-7-7-7-2002"), SHMB_OK);
+    CHECK_INT(connect_as(b, &c4, ME), SHMB_E_LIMIT_REACHED);
+    CHECK(hello(&a) && hello(&c2) && hello(&c3));
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"big\",\"size\":1048577",
+                 "size 1048577 exceeds limits.max_region_size (1048576)"));
+    for (i = 0; i < 3; i++) {
+        snprintf(body, sizeof(body),
+                 "\"op\":\"create\",\"name\":\"a%d\",\"size\":1", i);
+        CHECK(expect(&a, body, "\"result\""));
+    }
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"a3\",\"size\":1",
+                 "limits.regions_per_client (3)"));
+    /* a: 3 x 64 KiB = commit_per_client. c2, same user: 1 more unit. */
+    CHECK(expect(&c2, "\"op\":\"create\",\"name\":\"b0\",\"size\":1",
+                 "\"result\""));
+    CHECK(expect(&c2, "\"op\":\"create\",\"name\":\"b1\",\"size\":1",
+                 "your user has 0 of limits.commit_per_user (262144) left"));
+    /* c3, another user: the total has one 64 KiB unit left. */
+    CHECK(expect(&c3, "\"op\":\"create\",\"name\":\"c0\",\"size\":70000",
+                 "the broker has 65536 of limits.commit_total (327680) "
+                 "left"));
+    CHECK(expect(&c3, "\"op\":\"create\",\"name\":\"c0\",\"size\":1",
+                 "\"result\""));
+    CHECK(expect(&c3, "\"op\":\"create\",\"name\":\"c1\",\"size\":1",
+                 "limits.max_regions (5) regions exist"));
+    /* Deleting someone else's region needs a rule: "all" grants it. */
+    CHECK(expect(&c3, "\"op\":\"delete\",\"name\":\"a0\"", "\"result\""));
+    broker_conn_close(a.conn);
+    broker_conn_close(c2.conn);
+    broker_conn_close(c3.conn);
+    CHECK_INT(g_fake.live_sections, 0);
+    broker_free(b);
+    return 0;
+}
+
+int test_broker_scale(void)
+{
+    enum { CLIENTS = 1000, PER = 10 };
+    shmb_config cfg;
+    broker *b;
+    client *cl = calloc(CLIENTS, sizeof(*cl));
+    char body[160];
+    broker_stats st;
+    int i, k;
+
+    CHECK(cl != NULL);
+    b = new_broker(&cfg, "{\"limits\":{\"max_clients\":2000,\"max_regions\":"
+                         "100000,\"regions_per_client\":100},"
+                         "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],"
+                         "\"create\":true,\"open\":\"rw\"}]}");
+    CHECK(b != NULL);
+    for (i = 0; i < CLIENTS; i++) {
+        CHECK_INT(connect_as(b, &cl[i], ME), SHMB_OK);
+        CHECK(hello(&cl[i]));
+        for (k = 0; k < PER; k++) {
+            snprintf(body, sizeof(body),
+                     "\"op\":\"create\",\"name\":\"s/%d/%d\",\"size\":1", i, k);
+            CHECK(expect(&cl[i], body, "\"result\""));
+        }
+    }
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, CLIENTS * PER);
+    CHECK_INT(st.clients, CLIENTS);
+    /* Everyone opens someone else's region. */
+    for (i = 0; i < CLIENTS; i++) {
+        snprintf(body, sizeof(body),
+                 "\"op\":\"open\",\"name\":\"s/%d/3\",\"access\":\"ro\"",
+                 (i + 1) % CLIENTS);
+        CHECK(expect(&cl[i], body, "\"result\""));
+    }
+    for (i = 0; i < CLIENTS; i++)
+        broker_conn_close(cl[i].conn);
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, 0);
+    CHECK_INT(st.committed, 0);
+    CHECK_INT(g_fake.live_sections, 0);
+    broker_free(b);
+    free(cl);
+    return 0;
+}
