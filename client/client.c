@@ -19,6 +19,7 @@
 #include "shmb_proto.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
+#define DEFAULT_IO_TIMEOUT_MS 30000
 
 struct shmb_client {
     cplat_conn *conn;
@@ -76,12 +77,15 @@ static int roundtrip(shmb_client *c, cJSON *req, shmb_reply *reply)
     free(text);
     if (frame == NULL)
         return set_msg(c, SHMB_E_INVALID_ARG, "request larger than max_frame");
-    rc = cplat_write(c->conn, frame, flen, &c->syserr);
+    (void)cplat_write(c->conn, frame, flen, &c->syserr);
     free(frame);
-    if (rc == SHMB_OK)
-        rc = cplat_read(c->conn, hdr, sizeof(hdr), &c->syserr);
+    /* Read even if the write failed: the server may have said why before
+     * it hung up (a refused connection). If it did not, the read fails. */
+    rc = cplat_read(c->conn, hdr, sizeof(hdr), &c->syserr);
     if (rc != SHMB_OK)
-        return set_msg(c, rc, "the broker closed the connection");
+        return set_msg(c, rc, c->syserr == 1460 /* ERROR_TIMEOUT */
+                                  ? "the broker did not answer in time"
+                                  : "the broker closed the connection");
     plen = shmb_frame_get_header(hdr);
     if (plen == 0 || plen > SHMB_FRAME_LIMIT_CEILING)
         return set_msg(c, SHMB_E_PROTOCOL, "reply frame length is invalid");
@@ -168,6 +172,20 @@ static int hello(shmb_client *c, const char *client_name)
     return rc;
 }
 
+/* The trust level: the caller's, else $SHMB_SERVER_TRUST, else SYSTEM. */
+static int trust_level(const shmb_connect_options *opts)
+{
+    const char *env;
+    if (opts != NULL && opts->trust != SHMB_TRUST_DEFAULT)
+        return opts->trust;
+    env = getenv("SHMB_SERVER_TRUST");
+    if (env != NULL && strcmp(env, "service") == 0)
+        return SHMB_TRUST_SERVICE;
+    if (env != NULL && strcmp(env, "any") == 0)
+        return SHMB_TRUST_ANY;
+    return SHMB_TRUST_SYSTEM;
+}
+
 int shmb_connect(const shmb_connect_options *opts, shmb_client **out)
 {
     shmb_client *c;
@@ -185,7 +203,16 @@ int shmb_connect(const shmb_connect_options *opts, shmb_client **out)
         return SHMB_E_NOMEM;
     c->next_id = 1;
     c->max_frame = SHMB_FRAME_LIMIT_DEFAULT;
-    rc = cplat_connect(pipe, timeout, &c->conn, &c->syserr);
+    rc = cplat_connect(pipe, timeout,
+                       opts && opts->io_timeout_ms ? opts->io_timeout_ms
+                                                   : DEFAULT_IO_TIMEOUT_MS,
+                       &c->conn, &c->syserr);
+    if (rc == SHMB_OK) {
+        rc = cplat_verify_server(c->conn, trust_level(opts),
+                                 opts && opts->service_name ? opts->service_name
+                                                            : "shmbroker",
+                                 c->message, sizeof(c->message), &c->syserr);
+    }
     if (rc == SHMB_OK)
         rc = hello(c, opts ? opts->client_name : NULL);
     if (rc != SHMB_OK) {
@@ -228,7 +255,8 @@ static int region_from_reply(shmb_client *c, const shmb_reply *reply,
     memset(out, 0, sizeof(*out));
     if (shmb_reply_get_u64(reply, "handle", &out->handle) != SHMB_OK ||
         shmb_reply_get_u64(reply, "size", &out->size) != SHMB_OK ||
-        name == NULL || strlen(name) > SHMB_REGION_NAME_MAX || a < 0 || l < 0)
+        name == NULL || strlen(name) > SHMB_REGION_NAME_MAX || a < 0 ||
+        l < 0 || out->handle == 0 || out->handle > 0xffffffffu)
         return set_msg(c, SHMB_E_PROTOCOL, "grant reply is not valid");
     strcpy(out->name, name);
     out->access = (shmb_access)a;

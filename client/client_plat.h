@@ -14,8 +14,14 @@
 
 typedef struct cplat_conn cplat_conn;
 
+/* timeout_ms bounds waiting for a free instance; io_timeout_ms bounds
+ * every later read or write (a stuck server cannot hang the client). */
 int cplat_connect(const char *pipe_name, uint32_t timeout_ms,
-                  cplat_conn **out, uint32_t *syserr);
+                  uint32_t io_timeout_ms, cplat_conn **out, uint32_t *syserr);
+/* Checks the server end of the pipe (see shmb_server_trust). Returns
+ * SHMB_OK or SHMB_E_SERVER_UNTRUSTED with the reason in why. */
+int cplat_verify_server(cplat_conn *c, int trust, const char *service_name,
+                        char *why, size_t whycap, uint32_t *syserr);
 int cplat_write(cplat_conn *c, const void *buf, size_t len, uint32_t *syserr);
 /* Reads exactly len bytes. */
 int cplat_read(cplat_conn *c, void *buf, size_t len, uint32_t *syserr);

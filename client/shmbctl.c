@@ -2,6 +2,10 @@
 /*
  * shmbctl.c - command-line client for the broker.
  *
+ * Global options, before the command: --pipe NAME, --service NAME (the
+ * service whose pipe it is; default shmbroker) and --trust system|service|
+ * any (how the server is verified; default system, see shmb.h).
+ *
  *   shmbctl [--pipe NAME] ping
  *   shmbctl [--pipe NAME] create NAME SIZE [--ro] [--persistent]
  *   shmbctl [--pipe NAME] write NAME TEXT      (open rw, copy TEXT in)
@@ -21,7 +25,8 @@
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: shmbctl [--pipe NAME] COMMAND\n"
+            "usage: shmbctl [--pipe NAME] [--service NAME]\n"
+            "               [--trust system|service|any] COMMAND\n"
             "  ping\n"
             "  create NAME SIZE [--ro] [--persistent]\n"
             "  write NAME TEXT\n"
@@ -150,9 +155,23 @@ int main(int argc, char **argv)
 
     memset(&o, 0, sizeof(o));
     o.client_name = "shmbctl";
-    if (argc > 2 && strcmp(argv[1], "--pipe") == 0) {
-        o.pipe_name = argv[2];
-        i = 3;
+    while (i + 1 < argc && strncmp(argv[i], "--", 2) == 0) {
+        if (strcmp(argv[i], "--pipe") == 0)
+            o.pipe_name = argv[i + 1];
+        else if (strcmp(argv[i], "--service") == 0)
+            o.service_name = argv[i + 1];
+        else if (strcmp(argv[i], "--trust") == 0 &&
+                 strcmp(argv[i + 1], "system") == 0)
+            o.trust = SHMB_TRUST_SYSTEM;
+        else if (strcmp(argv[i], "--trust") == 0 &&
+                 strcmp(argv[i + 1], "service") == 0)
+            o.trust = SHMB_TRUST_SERVICE;
+        else if (strcmp(argv[i], "--trust") == 0 &&
+                 strcmp(argv[i + 1], "any") == 0)
+            o.trust = SHMB_TRUST_ANY;
+        else
+            return usage();
+        i += 2;
     }
     if (i >= argc)
         return usage();

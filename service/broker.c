@@ -225,13 +225,17 @@ int broker_create_config_regions(broker *b, char *why, size_t whycap)
         rc = plat_section_create(sr->size,
                                  sr->global_name[0] ? sr->global_name : NULL,
                                  sr->sddl, &section, &syserr);
+        if (rc == SHMB_E_EXISTS) {
+            snprintf(why, whycap,
+                     "config region '%s': %s already exists; refusing to "
+                     "share an object someone else created",
+                     sr->name, sr->global_name);
+            return rc;
+        }
         if (rc != SHMB_OK) {
             snprintf(why, whycap,
-                     rc == SHMB_E_EXISTS
-                         ? "config region '%s': %s already exists; refusing "
-                           "to share an object someone else created"
-                         : "config region '%s'%s%s: cannot create the "
-                           "section (system error %u)",
+                     "config region '%s'%s%s: cannot create the section "
+                     "(system error %u)",
                      sr->name, sr->global_name[0] ? " as " : "",
                      sr->global_name, (unsigned)syserr);
             return rc;

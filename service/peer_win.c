@@ -51,6 +51,19 @@ int win_sid_string(PSID sid, char *out, size_t cap)
     return ok;
 }
 
+static void *token_info(HANDLE tok, TOKEN_INFORMATION_CLASS cls);
+
+TOKEN_USER *win_self_user(void)
+{
+    HANDLE tok;
+    TOKEN_USER *u;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok))
+        return NULL;
+    u = token_info(tok, TokenUser);
+    CloseHandle(tok);
+    return u;
+}
+
 /* GetTokenInformation into a heap buffer sized by the first call. */
 static void *token_info(HANDLE tok, TOKEN_INFORMATION_CLASS cls)
 {

@@ -29,6 +29,9 @@ void peer_free(plat_peer *peer);
 /* Exact access mask of a grant (section_win.c). */
 DWORD plat_access_mask(shmb_access access);
 
+/* The service process's own user (free() it), or NULL. */
+TOKEN_USER *win_self_user(void);
+
 /* UTF-16 -> UTF-8 into a fixed buffer; returns 0 on failure. */
 int win_utf8(const WCHAR *w, char *out, size_t cap);
 /* SID -> "S-1-..." into a fixed buffer; returns 0 on failure. */

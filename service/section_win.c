@@ -54,25 +54,6 @@ static int section_dacl(ACL *acl, DWORD cap)
            AddAccessAllowedAce(acl, ACL_REVISION, 0, owner_rights);
 }
 
-/* The service's own user SID (LocalSystem when run by the SCM). */
-static TOKEN_USER *self_user(void)
-{
-    HANDLE tok;
-    DWORD n = 0;
-    TOKEN_USER *u = NULL;
-    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok))
-        return NULL;
-    GetTokenInformation(tok, TokenUser, NULL, 0, &n);
-    if (n > 0)
-        u = malloc(n);
-    if (u != NULL && !GetTokenInformation(tok, TokenUser, u, n, &n)) {
-        free(u);
-        u = NULL;
-    }
-    CloseHandle(tok);
-    return u;
-}
-
 /* Creates the section object itself with `sd`; NULL name = unnamed. */
 static int section_object(uint64_t size, const WCHAR *name,
                           PSECURITY_DESCRIPTOR sd, HANDLE *out,
@@ -158,7 +139,7 @@ int plat_section_create(uint64_t size, const char *global_name,
         /* Owner: our own user explicitly. A LocalSystem token's default
          * owner can be BUILTIN\Administrators, which would hand owner
          * rights to every elevated process of an administrator. */
-        owner = self_user();
+        owner = win_self_user();
         if (owner == NULL || !section_dacl(&dacl.acl, sizeof(dacl)) ||
             !InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION) ||
             !SetSecurityDescriptorOwner(&sd, owner->User.Sid, FALSE) ||
@@ -230,9 +211,14 @@ int plat_section_grant(plat_section *section, plat_peer *peer,
 
 void plat_grant_revoke(plat_peer *peer, uint64_t handle)
 {
+    HANDLE copy = NULL;
     /* Closes the handle *inside the client*: source process = client,
-     * DUPLICATE_CLOSE_SOURCE, no target. Fails harmlessly if the client is
-     * already gone (the kernel closed it then). */
-    DuplicateHandle(peer->process, (HANDLE)(uintptr_t)handle, NULL, NULL, 0,
-                    FALSE, DUPLICATE_CLOSE_SOURCE);
+     * DUPLICATE_CLOSE_SOURCE. The copy lands in the broker and is closed at
+     * once (a NULL target is not accepted by older Windows nor by Wine).
+     * Fails harmlessly if the client is already gone: the kernel closed
+     * the handle with it. */
+    if (DuplicateHandle(peer->process, (HANDLE)(uintptr_t)handle,
+                        GetCurrentProcess(), &copy, 0, FALSE,
+                        DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS))
+        CloseHandle(copy);
 }

@@ -71,6 +71,7 @@ struct server {
     const shmb_logger *log;
     WCHAR pipe_name[SHMB_PIPE_NAME_MAX];
     PSECURITY_DESCRIPTOR sd;
+    int has_label;
     HANDLE first;      /* first instance, handed to the thread */
     HANDLE stop_event; /* manual reset: tells the thread to finish */
     HANDLE thread;
@@ -91,17 +92,32 @@ static HANDLE pipe_instance(server *srv, int first)
     SECURITY_ATTRIBUTES sa;
     DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED;
 
+    HANDLE h;
+
     sa.nLength = sizeof(sa);
     sa.lpSecurityDescriptor = srv->sd;
     sa.bInheritHandle = FALSE;
-    /* FIRST_PIPE_INSTANCE: fail if anyone created this name before us. */
+    /* FIRST_PIPE_INSTANCE: fail if anyone created this name before us.
+     * WRITE_DAC | WRITE_OWNER: so that the label can be set below. */
+    open_mode |= WRITE_DAC | WRITE_OWNER;
     if (first)
         open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
-    return CreateNamedPipeW(srv->pipe_name, open_mode,
-                            PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
-                                PIPE_REJECT_REMOTE_CLIENTS,
-                            PIPE_UNLIMITED_INSTANCES, PIPE_BUFFER, PIPE_BUFFER,
-                            0, &sa);
+    h = CreateNamedPipeW(srv->pipe_name, open_mode,
+                         PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
+                             PIPE_REJECT_REMOTE_CLIENTS,
+                         PIPE_UNLIMITED_INSTANCES, PIPE_BUFFER, PIPE_BUFFER, 0,
+                         &sa);
+    /* A mandatory label passed only at creation is not honoured
+     * everywhere; set it again so it sticks. An instance without its label
+     * would be medium (low-IL clients locked out): refuse it instead. */
+    if (h != INVALID_HANDLE_VALUE && srv->has_label &&
+        !SetKernelObjectSecurity(h, LABEL_SECURITY_INFORMATION, srv->sd)) {
+        DWORD e = GetLastError();
+        CloseHandle(h);
+        SetLastError(e);
+        h = INVALID_HANDLE_VALUE;
+    }
+    return h;
 }
 
 /* Waits for a client on `h`. Returns 1 when connected, 0 to retry with a
@@ -438,15 +454,38 @@ static void on_accepted(uv_async_t *a)
 
 /* ---- start / stop ----------------------------------------------------- */
 
+/* The pipe's SDDL with an explicit owner: our own user (LocalSystem under
+ * the SCM) unless the config names one. Clients check this owner to know
+ * they talk to the service (client_win.c). */
+static int pipe_sddl(const shmb_config *cfg, WCHAR *out, size_t cap)
+{
+    char sid[SHMB_SID_MAX], text[SHMB_SDDL_MAX + SHMB_SID_MAX + 4];
+    TOKEN_USER *self;
+    if (strncmp(cfg->pipe_sddl, "O:", 2) == 0) {
+        snprintf(text, sizeof(text), "%s", cfg->pipe_sddl);
+    } else {
+        self = win_self_user();
+        if (self == NULL || !win_sid_string(self->User.Sid, sid, sizeof(sid))) {
+            free(self);
+            return 0;
+        }
+        free(self);
+        snprintf(text, sizeof(text), "O:%s%s", sid, cfg->pipe_sddl);
+    }
+    return MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, text, -1, out,
+                               (int)cap) != 0;
+}
+
 static int server_prepare(server *srv, const shmb_config *cfg, char *why,
                           size_t whycap)
 {
-    WCHAR sddl[SHMB_SDDL_MAX];
+    WCHAR sddl[SHMB_SDDL_MAX + SHMB_SID_MAX + 4];
+    BOOL present = FALSE, defaulted = FALSE;
+    PACL sacl = NULL;
 
     if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, cfg->pipe_name, -1,
                              srv->pipe_name, SHMB_PIPE_NAME_MAX) ||
-        !MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, cfg->pipe_sddl, -1,
-                             sddl, SHMB_SDDL_MAX)) {
+        !pipe_sddl(cfg, sddl, sizeof(sddl) / sizeof(sddl[0]))) {
         snprintf(why, whycap, "pipe name or SDDL is not valid UTF-8");
         return SHMB_E_INVALID_ARG;
     }
@@ -456,6 +495,9 @@ static int server_prepare(server *srv, const shmb_config *cfg, char *why,
                  GetLastError());
         return SHMB_E_INVALID_ARG;
     }
+    srv->has_label = GetSecurityDescriptorSacl(srv->sd, &present, &sacl,
+                                               &defaulted) &&
+                     present && sacl != NULL;
     srv->first = pipe_instance(srv, 1);
     if (srv->first == INVALID_HANDLE_VALUE) {
         DWORD e = GetLastError();

@@ -43,10 +43,29 @@ extern "C" {
 
 typedef struct shmb_client shmb_client;
 
+/* How the client decides that the pipe's server is the real broker
+ * (DESIGN.md rule 6), checked before a single byte is sent. */
+typedef enum shmb_server_trust {
+    SHMB_TRUST_DEFAULT = 0, /* $SHMB_SERVER_TRUST if set, else SYSTEM */
+    /* The pipe object is owned by LocalSystem or by the service's own SID
+     * (NT SERVICE\<service_name>): only the service (or an administrator)
+     * can create such a pipe. The production setting. */
+    SHMB_TRUST_SYSTEM = 1,
+    /* The pipe's server process is the process the service control manager
+     * runs for <service_name>, whatever account it uses. */
+    SHMB_TRUST_SERVICE = 2,
+    /* No check at all: a development override for a broker started with
+     * --console. Never use it in production. */
+    SHMB_TRUST_ANY = 3
+} shmb_server_trust;
+
 typedef struct shmb_connect_options {
-    const char *pipe_name;   /* NULL: SHMB_DEFAULT_PIPE */
-    uint32_t timeout_ms;     /* wait for a free pipe instance; 0: 5000 */
-    const char *client_name; /* optional, shown in the service log */
+    const char *pipe_name;    /* NULL: SHMB_DEFAULT_PIPE */
+    uint32_t timeout_ms;      /* wait for a free pipe instance; 0: 5000 */
+    const char *client_name;  /* optional, shown in the service log */
+    shmb_server_trust trust;  /* see above */
+    const char *service_name; /* NULL: "shmbroker" */
+    uint32_t io_timeout_ms;   /* per reply; 0: 30000. SHMB_E_IO on expiry */
 } shmb_connect_options;
 
 /* A granted region. The handle belongs to this process; the struct is the

@@ -85,11 +85,38 @@ static int child_open(const char *name, const char *access,
     return 0;
 }
 
+/* Creates a named section and holds it for `seconds`: a squatter. */
+static int child_squat_section(const char *name, int seconds)
+{
+    WCHAR wname[128];
+    HANDLE h;
+    MultiByteToWideChar(CP_UTF8, 0, name, -1, wname, 128);
+    h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, 4096,
+                           wname);
+    if (h == NULL)
+        return 3;
+    printf("squatting %s\n", name);
+    fflush(stdout);
+    Sleep((DWORD)seconds * 1000);
+    CloseHandle(h);
+    return 0;
+}
+
 int itest_child_main(int argc, char **argv)
 {
+    if (strcmp(argv[1], "child-squat-section") == 0 && argc == 4)
+        return child_squat_section(argv[2], atoi(argv[3]));
     if (strcmp(argv[1], "child-open") == 0 && (argc == 5 || argc == 6))
         return child_open(argv[2], argv[3], argv[4], argc == 6 ? argv[5]
                                                                : NULL);
+    if (strcmp(argv[1], "child-open-named") == 0)
+        return child_open_named(argc, argv);
+    if (strcmp(argv[1], "child-lowil") == 0)
+        return child_lowil();
+    if (strcmp(argv[1], "child-ac") == 0)
+        return child_ac();
+    if (strcmp(argv[1], "child-squat-pipe") == 0)
+        return child_squat_pipe();
     if (strcmp(argv[1], "child-read") == 0 && argc == 4)
         return child_read(argv[2], argv[3]);
     if (strcmp(argv[1], "child-create") == 0 && argc == 4)

@@ -37,6 +37,8 @@ shmb_client *itest_connect_pipe(const char *pipe)
     int rc;
     memset(&o, 0, sizeof(o));
     o.pipe_name = pipe;
+    if (strcmp(pipe, ITEST_QUOTA_PIPE) == 0)
+        o.service_name = "shmb-quota";
     o.client_name = "shmb-itest";
     rc = shmb_connect(&o, &c);
     if (rc != SHMB_OK) {

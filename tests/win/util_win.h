@@ -50,5 +50,9 @@ int raw_hello(HANDLE h);
 
 /* The child-process entry points (argv[1] starts with "child-"). */
 int itest_child_main(int argc, char **argv);
+int child_open_named(int argc, char **argv);
+int child_lowil(void);
+int child_ac(void);
+int child_squat_pipe(void);
 
 #endif

@@ -7,6 +7,10 @@ export SHMB_BUILD_DIR WINEPREFIX
 export WINEARCH=win64 WINEDEBUG=-all
 export WINEDLLOVERRIDES="mscoree,mshtml=;winemenubuilder.exe=d"
 unset DISPLAY WAYLAND_DISPLAY
+# Wine runs services as an ordinary user, never LocalSystem, so clients
+# verify the server by the SCM's process id instead (shmb.h,
+# SHMB_TRUST_SERVICE). The LocalSystem check has tests of its own.
+export SHMB_SERVER_TRUST=service
 
 # wine_q CMD...: run a Windows command with no inherited stdin.
 wine_q() { wine "$@" </dev/null; }

@@ -9,6 +9,7 @@ set -euo pipefail
 exe=$1 ctl=$2
 name=shmb-lifecycle
 pipe='\\.\pipe\shmb-lifecycle'
+ctl_() { wine_q "$ctl" --pipe "$pipe" --service "$name" "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 bash "$(dirname "$0")/service.sh" remove "$name" >/dev/null
@@ -17,15 +18,15 @@ bash "$(dirname "$0")/service.sh" install "$name" "$exe" "$(dirname "$0")/../dat
 [ "$(service_state "$name")" = RUNNING ] || fail "not RUNNING after start"
 wine_q sc query "$name" | grep -q "RUNNING" || fail "sc query does not say RUNNING"
 
-out=$(wine_q "$ctl" --pipe "$pipe" ping) || fail "ping failed: $out"
+out=$(ctl_ ping) || fail "ping failed: $out"
 echo "$out" | grep -q "pong (protocol 1)" || fail "unexpected ping output: $out"
 
 # A client holding a region while the service stops must not hang the stop.
-out=$(wine_q "$ctl" --pipe "$pipe" create it/lc/persist 4096 --persistent) ||
+out=$(ctl_ create it/lc/persist 4096 --persistent) ||
     fail "create failed: $out"
 wine_q sc stop "$name" >/dev/null
 wait_state "$name" STOPPED 30 || fail "did not stop"
-if wine_q "$ctl" --pipe "$pipe" ping >/dev/null 2>&1; then
+if ctl_ ping >/dev/null 2>&1; then
     fail "ping succeeded after stop"
 fi
 log="$SHMB_BUILD_DIR/service-$name.log"
@@ -37,7 +38,7 @@ grep -q "event=stopped exit=0" "$log" || fail "no clean stop in the log"
 # Start again: a fresh broker, regions from the last run are gone.
 wine_q sc start "$name" >/dev/null
 wait_state "$name" RUNNING 30 || fail "did not restart"
-out=$(wine_q "$ctl" --pipe "$pipe" stat it/lc/persist 2>&1) && fail "region survived a restart"
+out=$(ctl_ stat it/lc/persist 2>&1) && fail "region survived a restart"
 echo "$out" | grep -q "not_found" || fail "unexpected stat output: $out"
 
 bash "$(dirname "$0")/service.sh" remove "$name"

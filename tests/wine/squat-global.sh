@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
+# squat-global.sh SHMBROKER_EXE SHMB_ITEST_EXE
+# DESIGN.md rule 1: a config region with a Global\ name must be created by
+# the broker, never adopted. A squatter creates the name first: the service
+# must refuse to start, and say why. Without the squatter it starts.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+exe=$1 itest=$2
+name=shmb-squat
+gname='Global\shmb-squatted'
+dir="$SHMB_BUILD_DIR/squat"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+mkdir -p "$dir"
+cfg="$dir/config.json"
+cat >"$cfg" <<JSON
+{"pipe": {"name": "\\\\\\\\.\\\\pipe\\\\shmb-squat"},
+ "regions": [{"name": "legacy/x", "size": 4096,
+              "global_name": "Global\\\\shmb-squatted", "sddl": "D:P(A;;GA;;;SY)"}]}
+JSON
+wine_q "$exe" --check-config --config "$(winepath -w "$cfg")" >/dev/null ||
+    fail "test config invalid"
+
+bash "$(dirname "$0")/service.sh" remove "$name" >/dev/null
+wine "$itest" child-squat-section "$gname" 6 </dev/null >"$dir/squatter.out" 2>&1 &
+squatter=$!
+for ((i = 0; i < 100; i++)); do
+    grep -q squatting "$dir/squatter.out" 2>/dev/null && break
+    sleep 0.05
+done
+grep -q squatting "$dir/squatter.out" || fail "squatter did not start"
+
+log="$SHMB_BUILD_DIR/service-$name.log"
+: >"$log"
+bin="\"$(winepath -w "$exe")\" --service-name $name --log \"$(winepath -w "$log")\" --config \"$(winepath -w "$cfg")\""
+wine_q sc create "$name" binPath= "$bin" start= demand >/dev/null
+wine_q sc start "$name" >/dev/null || true
+wait_state "$name" STOPPED 30 || fail "service did not stop after refusing"
+grep -q "config region 'legacy/x': Global.shmb-squatted already exists; refusing" "$log" ||
+    { cat "$log"; fail "no refusal in the log"; }
+grep -q "event=started" "$log" && fail "service reported started"
+
+wait "$squatter" || true
+wine_q sc start "$name" >/dev/null
+wait_state "$name" RUNNING 30 || { cat "$log"; fail "no start without the squatter"; }
+bash "$(dirname "$0")/service.sh" remove "$name"
+echo "squat-global: refused while squatted, started once the name was free"
