@@ -12,7 +12,14 @@ function(shmb_target_defaults target)
     if(SHMB_WERROR)
       target_compile_options(${target} PRIVATE -Werror)
     endif()
-    if(SHMB_SANITIZE)
+    if(SHMB_FUZZ)
+      # Coverage for libFuzzer in everything; the fuzz targets add the
+      # fuzzer's main at link time.
+      target_compile_options(${target} PRIVATE
+                             -fsanitize=fuzzer-no-link,address,undefined
+                             -fno-omit-frame-pointer)
+      target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+    elseif(SHMB_SANITIZE)
       target_compile_options(${target} PRIVATE -fsanitize=address,undefined
                                                -fno-omit-frame-pointer
                                                -fno-sanitize-recover=all)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MPL-2.0
-# scripts/build.sh [native|asan|windows]...
+# scripts/build.sh [native|asan|fuzz|windows]...
 #
 # Installs what is missing on a Debian 12 machine (compilers, Wine, CMake,
 # Ninja, the native libuv/cJSON dev packages, the deb-src entry), builds
 # libuv and cJSON for MinGW from Debian's source packages (cached), then
-# configures and builds the given presets (default: native asan windows).
+# configures and builds the given presets (default: native asan fuzz
+# windows).
 # Idempotent: a second run only rebuilds what changed.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,12 +14,13 @@ cd "$repo"
 . scripts/lib/apt.sh
 
 presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(native asan windows)
+[ ${#presets[@]} -gt 0 ] || presets=(native asan fuzz windows)
 
 step() { printf '==> %s\n' "$*"; }
 
 step "checking build packages"
-apt_ensure cmake ninja-build gcc pkg-config libcjson-dev libuv1-dev \
+apt_ensure cmake ninja-build gcc clang libclang-rt-14-dev pkg-config \
+    libcjson-dev libuv1-dev \
     gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev \
     wine wine64 dpkg-dev ||
     { echo "build: could not install packages (log: ${APT_LOG:-see above})" >&2; exit 1; }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MPL-2.0
 # scripts/test.sh - builds everything (installing what is missing) and runs
-# every test: native unit tests, the same under ASan+UBSan, and the Windows
+# every test: native unit tests, the same under ASan+UBSan, the fuzzers
+# (clang + libFuzzer, bounded time, from the committed seeds), and the Windows
 # build's unit, integration, security and robustness tests under Wine
 # against the service installed with sc.exe. windows-only tests are listed
 # as skipped (with the reason) - a skip is never counted as a pass.
@@ -11,7 +12,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-bash scripts/build.sh native asan windows || exit 1
+bash scripts/build.sh native asan fuzz windows || exit 1
 
 export SHMB_BUILD_DIR="$repo/build/windows"
 # However the run ends, stop this prefix's Wine server (and our service).
@@ -32,6 +33,7 @@ run_ctest() {
 
 run_ctest native "$@"
 run_ctest asan "$@"
+run_ctest fuzz "$@"
 run_ctest windows "$@"
 
 if [ "$skip" -gt 0 ]; then

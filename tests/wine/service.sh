@@ -34,7 +34,9 @@ install)
     if [ "$config" != - ]; then
         cfgarg="--config \"$(winepath -w "$config")\""
     fi
-    bin="\"$winexe\" --service-name $name --log \"$winlog\" --verbose $cfgarg $*"
+    verbose=--verbose # identity details in the log; SHMB_SERVICE_VERBOSE=0: off
+    [ "${SHMB_SERVICE_VERBOSE:-1}" = 0 ] && verbose=
+    bin="\"$winexe\" --service-name $name --log \"$winlog\" $verbose $cfgarg $*"
     wine_q sc create "$name" binPath= "$bin" start= demand \
         DisplayName= "shmbroker ($name)" >/dev/null
     wine_q sc description "$name" "Brokers shared memory sections" >/dev/null || true
