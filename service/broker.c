@@ -35,8 +35,19 @@ struct holding {
 
 struct user_charge {
     char sid[SHMB_SID_MAX];
-    uint64_t bytes;
+    uint64_t bytes;    /* all charged commit, draining included */
+    uint64_t draining; /* of which: retired regions possibly still mapped */
     struct user_charge *next;
+};
+
+/* A retired region whose section may still be mapped somewhere: its commit
+ * stays charged until the platform says the section is gone. */
+struct drain {
+    plat_section *section;
+    uint64_t charge;
+    char owner_sid[SHMB_SID_MAX];
+    char name[SHMB_NAME_MAX + 1];
+    struct drain *next;
 };
 
 struct broker {
@@ -47,7 +58,10 @@ struct broker {
     size_t nconns;
     uint64_t next_conn_id;
     uint64_t committed;
+    uint64_t draining;
     struct user_charge *users;
+    struct drain *drains;
+    size_t ndrains;
 };
 
 struct broker_conn {
@@ -94,35 +108,97 @@ static broker_conn *conn_by_id(broker *b, uint64_t id)
     return NULL;
 }
 
-static void uncharge(broker *b, shmb_region *r)
+/* The creating connection stops paying when the region is retired: its
+ * limits are about the regions it has now. */
+static void uncharge_conn(broker *b, shmb_region *r)
 {
-    struct user_charge *u =
-        r->owner_sid[0] ? user_charge_get(b, r->owner_sid, 0) : NULL;
     broker_conn *owner = r->owner_conn ? conn_by_id(b, r->owner_conn) : NULL;
-
-    b->committed -= r->charge;
-    if (u != NULL)
-        u->bytes -= r->charge;
     if (owner != NULL) {
         owner->committed -= r->charge;
         owner->created--;
     }
 }
 
+/* The user and the total pay until the memory is really gone. */
+static void uncharge_user_total(broker *b, const char *owner_sid,
+                                uint64_t charge, int was_draining)
+{
+    struct user_charge *u =
+        owner_sid[0] ? user_charge_get(b, owner_sid, 0) : NULL;
+    b->committed -= charge;
+    if (was_draining)
+        b->draining -= charge;
+    if (u != NULL) {
+        u->bytes -= charge;
+        if (was_draining)
+            u->draining -= charge;
+    }
+}
+
+/* Keeps a retired section's charge until plat_section_in_use says no. */
+static int drain_add(broker *b, shmb_region *r)
+{
+    struct drain *d = calloc(1, sizeof(*d));
+    struct user_charge *u =
+        r->owner_sid[0] ? user_charge_get(b, r->owner_sid, 0) : NULL;
+    if (d == NULL)
+        return 0;
+    d->section = (plat_section *)r->section;
+    d->charge = r->charge;
+    memcpy(d->owner_sid, r->owner_sid, sizeof(d->owner_sid));
+    memcpy(d->name, r->name, sizeof(d->name));
+    d->next = b->drains;
+    b->drains = d;
+    b->ndrains++;
+    b->draining += r->charge;
+    if (u != NULL)
+        u->draining += r->charge;
+    return 1;
+}
+
+void broker_sweep(broker *b)
+{
+    struct drain **pp = &b->drains, *d;
+    while ((d = *pp) != NULL) {
+        if (plat_section_in_use(d->section)) {
+            pp = &d->next;
+            continue;
+        }
+        *pp = d->next;
+        b->ndrains--;
+        plat_section_close(d->section);
+        uncharge_user_total(b, d->owner_sid, d->charge, 1);
+        shmb_logf(b->log, SHMB_LOG_INFO,
+                  "event=region_drained region=%s charge=%llu", d->name,
+                  (unsigned long long)d->charge);
+        free(d);
+    }
+}
+
 /* ---- region lifetime -------------------------------------------------- */
 
-/* Unlists the region and closes the broker's section; frees the struct once
- * no connection holds it. Handles already granted stay valid in clients. */
+/* Unlists the region and gives up the broker's section; frees the struct
+ * once no connection holds it. Handles already granted stay valid in
+ * clients - which is why the commit stays charged (drain_add) while the
+ * section may still be mapped anywhere. */
 static void region_retire(broker *b, shmb_region *r, const char *why)
 {
     registry_remove(&b->reg, r);
     if (r->section != NULL) {
-        plat_section_close((plat_section *)r->section);
+        int draining = 0;
+        uncharge_conn(b, r);
+        if (plat_section_in_use((plat_section *)r->section) &&
+            drain_add(b, r)) {
+            draining = 1;
+        } else {
+            plat_section_close((plat_section *)r->section);
+            uncharge_user_total(b, r->owner_sid, r->charge, 0);
+        }
         r->section = NULL;
-        uncharge(b, r);
         shmb_logf(b->log, SHMB_LOG_INFO,
-                  "event=region_freed region=%s reason=%s holders=%u", r->name,
-                  why, (unsigned)r->holders);
+                  "event=region_freed region=%s reason=%s holders=%u%s",
+                  r->name, why, (unsigned)r->holders,
+                  draining ? " commit=draining" : "");
     }
     if (r->holders == 0)
         free(r);
@@ -277,6 +353,12 @@ void broker_free(broker *b)
         broker_conn_close(b->conns);
     registry_foreach(&b->reg, retire_each, b);
     registry_free(&b->reg);
+    while (b->drains != NULL) { /* service stop: let go of everything */
+        struct drain *d = b->drains;
+        b->drains = d->next;
+        plat_section_close(d->section);
+        free(d);
+    }
     shmb_config_free(&b->cfg);
     for (u = b->users; u != NULL; u = next) {
         next = u->next;
@@ -359,6 +441,7 @@ void broker_get_stats(const broker *b, broker_stats *st)
     st->regions = b->reg.count;
     st->clients = b->nconns;
     st->committed = b->committed;
+    st->draining = b->ndrains;
 }
 
 char *broker_reply_refused(int code, const char *message)
@@ -457,6 +540,10 @@ static int grant_into_reply(op_ctx *x, shmb_region *r, shmb_access access,
     return SHMB_OK;
 }
 
+#define DRAINING_NOTE                                                          \
+    " (part of it is held by released or deleted regions that may still be "  \
+    "mapped: it returns when the processes they were granted to exit)"
+
 static int check_create_limits(op_ctx *x, uint64_t charge)
 {
     broker_conn *c = x->c;
@@ -484,17 +571,19 @@ static int check_create_limits(op_ctx *x, uint64_t charge)
     if (charge > l->commit_per_user - user_bytes)
         return op_fail(x, SHMB_E_QUOTA_EXCEEDED,
                        "needs %llu bytes of commit; your user has %llu of "
-                       "limits.commit_per_user (%llu) left",
+                       "limits.commit_per_user (%llu) left%s",
                        (unsigned long long)charge,
                        (unsigned long long)(l->commit_per_user - user_bytes),
-                       (unsigned long long)l->commit_per_user);
+                       (unsigned long long)l->commit_per_user,
+                       u && u->draining ? DRAINING_NOTE : "");
     if (charge > l->commit_total - b->committed)
         return op_fail(x, SHMB_E_QUOTA_EXCEEDED,
                        "needs %llu bytes of commit; the broker has %llu of "
-                       "limits.commit_total (%llu) left",
+                       "limits.commit_total (%llu) left%s",
                        (unsigned long long)charge,
                        (unsigned long long)(l->commit_total - b->committed),
-                       (unsigned long long)l->commit_total);
+                       (unsigned long long)l->commit_total,
+                       b->draining ? DRAINING_NOTE : "");
     return SHMB_OK;
 }
 
@@ -548,6 +637,7 @@ static int op_create(op_ctx *x, cJSON *res)
     uint32_t syserr = 0;
     int rc;
 
+    broker_sweep(b); /* so the quotas below see what is really gone */
     if (req->size > b->cfg.limits.max_region_size)
         return op_fail(x, SHMB_E_INVALID_SIZE,
                        "size %llu exceeds limits.max_region_size (%llu)",

@@ -26,7 +26,8 @@ typedef struct broker_outcome {
 typedef struct broker_stats {
     size_t regions;
     size_t clients;
-    uint64_t committed;
+    uint64_t committed; /* including draining regions */
+    size_t draining;    /* retired regions whose sections may be mapped */
 } broker_stats;
 
 /* Takes a private copy of cfg. */
@@ -54,5 +55,9 @@ char *broker_handle(broker_conn *c, const uint8_t *payload, size_t len,
 char *broker_reply_refused(int code, const char *message);
 
 void broker_get_stats(const broker *b, broker_stats *st);
+
+/* Releases the commit of retired regions whose sections are gone. Call it
+ * now and then (the service does, every second). */
+void broker_sweep(broker *b);
 
 #endif

@@ -47,6 +47,8 @@ typedef struct runtime {
     HANDLE event_source;
     uv_loop_t loop;
     uv_async_t stop;
+    uv_timer_t sweep; /* gives back the commit of sections that are gone */
+    broker *b;
     server *srv;
     CRITICAL_SECTION log_lock;
 } runtime;
@@ -56,18 +58,27 @@ typedef struct runtime {
 static struct {
     SERVICE_STATUS_HANDLE handle;
     SERVICE_STATUS status;
-    uv_async_t *console_stop;
+    CRITICAL_SECTION lock;
+    DWORD specific_code; /* -shmb_err of a failed start */
+    uv_async_t *volatile console_stop;
+    CRITICAL_SECTION console_lock;
 } g_svc;
 
 /* ---- SCM status ------------------------------------------------------- */
 
+/* Called from the service thread and from the control handler; the SCM
+ * status record is shared, hence the lock. `exit_code` may be a shmb_err
+ * (negative): it is then reported as a service-specific error. */
 static void svc_report(DWORD state, DWORD exit_code, DWORD wait_hint)
 {
     if (g_svc.handle == NULL)
         return;
+    EnterCriticalSection(&g_svc.lock);
     g_svc.status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
     g_svc.status.dwCurrentState = state;
     g_svc.status.dwWin32ExitCode = exit_code;
+    g_svc.status.dwServiceSpecificExitCode =
+        exit_code == ERROR_SERVICE_SPECIFIC_ERROR ? g_svc.specific_code : 0;
     g_svc.status.dwWaitHint = wait_hint;
     g_svc.status.dwControlsAccepted =
         state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN
@@ -77,6 +88,7 @@ static void svc_report(DWORD state, DWORD exit_code, DWORD wait_hint)
     else
         g_svc.status.dwCheckPoint++;
     SetServiceStatus(g_svc.handle, &g_svc.status);
+    LeaveCriticalSection(&g_svc.lock);
 }
 
 /* ---- logging ---------------------------------------------------------- */
@@ -295,7 +307,14 @@ static void on_stop(uv_async_t *a)
         server_stop(rt->srv);
         rt->srv = NULL;
     }
+    uv_close((uv_handle_t *)&rt->sweep, NULL);
     uv_close((uv_handle_t *)&rt->stop, NULL);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    runtime *rt = t->data;
+    broker_sweep(rt->b);
 }
 
 static int runtime_init(runtime *rt)
@@ -355,9 +374,13 @@ static DWORD broker_run(runtime *rt)
         return ERROR_NOT_ENOUGH_MEMORY;
     uv_async_init(&rt->loop, &rt->stop, on_stop);
     rt->stop.data = rt;
+    uv_timer_init(&rt->loop, &rt->sweep);
+    rt->sweep.data = rt;
     b = broker_new(&rt->cfg, &rt->log);
+    rt->b = b;
     if (b == NULL) {
         exit_code = ERROR_NOT_ENOUGH_MEMORY;
+        uv_close((uv_handle_t *)&rt->sweep, NULL);
         uv_close((uv_handle_t *)&rt->stop, NULL);
     } else {
         rc = broker_create_config_regions(b, why, sizeof(why));
@@ -368,8 +391,11 @@ static DWORD broker_run(runtime *rt)
             shmb_logf(&rt->log, SHMB_LOG_ERROR,
                       "event=start_failed reason=\"%s\"", why);
             exit_code = ERROR_SERVICE_SPECIFIC_ERROR;
+            g_svc.specific_code = (DWORD)-rc; /* sc query shows the code */
+            uv_close((uv_handle_t *)&rt->sweep, NULL);
             uv_close((uv_handle_t *)&rt->stop, NULL);
         } else {
+            uv_timer_start(&rt->sweep, on_sweep, 1000, 1000);
             shmb_logf(&rt->log, SHMB_LOG_INFO,
                       "event=started pipe=%s pid=%lu mode=%s",
                       rt->cfg.pipe_name, GetCurrentProcessId(),
@@ -438,9 +464,14 @@ done_early:
 static BOOL WINAPI console_ctrl(DWORD type)
 {
     (void)type;
-    if (g_svc.console_stop == NULL)
-        return FALSE;
-    uv_async_send(g_svc.console_stop);
+    /* The lock orders this against run_console clearing console_stop, so a
+     * late Ctrl+C never touches a closed async handle. */
+    EnterCriticalSection(&g_svc.console_lock);
+    if (g_svc.console_stop != NULL) {
+        uv_async_send(g_svc.console_stop);
+        g_svc.console_stop = NULL; /* one stop request is enough */
+    }
+    LeaveCriticalSection(&g_svc.console_lock);
     return TRUE;
 }
 
@@ -454,8 +485,10 @@ static int run_console(runtime *rt)
     g_svc.console_stop = &rt->stop;
     SetConsoleCtrlHandler(console_ctrl, TRUE);
     code = broker_run(rt);
-    SetConsoleCtrlHandler(console_ctrl, FALSE);
+    EnterCriticalSection(&g_svc.console_lock);
     g_svc.console_stop = NULL;
+    LeaveCriticalSection(&g_svc.console_lock);
+    SetConsoleCtrlHandler(console_ctrl, FALSE);
     runtime_close(rt);
     return code == NO_ERROR ? 0 : 1;
 }
@@ -469,6 +502,8 @@ int main(void)
     runtime *rt = calloc(1, sizeof(*rt));
     int rc;
 
+    InitializeCriticalSection(&g_svc.lock);
+    InitializeCriticalSection(&g_svc.console_lock);
     if (rt == NULL || options_parse(&rt->opt) != 0)
         return 2;
     if (rt->opt.help) {

@@ -218,6 +218,13 @@ static int identity_merge(const shmb_identity *a, const shmb_identity *b,
     return ok;
 }
 
+/* Two different AppContainers in one client cannot be resolved safely. */
+static int appcontainers_agree(const shmb_identity *a, const shmb_identity *b)
+{
+    return !a->appcontainer_sid[0] || !b->appcontainer_sid[0] ||
+           strcmp(a->appcontainer_sid, b->appcontainer_sid) == 0;
+}
+
 int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
                   size_t whycap)
 {
@@ -262,6 +269,14 @@ int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
                  "process %lu runs as %.80s, not as the pipe client's user "
                  "%.80s",
                  pid, proc.user_sid, imp.user_sid);
+        rc = SHMB_E_ACCESS_DENIED;
+        goto cleanup;
+    }
+    if (!appcontainers_agree(&imp, &proc)) {
+        snprintf(why, whycap,
+                 "process %lu is in AppContainer %.80s but its pipe client "
+                 "token is in %.80s",
+                 pid, proc.appcontainer_sid, imp.appcontainer_sid);
         rc = SHMB_E_ACCESS_DENIED;
         goto cleanup;
     }

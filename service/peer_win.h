@@ -26,6 +26,9 @@ int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
                   size_t whycap);
 void peer_free(plat_peer *peer);
 
+/* 1 if the descriptor has a DACL and it is not NULL (section_win.c). */
+int sd_has_real_dacl(PSECURITY_DESCRIPTOR sd);
+
 /* Exact access mask of a grant (section_win.c). */
 DWORD plat_access_mask(shmb_access access);
 

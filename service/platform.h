@@ -37,6 +37,15 @@ int plat_section_grant(plat_section *section, plat_peer *peer,
  * delivered, so it does not leak there. */
 void plat_grant_revoke(plat_peer *peer, uint64_t handle);
 
+/* Remembers that `peer`'s process received a handle to `section`. */
+void plat_section_note_grantee(plat_section *section, plat_peer *peer);
+
+/* 1 while the section's memory may still be in use outside the broker:
+ * another handle to it exists, or a process it was granted to is still
+ * alive (a process can keep a view after closing its handle, and nothing
+ * outside it can tell). Commit stays charged until this returns 0. */
+int plat_section_in_use(plat_section *section);
+
 /* Commit is charged in units of this many bytes. */
 uint64_t plat_commit_granularity(void);
 

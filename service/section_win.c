@@ -26,7 +26,19 @@
 struct plat_section {
     HANDLE handle; /* full access, broker-only, never inheritable */
     uint64_t size;
+    HANDLE *grantees; /* PROCESS_QUERY_LIMITED_INFORMATION, one per pid */
+    size_t ngrantees, capgrantees;
 };
+
+typedef LONG(NTAPI *nt_query_object_fn)(HANDLE, int, PVOID, ULONG, PULONG);
+
+typedef struct {
+    ULONG Attributes;
+    ACCESS_MASK GrantedAccess;
+    ULONG HandleCount;
+    ULONG PointerCount;
+    ULONG Reserved[10];
+} object_basic_info;
 
 uint64_t plat_commit_granularity(void)
 {
@@ -52,6 +64,14 @@ static int section_dacl(ACL *acl, DWORD cap)
     *GetSidSubAuthority(owner_rights, 0) = SECURITY_CREATOR_OWNER_RIGHTS_RID;
     return InitializeAcl(acl, cap, ACL_REVISION) &&
            AddAccessAllowedAce(acl, ACL_REVISION, 0, owner_rights);
+}
+
+int sd_has_real_dacl(PSECURITY_DESCRIPTOR sd)
+{
+    BOOL present = FALSE, defaulted = FALSE;
+    PACL dacl = NULL;
+    return GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) &&
+           present && dacl != NULL;
 }
 
 /* Creates the section object itself with `sd`; NULL name = unnamed. */
@@ -102,6 +122,13 @@ static int section_named(uint64_t size, const char *global_name,
         !ConvertStringSecurityDescriptorToSecurityDescriptorW(
             wsddl, SDDL_REVISION_1, &sd, NULL)) {
         *syserr = GetLastError();
+        return SHMB_E_INVALID_ARG;
+    }
+    if (!sd_has_real_dacl(sd)) {
+        /* An SDDL without "D:" would mean a NULL DACL: full access for
+         * everyone. Never. */
+        LocalFree(sd);
+        *syserr = ERROR_INVALID_SECURITY_DESCR;
         return SHMB_E_INVALID_ARG;
     }
     rc = section_object(size, wname, sd, out, syserr);
@@ -160,14 +187,68 @@ int plat_section_create(uint64_t size, const char *global_name,
     }
     s->handle = h;
     s->size = size;
+    s->grantees = NULL;
+    s->ngrantees = s->capgrantees = 0;
     *out = s;
     return SHMB_OK;
 }
 
+void plat_section_note_grantee(plat_section *section, plat_peer *peer)
+{
+    HANDLE h = NULL;
+    size_t i;
+    for (i = 0; i < section->ngrantees; i++) {
+        if (GetProcessId(section->grantees[i]) == peer->pid)
+            return;
+    }
+    if (section->ngrantees == section->capgrantees) {
+        size_t cap = section->capgrantees ? section->capgrantees * 2 : 4;
+        HANDLE *n = realloc(section->grantees, cap * sizeof(HANDLE));
+        if (n == NULL)
+            return; /* then in_use errs on the safe side, see below */
+        section->grantees = n;
+        section->capgrantees = cap;
+    }
+    if (DuplicateHandle(GetCurrentProcess(), peer->process,
+                        GetCurrentProcess(), &h,
+                        PROCESS_QUERY_LIMITED_INFORMATION, FALSE, 0))
+        section->grantees[section->ngrantees++] = h;
+}
+
+int plat_section_in_use(plat_section *section)
+{
+    nt_query_object_fn q = (nt_query_object_fn)(void (*)(void))GetProcAddress(
+        GetModuleHandleW(L"ntdll.dll"), "NtQueryObject");
+    object_basic_info info;
+    ULONG n = 0;
+    DWORD code;
+    size_t i = 0;
+
+    /* Another handle anywhere (ObjectBasicInformation = 0). If we cannot
+     * tell, assume it is in use: a quota that errs, errs on the safe side. */
+    if (q == NULL || q(section->handle, 0, &info, sizeof(info), &n) != 0 ||
+        info.HandleCount > 1)
+        return 1;
+    while (i < section->ngrantees) {
+        if (GetExitCodeProcess(section->grantees[i], &code) &&
+            code != STILL_ACTIVE) {
+            CloseHandle(section->grantees[i]);
+            section->grantees[i] = section->grantees[--section->ngrantees];
+            continue;
+        }
+        return 1; /* alive (or unknown): may still have a view */
+    }
+    return 0;
+}
+
 void plat_section_close(plat_section *section)
 {
+    size_t i;
     if (section == NULL)
         return;
+    for (i = 0; i < section->ngrantees; i++)
+        CloseHandle(section->grantees[i]);
+    free(section->grantees);
     CloseHandle(section->handle);
     free(section);
 }
@@ -206,6 +287,7 @@ int plat_section_grant(plat_section *section, plat_peer *peer,
         return SHMB_E_SYSTEM;
     }
     *handle = (uint64_t)(uintptr_t)target;
+    plat_section_note_grantee(section, peer);
     return SHMB_OK;
 }
 
@@ -213,12 +295,16 @@ void plat_grant_revoke(plat_peer *peer, uint64_t handle)
 {
     HANDLE copy = NULL;
     /* Closes the handle *inside the client*: source process = client,
-     * DUPLICATE_CLOSE_SOURCE. The copy lands in the broker and is closed at
-     * once (a NULL target is not accepted by older Windows nor by Wine).
-     * Fails harmlessly if the client is already gone: the kernel closed
-     * the handle with it. */
+     * DUPLICATE_CLOSE_SOURCE, no target. Older Windows and Wine refuse a
+     * NULL target; then the copy lands in the broker with no access at
+     * all (not DUPLICATE_SAME_ACCESS: the client may have swapped what is
+     * behind that value) and is closed at once. Fails harmlessly if the
+     * client is already gone: the kernel closed the handle with it. */
+    if (DuplicateHandle(peer->process, (HANDLE)(uintptr_t)handle, NULL, NULL,
+                        0, FALSE, DUPLICATE_CLOSE_SOURCE))
+        return;
     if (DuplicateHandle(peer->process, (HANDLE)(uintptr_t)handle,
                         GetCurrentProcess(), &copy, 0, FALSE,
-                        DUPLICATE_CLOSE_SOURCE | DUPLICATE_SAME_ACCESS))
+                        DUPLICATE_CLOSE_SOURCE))
         CloseHandle(copy);
 }

@@ -17,6 +17,7 @@
  */
 #include <windows.h>
 
+#include <aclapi.h>
 #include <io.h>
 #include <sddl.h>
 #include <stdio.h>
@@ -87,6 +88,21 @@ static void conn_close(conn *c);
 
 /* ---- accept thread ----------------------------------------------------- */
 
+static int pipe_is_ours(server *srv, HANDLE h)
+{
+    PSECURITY_DESCRIPTOR got = NULL;
+    PSID owner = NULL, want = NULL;
+    BOOL defaulted;
+    int ours;
+    if (GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION,
+                        &owner, NULL, NULL, NULL, &got) != ERROR_SUCCESS)
+        return 0;
+    ours = GetSecurityDescriptorOwner(srv->sd, &want, &defaulted) &&
+           want != NULL && owner != NULL && EqualSid(owner, want);
+    LocalFree(got);
+    return ours;
+}
+
 static HANDLE pipe_instance(server *srv, int first)
 {
     SECURITY_ATTRIBUTES sa;
@@ -115,6 +131,14 @@ static HANDLE pipe_instance(server *srv, int first)
         DWORD e = GetLastError();
         CloseHandle(h);
         SetLastError(e);
+        h = INVALID_HANDLE_VALUE;
+    }
+    /* A later instance joins whatever pipe has the name. If ours ever
+     * vanished (every instance gone for a moment), someone else's could
+     * be there now: only serve instances of a pipe we own. */
+    if (h != INVALID_HANDLE_VALUE && !first && !pipe_is_ours(srv, h)) {
+        CloseHandle(h);
+        SetLastError(ERROR_ACCESS_DENIED);
         h = INVALID_HANDLE_VALUE;
     }
     return h;
@@ -175,7 +199,10 @@ static DWORD WINAPI accept_thread(LPVOID arg)
     srv->first = NULL;
     for (;;) {
         if (h == INVALID_HANDLE_VALUE) {
-            /* Out of instances or memory: back off, keep serving. */
+            /* Out of instances or memory, or the name is not ours: back
+             * off and keep trying; connected clients are still served. */
+            shmb_logf(srv->log, SHMB_LOG_ERROR,
+                      "event=pipe_instance_failed error=%lu", GetLastError());
             if (WaitForSingleObject(srv->stop_event, 200) == WAIT_OBJECT_0)
                 return 0;
             h = pipe_instance(srv, 0);
@@ -187,8 +214,10 @@ static DWORD WINAPI accept_thread(LPVOID arg)
             return 0;
         }
         if (got == 0) {
+            /* Replace before closing, so the name never goes away. */
+            HANDLE next = pipe_instance(srv, 0);
             CloseHandle(h);
-            h = pipe_instance(srv, 0);
+            h = next;
             continue;
         }
         p = calloc(1, sizeof(*p));
@@ -252,10 +281,13 @@ static void conn_close(conn *c)
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+static void handle_frames(conn *c);
+
 static void on_write(uv_write_t *req, int status)
 {
     write_req *w = (write_req *)req;
     conn *c = w->c;
+    int w_close_after = w->close_after;
 
     if (status < 0 && w->has_grant) {
         /* DESIGN rule 4: the client never learned this handle's value, so
@@ -266,16 +298,19 @@ static void on_write(uv_write_t *req, int status)
                   (unsigned)c->pid, (unsigned long long)w->handle,
                   uv_err_name(status));
     }
-    if (status < 0 || w->close_after)
+    free(w->buf);
+    free(w);
+    if (status < 0 || w_close_after)
         conn_close(c);
     else if (c->paused && !c->closing &&
              uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) <
                  WRITE_QUEUE_LOW) {
+        /* Answer what is already buffered first; that may pause again. */
         c->paused = 0;
-        uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+        handle_frames(c);
+        if (!c->paused && !c->closing)
+            uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
     }
-    free(w->buf);
-    free(w);
 }
 
 /* Frames and queues one reply. Takes ownership of `json`. */
@@ -314,6 +349,17 @@ static int send_reply(conn *c, char *json, const broker_outcome *oc)
     return 0;
 }
 
+static int over_high_water(conn *c)
+{
+    return uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) >
+           WRITE_QUEUE_HIGH;
+}
+
+/* Answers the complete frames buffered for `c`, but stops - leaving the
+ * rest buffered and reading paused - as soon as the replies waiting to be
+ * written pass the high-water mark: a client that sends many cheap requests
+ * whose replies are large, and never reads them, cannot make us queue more
+ * than about WRITE_QUEUE_HIGH plus one reply. on_write resumes. */
 static void handle_frames(conn *c)
 {
     const uint8_t *payload;
@@ -321,14 +367,24 @@ static void handle_frames(conn *c)
     broker_outcome oc;
     int r;
 
-    while (!c->closing && (r = shmb_frame_reader_next(&c->rd, &payload,
-                                                      &len)) != 0) {
+    while (!c->closing) {
+        if (over_high_water(c)) {
+            c->paused = 1;
+            uv_read_stop((uv_stream_t *)&c->pipe);
+            return;
+        }
+        r = shmb_frame_reader_next(&c->rd, &payload, &len);
+        if (r == 0)
+            return;
         if (r < 0) {
             oc.close_after = 1;
             oc.has_grant = 0;
             shmb_logf(c->srv->log, SHMB_LOG_WARN,
                       "event=bad_frame pid=%u max_frame=%u", (unsigned)c->pid,
                       (unsigned)c->srv->cfg->limits.max_frame);
+            /* Stop reading, or the next read would close the connection
+             * (the reader's failure is sticky) before this reply is out. */
+            uv_read_stop((uv_stream_t *)&c->pipe);
             send_reply(c,
                        shmb_reply_error(0, 0, SHMB_E_BAD_FRAME,
                                         "frame length is 0 or above "
@@ -342,11 +398,6 @@ static void handle_frames(conn *c)
             uv_read_stop((uv_stream_t *)&c->pipe);
             return;
         }
-    }
-    if (!c->closing && uv_stream_get_write_queue_size(
-                           (uv_stream_t *)&c->pipe) > WRITE_QUEUE_HIGH) {
-        c->paused = 1;
-        uv_read_stop((uv_stream_t *)&c->pipe);
     }
 }
 
@@ -495,10 +546,37 @@ static int server_prepare(server *srv, const shmb_config *cfg, char *why,
                  GetLastError());
         return SHMB_E_INVALID_ARG;
     }
-    srv->has_label = GetSecurityDescriptorSacl(srv->sd, &present, &sacl,
-                                               &defaulted) &&
-                     present && sacl != NULL;
+    if (!sd_has_real_dacl(srv->sd)) {
+        snprintf(why, whycap, "pipe SDDL has no DACL (\"D:\"): that would "
+                              "let everyone do anything with the pipe");
+        return SHMB_E_INVALID_ARG;
+    }
+    srv->has_label = 0;
+    if (GetSecurityDescriptorSacl(srv->sd, &present, &sacl, &defaulted) &&
+        present && sacl != NULL) {
+        DWORD i;
+        void *ace;
+        for (i = 0; i < sacl->AceCount; i++) {
+            if (GetAce(sacl, i, &ace) && ((ACE_HEADER *)ace)->AceType ==
+                                             SYSTEM_MANDATORY_LABEL_ACE_TYPE)
+                srv->has_label = 1;
+        }
+    }
     srv->first = pipe_instance(srv, 1);
+    if (srv->first != INVALID_HANDLE_VALUE) {
+        /* Every later instance needs FILE_CREATE_PIPE_INSTANCE for us in
+         * the configured DACL; find out now rather than serve one client. */
+        HANDLE second = pipe_instance(srv, 0);
+        if (second == INVALID_HANDLE_VALUE) {
+            snprintf(why, whycap,
+                     "the pipe SDDL does not let the service create more "
+                     "instances of %s (error %lu): grant its account "
+                     "FILE_CREATE_PIPE_INSTANCE (e.g. (A;;GA;;;SY))",
+                     cfg->pipe_name, GetLastError());
+            return SHMB_E_INVALID_ARG;
+        }
+        CloseHandle(second);
+    }
     if (srv->first == INVALID_HANDLE_VALUE) {
         DWORD e = GetLastError();
         snprintf(why, whycap,

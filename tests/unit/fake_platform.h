@@ -21,6 +21,7 @@ typedef struct fake_state {
     int fail_create; /* next N creates fail */
     int fail_grant;  /* next N grants fail */
     uint64_t next_handle;
+    int in_use; /* what plat_section_in_use answers */
 } fake_state;
 
 extern fake_state g_fake;

@@ -303,3 +303,49 @@ int test_broker_scale(void)
     free(cl);
     return 0;
 }
+
+int test_broker_commit_drains(void)
+{
+    shmb_config cfg;
+    broker *b = new_broker(&cfg, NULL);
+    client a;
+    broker_stats st;
+
+    CHECK(b != NULL);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK(hello(&a));
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/d\","
+                     "\"size\":100",
+                 "\"result\""));
+    /* The client still maps it somewhere: releasing unlists the region
+     * but the commit stays charged. */
+    g_fake.in_use = 1;
+    CHECK(expect(&a, "\"op\":\"release\",\"name\":\"users/" ME "/d\"",
+                 "\"result\""));
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, 0);
+    CHECK_INT(st.draining, 1);
+    CHECK_INT(st.committed, 65536);
+    CHECK_INT(g_fake.live_sections, 1);
+    broker_sweep(b);
+    broker_get_stats(b, &st);
+    CHECK_INT(st.committed, 65536);
+    /* Gone everywhere: the next sweep gives it back. */
+    g_fake.in_use = 0;
+    broker_sweep(b);
+    broker_get_stats(b, &st);
+    CHECK_INT(st.draining, 0);
+    CHECK_INT(st.committed, 0);
+    CHECK_INT(g_fake.live_sections, 0);
+    /* And a draining region at service stop is let go of too. */
+    g_fake.in_use = 1;
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/e\","
+                     "\"size\":100",
+                 "\"result\""));
+    broker_conn_close(a.conn);
+    broker_get_stats(b, &st);
+    CHECK_INT(st.draining, 1);
+    broker_free(b);
+    CHECK_INT(g_fake.live_sections, 0);
+    return 0;
+}

@@ -2,3 +2,4 @@
 /* Tests against the second instance with tiny limits (win.quota.NAME). */
 SHMB_TEST(quota_commit_total, "integration")
 SHMB_TEST(quota_max_regions, "integration")
+SHMB_TEST(quota_counts_mapped_released_regions, "security")

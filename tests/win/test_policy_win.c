@@ -257,13 +257,14 @@ int test_quota_regions_per_client(void)
 
 int test_quota_commit_per_client_and_user(void)
 {
-    shmb_client *a = itest_connect(), *b = itest_connect(), *d = NULL;
+    shmb_client *a = itest_connect(), *d = NULL;
     shmb_region r;
-    char name[128];
-    int i;
+    char name[128], args[160];
+    HANDLE child;
+    int i, rc = SHMB_OK;
     const uint64_t mib16 = 16u * 1024 * 1024;
 
-    CHECK(a != NULL && b != NULL);
+    CHECK(a != NULL);
     for (i = 0; i < 2; i++) {
         snprintf(name, sizeof(name), "it/qa.%lu.%d", GetCurrentProcessId(), i);
         CHECK_OK(a, create(a, name, mib16, SHMB_LIFETIME_CLIENT, &r));
@@ -273,26 +274,42 @@ int test_quota_commit_per_client_and_user(void)
               SHMB_E_QUOTA_EXCEEDED,
               "needs 65536 bytes of commit; this connection has 0 of "
               "limits.commit_per_client (33554432) left");
-    for (i = 0; i < 2; i++) {
-        snprintf(name, sizeof(name), "it/qb.%lu.%d", GetCurrentProcessId(), i);
-        CHECK_OK(b, create(b, name, mib16, SHMB_LIFETIME_CLIENT, &r));
-        shmb_region_close(&r);
-    }
+    /* Another process of the same user takes the other 32 MiB... */
+    snprintf(args, sizeof(args), "child-create-hold it/qb.%lu 16777216 2 4",
+             GetCurrentProcessId());
+    child = itest_child_start(args);
+    CHECK(child != NULL);
     d = itest_connect();
     CHECK(d != NULL);
+    /* Wait (by looking, not by creating) until the child holds both. */
+    snprintf(args, sizeof(args),
+             "{\"op\":\"stat\",\"name\":\"it/qb.%lu.1\"}",
+             GetCurrentProcessId());
+    for (i = 0; i < 200; i++) {
+        char *reply = NULL;
+        rc = shmb_request_json(d, args, &reply);
+        shmb_free(reply);
+        if (rc == SHMB_OK)
+            break;
+        Sleep(20);
+    }
+    CHECK_OK(d, rc);
+    /* ...so the user's quota is spent. */
     CHECK_ERR(d, create(d, "it/qd", 1, SHMB_LIFETIME_CLIENT, &r),
               SHMB_E_QUOTA_EXCEEDED,
               "your user has 0 of limits.commit_per_user (67108864) left");
-    /* a's regions go with a: the commit comes back, nothing leaked. */
-    shmb_disconnect(a);
+    /* The child exits: its regions and their commit come back. */
+    CHECK(WaitForSingleObject(child, 30000) == WAIT_OBJECT_0);
+    CloseHandle(child);
     for (i = 0; i < 100; i++) {
-        if (create(d, "it/qd", mib16, SHMB_LIFETIME_CLIENT, &r) == SHMB_OK)
+        rc = create(d, "it/qd2", mib16, SHMB_LIFETIME_CLIENT, &r);
+        if (rc == SHMB_OK)
             break;
         Sleep(50);
     }
-    CHECK(i < 100);
+    CHECK_OK(d, rc);
     shmb_region_close(&r);
-    shmb_disconnect(b);
+    shmb_disconnect(a);
     shmb_disconnect(d);
     return 0;
 }
@@ -348,9 +365,12 @@ int test_quota_commit_total(void)
               SHMB_E_QUOTA_EXCEEDED,
               "needs 131072 bytes of commit; the broker has 65536 of "
               "limits.commit_total (2162688) left");
+    /* Released, but this process received it and is alive (it could keep
+     * a view): still charged, and the message says so. The commit returns
+     * when the process exits (quota_counts_mapped_released_regions). */
     CHECK_OK(c, shmb_region_release(c, "q/a"));
-    CHECK_OK(c, create(c, "q/b", 131072, SHMB_LIFETIME_CLIENT, &r));
-    shmb_region_close(&r);
+    CHECK_ERR(c, create(c, "q/b", 131072, SHMB_LIFETIME_CLIENT, &r),
+              SHMB_E_QUOTA_EXCEEDED, "may still be mapped");
     shmb_disconnect(c);
     return 0;
 }
@@ -370,6 +390,44 @@ int test_quota_max_regions(void)
     }
     CHECK_ERR(c, create(c, "q/n3", 1, SHMB_LIFETIME_CLIENT, &r),
               SHMB_E_LIMIT_REACHED, "limits.max_regions (4) regions exist");
+    shmb_disconnect(c);
+    return 0;
+}
+
+int test_quota_counts_mapped_released_regions(void)
+{
+    shmb_client *c = itest_connect_pipe(ITEST_QUOTA_PIPE);
+    shmb_region r;
+    HANDLE child;
+    int i, rc = SHMB_OK;
+
+    CHECK(c != NULL);
+    child = itest_child_start("child-hold-view q/held 4");
+    CHECK(child != NULL);
+    /* Wait until the child has released q/held (it is then unlisted). */
+    for (i = 0; i < 200; i++) {
+        if (shmb_region_open(c, "q/held", SHMB_ACCESS_RO, &r) == SHMB_E_NOT_FOUND &&
+            WaitForSingleObject(child, 0) == WAIT_TIMEOUT && i > 10)
+            break;
+        Sleep(20);
+    }
+    /* Its 1 MiB is still mapped by the child, so still charged: with the
+     * 1 MiB ballast, 128 KiB more does not fit in 2 MiB + 64 KiB. */
+    CHECK_ERR(c, create(c, "q/more", 131072, SHMB_LIFETIME_CLIENT, &r),
+              SHMB_E_QUOTA_EXCEEDED,
+              "may still be mapped: it returns when the processes they were "
+              "granted to exit");
+    /* Once the child is gone, the commit comes back. */
+    CHECK(WaitForSingleObject(child, 30000) == WAIT_OBJECT_0);
+    CloseHandle(child);
+    for (i = 0; i < 100; i++) {
+        rc = create(c, "q/more", 131072, SHMB_LIFETIME_CLIENT, &r);
+        if (rc == SHMB_OK)
+            break;
+        Sleep(50);
+    }
+    CHECK_OK(c, rc);
+    shmb_region_close(&r);
     shmb_disconnect(c);
     return 0;
 }

@@ -102,8 +102,57 @@ static int child_squat_section(const char *name, int seconds)
     return 0;
 }
 
+/* Creates NAME (1 MiB) on the quota instance, maps it, closes its handle
+ * and releases it - keeping only the view - then lives `seconds`. */
+static int child_hold_view(const char *name, int seconds)
+{
+    shmb_client *c = itest_connect_pipe(ITEST_QUOTA_PIPE);
+    shmb_region r;
+    if (c == NULL ||
+        shmb_region_create(c, name, 1048576, SHMB_ACCESS_RW,
+                           SHMB_LIFETIME_CLIENT, &r) != SHMB_OK ||
+        shmb_region_map(&r) != SHMB_OK)
+        return 3;
+    CloseHandle((HANDLE)(uintptr_t)r.handle); /* the view stays */
+    if (shmb_region_release(c, name) != SHMB_OK)
+        return 4;
+    shmb_disconnect(c);
+    ((char *)r.view)[0] = 1;
+    printf("holding a view of %s\n", name);
+    fflush(stdout);
+    Sleep((DWORD)seconds * 1000);
+    return 0;
+}
+
+/* Creates COUNT regions NAME.i of SIZE bytes, holds them `seconds`. */
+static int child_create_hold(const char *name, uint64_t size, int count,
+                             int seconds)
+{
+    shmb_client *c = itest_connect();
+    shmb_region r;
+    char n[160];
+    int i;
+    if (c == NULL)
+        return 3;
+    for (i = 0; i < count; i++) {
+        snprintf(n, sizeof(n), "%s.%d", name, i);
+        if (shmb_region_create(c, n, size, SHMB_ACCESS_RW,
+                               SHMB_LIFETIME_CLIENT, &r) != SHMB_OK) {
+            fprintf(stderr, "%s\n", shmb_client_message(c));
+            return 4;
+        }
+    }
+    Sleep((DWORD)seconds * 1000);
+    return 0;
+}
+
 int itest_child_main(int argc, char **argv)
 {
+    if (strcmp(argv[1], "child-create-hold") == 0 && argc == 6)
+        return child_create_hold(argv[2], strtoull(argv[3], NULL, 10),
+                                 atoi(argv[4]), atoi(argv[5]));
+    if (strcmp(argv[1], "child-hold-view") == 0 && argc == 4)
+        return child_hold_view(argv[2], atoi(argv[3]));
     if (strcmp(argv[1], "child-squat-section") == 0 && argc == 4)
         return child_squat_section(argv[2], atoi(argv[3]));
     if (strcmp(argv[1], "child-open") == 0 && (argc == 5 || argc == 6))

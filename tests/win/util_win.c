@@ -86,6 +86,23 @@ static int run_child(const WCHAR *exe, const char *args, HANDLE token)
     return (int)code;
 }
 
+HANDLE itest_child_start(const char *args)
+{
+    WCHAR exe[MAX_PATH], cmd[2048], wargs[1024];
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    GetModuleFileNameW(NULL, exe, MAX_PATH);
+    MultiByteToWideChar(CP_UTF8, 0, args, -1, wargs, 1024);
+    _snwprintf(cmd, 2048, L"\"%ls\" %ls", exe, wargs);
+    cmd[2047] = 0;
+    memset(&si, 0, sizeof(si));
+    si.cb = sizeof(si);
+    if (!CreateProcessW(exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi))
+        return NULL;
+    CloseHandle(pi.hThread);
+    return pi.hProcess;
+}
+
 int itest_child(const char *args)
 {
     WCHAR exe[MAX_PATH];

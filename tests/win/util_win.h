@@ -29,6 +29,8 @@ int itest_child(const char *args);
  * or from a copy of this program under another file name. */
 int itest_child_restricted(const char *args);
 int itest_child_renamed(const char *args);
+/* Starts the child without waiting; returns its process handle or NULL. */
+HANDLE itest_child_start(const char *args);
 /* A process-unique region name with the given stem. */
 const char *itest_name(const char *stem);
 /* The access mask the kernel recorded for `h`, or -1 if unknown. */
