@@ -93,6 +93,8 @@ static void limits_defaults(shmb_limits *l)
 {
     l->max_frame = SHMB_FRAME_LIMIT_DEFAULT;
     l->max_clients = 256;
+    l->clients_per_user = 64;
+    l->hello_timeout_ms = 5000;
     l->max_regions = 1024;
     l->max_region_size = (uint64_t)1 << 30;   /* 1 GiB */
     l->regions_per_client = 64;
@@ -468,9 +470,10 @@ static int parse_pipe(cfgp *p, const cJSON *v, shmb_config *cfg)
 static int parse_limits(cfgp *p, const cJSON *v, shmb_limits *l)
 {
     static const char *const keys[] = {
-        "max_frame",          "max_clients",       "max_regions",
-        "max_region_size",    "regions_per_client", "commit_per_client",
-        "commit_per_user",    "commit_total",       NULL};
+        "max_frame",        "max_clients",       "clients_per_user",
+        "hello_timeout_ms", "max_regions",       "max_region_size",
+        "regions_per_client", "commit_per_client", "commit_per_user",
+        "commit_total",     NULL};
     const uint64_t big = (uint64_t)1 << 50; /* 1 PiB: "unlimited enough" */
     int rc;
     if (!cJSON_IsObject(v))
@@ -482,6 +485,11 @@ static int parse_limits(cfgp *p, const cJSON *v, shmb_limits *l)
     /* The CRT's descriptor table (one per connection) caps clients. */
     if (rc == SHMB_OK)
         rc = get_u32(p, v, "max_clients", 1, 2000, &l->max_clients);
+    if (rc == SHMB_OK)
+        rc = get_u32(p, v, "clients_per_user", 1, 2000, &l->clients_per_user);
+    if (rc == SHMB_OK)
+        rc = get_u32(p, v, "hello_timeout_ms", 100, 600000,
+                     &l->hello_timeout_ms);
     if (rc == SHMB_OK)
         rc = get_u32(p, v, "max_regions", 1, 100000, &l->max_regions);
     if (rc == SHMB_OK)

@@ -96,6 +96,11 @@ static int name_covered(const shmb_rule *r, const shmb_identity *id,
     char pat[GLOB_TEXT_MAX];
     size_t i;
     for (i = 0; i < r->regions.n; i++) {
+        /* A user SID that cannot grant (deny-only, or left out by a
+         * restricted token) has no namespace of its own to be allowed. */
+        if (!r->deny && id->user_deny_only &&
+            strstr(r->regions.v[i], "${user}") != NULL)
+            continue;
         if (expand_user(r->regions.v[i], id->user_sid, pat, sizeof(pat)) &&
             shmb_glob_match(pat, name, '/', 0))
             return 1;
@@ -148,7 +153,8 @@ static int principal_matches(const shmb_rule *r, const shmb_identity *id)
 {
     size_t i;
     int ok;
-    if (r->users.n > 0 && !in_list(&r->users, id->user_sid))
+    if (r->users.n > 0 && (!in_list(&r->users, id->user_sid) ||
+                           (!r->deny && id->user_deny_only)))
         return 0;
     if (r->groups.n > 0 && !has_group(r, id, r->deny))
         return 0;

@@ -34,7 +34,7 @@ struct holding {
 };
 
 struct user_charge {
-    char sid[SHMB_SID_MAX];
+    char sid[2 * SHMB_SID_MAX]; /* principal key: "user|appcontainer" */
     uint64_t bytes;    /* all charged commit, draining included */
     uint64_t draining; /* of which: retired regions possibly still mapped */
     struct user_charge *next;
@@ -45,7 +45,7 @@ struct user_charge {
 struct drain {
     plat_section *section;
     uint64_t charge;
-    char owner_sid[SHMB_SID_MAX];
+    char owner_key[2 * SHMB_SID_MAX];
     char name[SHMB_NAME_MAX + 1];
     struct drain *next;
 };
@@ -75,6 +75,7 @@ struct broker_conn {
     size_t nholds, capholds;
     uint32_t created;   /* live regions this connection created */
     uint64_t committed; /* their charge */
+    char key[2 * SHMB_SID_MAX]; /* principal_key of ident */
 };
 
 /* ---- accounting ------------------------------------------------------- */
@@ -98,6 +99,15 @@ static struct user_charge *user_charge_get(broker *b, const char *sid,
     return u;
 }
 
+/* Quotas and connection limits are per principal: the user SID, and an
+ * AppContainer counts as a principal of its own, so a sandbox cannot use
+ * up what its user's other programs need. */
+static void principal_key(const char *user, const char *ac, char *out,
+                          size_t cap)
+{
+    snprintf(out, cap, "%s|%s", user, ac);
+}
+
 static broker_conn *conn_by_id(broker *b, uint64_t id)
 {
     broker_conn *c;
@@ -119,12 +129,19 @@ static void uncharge_conn(broker *b, shmb_region *r)
     }
 }
 
-/* The user and the total pay until the memory is really gone. */
-static void uncharge_user_total(broker *b, const char *owner_sid,
-                                uint64_t charge, int was_draining)
+static void region_key(const shmb_region *r, char *out, size_t cap)
 {
-    struct user_charge *u =
-        owner_sid[0] ? user_charge_get(b, owner_sid, 0) : NULL;
+    if (r->owner_sid[0] == '\0')
+        out[0] = '\0'; /* config regions are charged to the total only */
+    else
+        principal_key(r->owner_sid, r->owner_ac, out, cap);
+}
+
+/* The principal and the total pay until the memory is really gone. */
+static void uncharge_user_total(broker *b, const char *key, uint64_t charge,
+                                int was_draining)
+{
+    struct user_charge *u = key[0] ? user_charge_get(b, key, 0) : NULL;
     b->committed -= charge;
     if (was_draining)
         b->draining -= charge;
@@ -139,13 +156,13 @@ static void uncharge_user_total(broker *b, const char *owner_sid,
 static int drain_add(broker *b, shmb_region *r)
 {
     struct drain *d = calloc(1, sizeof(*d));
-    struct user_charge *u =
-        r->owner_sid[0] ? user_charge_get(b, r->owner_sid, 0) : NULL;
+    struct user_charge *u;
     if (d == NULL)
         return 0;
+    region_key(r, d->owner_key, sizeof(d->owner_key));
+    u = d->owner_key[0] ? user_charge_get(b, d->owner_key, 0) : NULL;
     d->section = (plat_section *)r->section;
     d->charge = r->charge;
-    memcpy(d->owner_sid, r->owner_sid, sizeof(d->owner_sid));
     memcpy(d->name, r->name, sizeof(d->name));
     d->next = b->drains;
     b->drains = d;
@@ -167,7 +184,7 @@ void broker_sweep(broker *b)
         *pp = d->next;
         b->ndrains--;
         plat_section_close(d->section);
-        uncharge_user_total(b, d->owner_sid, d->charge, 1);
+        uncharge_user_total(b, d->owner_key, d->charge, 1);
         shmb_logf(b->log, SHMB_LOG_INFO,
                   "event=region_drained region=%s charge=%llu", d->name,
                   (unsigned long long)d->charge);
@@ -191,8 +208,10 @@ static void region_retire(broker *b, shmb_region *r, const char *why)
             drain_add(b, r)) {
             draining = 1;
         } else {
+            char key[2 * SHMB_SID_MAX];
+            region_key(r, key, sizeof(key));
             plat_section_close((plat_section *)r->section);
-            uncharge_user_total(b, r->owner_sid, r->charge, 0);
+            uncharge_user_total(b, key, r->charge, 0);
         }
         r->section = NULL;
         shmb_logf(b->log, SHMB_LOG_INFO,
@@ -368,14 +387,31 @@ void broker_free(broker *b)
 }
 
 int broker_conn_open(broker *b, plat_peer *peer, shmb_identity *id,
-                     broker_conn **out)
+                     broker_conn **out, char *why, size_t whycap)
 {
-    broker_conn *c;
-    if (b->nconns >= b->cfg.limits.max_clients)
+    broker_conn *c, *o;
+    char key[2 * SHMB_SID_MAX];
+    uint32_t mine = 0;
+
+    if (b->nconns >= b->cfg.limits.max_clients) {
+        snprintf(why, whycap, "limits.max_clients (%u) connections are open",
+                 (unsigned)b->cfg.limits.max_clients);
         return SHMB_E_LIMIT_REACHED;
+    }
+    principal_key(id->user_sid, id->appcontainer_sid, key, sizeof(key));
+    for (o = b->conns; o != NULL; o = o->next)
+        mine += strcmp(o->key, key) == 0;
+    if (mine >= b->cfg.limits.clients_per_user) {
+        snprintf(why, whycap,
+                 "you already have limits.clients_per_user (%u) connections "
+                 "open",
+                 (unsigned)b->cfg.limits.clients_per_user);
+        return SHMB_E_LIMIT_REACHED;
+    }
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return SHMB_E_NOMEM;
+    memcpy(c->key, key, sizeof(c->key));
     c->b = b;
     c->id = b->next_conn_id++;
     c->peer = peer;
@@ -434,6 +470,11 @@ void broker_conn_close(broker_conn *c)
 const shmb_identity *broker_conn_identity(const broker_conn *c)
 {
     return &c->ident;
+}
+
+int broker_conn_hello_done(const broker_conn *c)
+{
+    return c->hello_done;
 }
 
 void broker_get_stats(const broker *b, broker_stats *st)
@@ -549,7 +590,7 @@ static int check_create_limits(op_ctx *x, uint64_t charge)
     broker_conn *c = x->c;
     broker *b = c->b;
     const shmb_limits *l = &b->cfg.limits;
-    struct user_charge *u = user_charge_get(b, c->ident.user_sid, 0);
+    struct user_charge *u = user_charge_get(b, c->key, 0);
     uint64_t user_bytes = u ? u->bytes : 0;
 
     if (b->reg.count >= l->max_regions)
@@ -603,10 +644,15 @@ static int policy_allows(op_ctx *x, shmb_op op, shmb_access access,
     return v->allowed;
 }
 
+/* The creator is its user *in the same sandbox at no lower integrity*: a
+ * low-integrity or AppContainer process of the same user is not the owner
+ * of what the user's normal programs created. */
 static int is_owner(const broker_conn *c, const shmb_region *r)
 {
-    return r->owner_sid[0] != '\0' &&
-           strcmp(r->owner_sid, c->ident.user_sid) == 0;
+    return r->owner_sid[0] != '\0' && !c->ident.user_deny_only &&
+           strcmp(r->owner_sid, c->ident.user_sid) == 0 &&
+           strcmp(r->owner_ac, c->ident.appcontainer_sid) == 0 &&
+           c->ident.integrity >= r->owner_il;
 }
 
 /* A caller sees a region (list, stat) if it may open it, holds it or
@@ -652,7 +698,7 @@ static int op_create(op_ctx *x, cJSON *res)
     rc = check_create_limits(x, charge);
     if (rc != SHMB_OK)
         return rc;
-    u = user_charge_get(b, c->ident.user_sid, 1);
+    u = user_charge_get(b, c->key, 1);
     r = calloc(1, sizeof(*r));
     if (u == NULL || r == NULL) {
         free(r);
@@ -667,6 +713,9 @@ static int op_create(op_ctx *x, cJSON *res)
     }
     snprintf(r->name, sizeof(r->name), "%s", req->name);
     snprintf(r->owner_sid, sizeof(r->owner_sid), "%s", c->ident.user_sid);
+    snprintf(r->owner_ac, sizeof(r->owner_ac), "%s",
+             c->ident.appcontainer_sid);
+    r->owner_il = c->ident.integrity;
     r->size = req->size;
     r->charge = charge;
     r->lifetime = req->lifetime;

@@ -39,9 +39,12 @@ int broker_create_config_regions(broker *b, char *why, size_t whycap);
 void broker_free(broker *b);
 
 /* Registers a connection. Takes ownership of *id's heap parts on success.
- * SHMB_E_LIMIT_REACHED when max_clients connections exist. */
+ * SHMB_E_LIMIT_REACHED (with the limit named in why) when max_clients
+ * connections exist, or clients_per_user of this principal. */
 int broker_conn_open(broker *b, plat_peer *peer, shmb_identity *id,
-                     broker_conn **out);
+                     broker_conn **out, char *why, size_t whycap);
+/* Whether the version handshake is done (the server times it). */
+int broker_conn_hello_done(const broker_conn *c);
 /* Drops the connection's holdings (freeing `client` regions nobody holds). */
 void broker_conn_close(broker_conn *c);
 const shmb_identity *broker_conn_identity(const broker_conn *c);

@@ -107,6 +107,45 @@ static int read_groups(HANDLE tok, shmb_identity *id)
     return ok;
 }
 
+/* A restricted token grants only what both its normal SIDs and its
+ * restricting SIDs grant: a SID missing from the restricting list can no
+ * longer count for an allow (it still counts for a deny). */
+static int apply_restricting_sids(HANDLE tok, shmb_identity *id,
+                                  const TOKEN_USER *u)
+{
+    TOKEN_GROUPS *rs = token_info(tok, TokenRestrictedSids);
+    char sid[SHMB_SID_MAX];
+    DWORD i;
+    size_t k = 0;
+    int ok = 1, user_listed = 0;
+
+    if (rs == NULL || rs->GroupCount == 0) {
+        free(rs);
+        return 1;
+    }
+    for (i = 0; i < rs->GroupCount; i++) {
+        if (EqualSid(rs->Groups[i].Sid, u->User.Sid))
+            user_listed = 1;
+    }
+    if (!user_listed)
+        id->user_deny_only = 1;
+    while (ok && k < id->ngroups) {
+        int listed = 0;
+        for (i = 0; i < rs->GroupCount && !listed; i++)
+            listed = win_sid_string(rs->Groups[i].Sid, sid, sizeof(sid)) &&
+                     strcmp(sid, id->groups[k]) == 0;
+        if (listed) {
+            k++;
+            continue;
+        }
+        ok = shmb_identity_add_group(id, id->groups[k], 1) == SHMB_OK;
+        free(id->groups[k]);
+        id->groups[k] = id->groups[--id->ngroups];
+    }
+    free(rs);
+    return ok;
+}
+
 static int read_token(HANDLE tok, shmb_identity *id, PSID *user_out)
 {
     TOKEN_USER *u = token_info(tok, TokenUser);
@@ -130,7 +169,9 @@ static int read_token(HANDLE tok, shmb_identity *id, PSID *user_out)
                        sizeof(id->appcontainer_sid));
     if (GetTokenInformation(tok, TokenSessionId, &session, n, &n))
         id->session = session;
-    if (!read_groups(tok, id))
+    if (u->User.Attributes & SE_GROUP_USE_FOR_DENY_ONLY)
+        id->user_deny_only = 1;
+    if (!read_groups(tok, id) || !apply_restricting_sids(tok, id, u))
         goto cleanup;
     *user_out = u;
     u = NULL;
@@ -211,6 +252,7 @@ static int identity_merge(const shmb_identity *a, const shmb_identity *b,
         }
     }
     out->integrity = a->integrity < b->integrity ? a->integrity : b->integrity;
+    out->user_deny_only = a->user_deny_only || b->user_deny_only;
     out->session = a->session;
     memcpy(out->appcontainer_sid,
            a->appcontainer_sid[0] ? a->appcontainer_sid : b->appcontainer_sid,

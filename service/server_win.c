@@ -46,6 +46,10 @@ typedef struct pending {
 
 typedef struct conn {
     uv_pipe_t pipe; /* first: libuv callbacks cast back to conn */
+    uv_timer_t hello_timer; /* limits.hello_timeout_ms */
+    int timer_on;           /* hello_timer initialised */
+    int hello_seen;
+    int closes_pending;     /* handles still closing; freed at 0 */
     server *srv;
     broker_conn *bc;
     plat_peer *peer;
@@ -251,8 +255,10 @@ static void server_free(server *srv)
 
 static void on_close(uv_handle_t *h)
 {
-    conn *c = (conn *)h;
+    conn *c = h->data;
     server *srv = c->srv;
+    if (--c->closes_pending > 0)
+        return;
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -276,6 +282,9 @@ static void conn_close(conn *c)
         broker_conn_close(c->bc);
         c->bc = NULL;
     }
+    c->closes_pending = 1 + c->timer_on;
+    if (c->timer_on)
+        uv_close((uv_handle_t *)&c->hello_timer, on_close);
     uv_close((uv_handle_t *)&c->pipe, on_close);
 }
 
@@ -394,6 +403,10 @@ static void handle_frames(conn *c)
         }
         if (send_reply(c, broker_handle(c->bc, payload, len, &oc), &oc) < 0)
             return;
+        if (!c->hello_seen && broker_conn_hello_done(c->bc)) {
+            c->hello_seen = 1;
+            uv_timer_stop(&c->hello_timer);
+        }
         if (oc.close_after) {
             uv_read_stop((uv_stream_t *)&c->pipe);
             return;
@@ -429,6 +442,7 @@ static conn *conn_adopt(server *srv, pending *p)
         goto fail;
     p->pipe = INVALID_HANDLE_VALUE; /* the fd owns it now */
     uv_pipe_init(srv->loop, &c->pipe, 0);
+    c->pipe.data = c;
     c->srv = srv;
     c->next = srv->conns;
     if (srv->conns != NULL)
@@ -437,9 +451,13 @@ static conn *conn_adopt(server *srv, pending *p)
     if (uv_pipe_open(&c->pipe, fd) != 0) {
         _close(fd);
         c->closing = 1;
+        c->closes_pending = 1;
         uv_close((uv_handle_t *)&c->pipe, on_close);
         return NULL;
     }
+    uv_timer_init(srv->loop, &c->hello_timer);
+    c->hello_timer.data = c;
+    c->timer_on = 1;
     shmb_frame_reader_init(&c->rd, srv->cfg->limits.max_frame);
     c->peer = p->peer;
     c->pid = p->id.pid;
@@ -462,6 +480,26 @@ static void refuse(conn *c, int code, const char *why)
               "event=connect_refused pid=%u code=%s reason=\"%s\"",
               (unsigned)c->pid, shmb_err_name(code), why);
     send_reply(c, broker_reply_refused(code, why), &oc);
+}
+
+/* A connection that does not say hello in time is holding a slot for
+ * nothing: tell it why and close it. */
+static void on_hello_timeout(uv_timer_t *t)
+{
+    conn *c = t->data;
+    broker_outcome oc;
+    char msg[128];
+    if (c->closing || c->hello_seen)
+        return;
+    memset(&oc, 0, sizeof(oc));
+    oc.close_after = 1;
+    snprintf(msg, sizeof(msg),
+             "no hello within limits.hello_timeout_ms (%u ms)",
+             (unsigned)c->srv->cfg->limits.hello_timeout_ms);
+    shmb_logf(c->srv->log, SHMB_LOG_WARN, "event=hello_timeout pid=%u",
+              (unsigned)c->pid);
+    uv_read_stop((uv_stream_t *)&c->pipe);
+    send_reply(c, shmb_reply_error(0, 0, SHMB_E_HANDSHAKE_REQUIRED, msg), &oc);
 }
 
 static void on_accepted(uv_async_t *a)
@@ -488,14 +526,15 @@ static void on_accepted(uv_async_t *a)
         if (c != NULL) {
             rc = p->rc;
             if (rc == SHMB_OK)
-                rc = broker_conn_open(srv->b, c->peer, &p->id, &c->bc);
-            if (rc == SHMB_OK)
+                rc = broker_conn_open(srv->b, c->peer, &p->id, &c->bc, p->why,
+                                      sizeof(p->why));
+            if (rc == SHMB_OK) {
+                uv_timer_start(&c->hello_timer, on_hello_timeout,
+                               srv->cfg->limits.hello_timeout_ms, 0);
                 uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
-            else
-                refuse(c, rc,
-                       rc == SHMB_E_LIMIT_REACHED
-                           ? "limits.max_clients connections are open"
-                           : p->why);
+            } else {
+                refuse(c, rc, p->why);
+            }
         }
         shmb_identity_free(&p->id);
         peer_free(p->peer);

@@ -31,11 +31,14 @@
 typedef struct shmb_limits {
     uint32_t max_frame;           /* bytes of one frame's payload */
     uint32_t max_clients;         /* concurrent connections */
+    uint32_t clients_per_user;    /* concurrent connections of one principal */
+    uint32_t hello_timeout_ms;    /* a connection must say hello by then */
     uint32_t max_regions;         /* regions listed at once */
     uint64_t max_region_size;     /* bytes of one region */
     uint32_t regions_per_client;  /* live regions one connection created */
     uint64_t commit_per_client;   /* committed bytes one connection created */
-    uint64_t commit_per_user;     /* committed bytes one user SID created */
+    uint64_t commit_per_user;     /* committed bytes one principal created
+                                     (user SID; an AppContainer is its own) */
     uint64_t commit_total;        /* committed bytes of all regions */
 } shmb_limits;
 

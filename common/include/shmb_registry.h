@@ -24,7 +24,9 @@ typedef struct shmb_region {
     uint64_t charge; /* commit charged: size rounded up to the granularity */
     shmb_lifetime lifetime;
     void *section;   /* platform section object */
-    char owner_sid[SHMB_SID_MAX];
+    char owner_sid[SHMB_SID_MAX]; /* creator's user; "" for config regions */
+    char owner_ac[SHMB_SID_MAX];  /* creator's AppContainer, "" if none */
+    uint32_t owner_il;            /* creator's integrity level */
     uint64_t owner_conn; /* connection id of the creator; 0 for config */
     uint32_t holders;    /* connections holding at least one grant */
     uint64_t grants;     /* handles duplicated out, over its life */

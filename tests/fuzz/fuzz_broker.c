@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&id, 0, sizeof(id));
     strcpy(id.user_sid, "S-1-5-21-1-2-3-1000");
     id.integrity = 0x2000;
-    if (broker_conn_open(b, &peer, &id, &conn) != SHMB_OK)
+    if (broker_conn_open(b, &peer, &id, &conn, err, sizeof(err)) != SHMB_OK)
         abort();
     shmb_frame_reader_init(&rd, 4096);
     if (shmb_frame_reader_feed(&rd, data, size) == 0) {

@@ -14,6 +14,7 @@
 #define ME "S-1-5-21-7-7-7-1001"
 
 typedef struct client {
+    char why[256];
     broker_conn *conn;
     struct plat_peer peer;
     uint32_t next_id;
@@ -36,19 +37,30 @@ static broker *new_broker(shmb_config *cfg, const char *json)
     return b;
 }
 
+static int connect_full(broker *b, client *cl, const char *user,
+                        const char *ac, uint32_t il);
+
 static int connect_as(broker *b, client *cl, const char *user)
+{
+    return connect_full(b, cl, user, "", 0x2000);
+}
+
+static int connect_full(broker *b, client *cl, const char *user,
+                        const char *ac, uint32_t il)
 {
     shmb_identity id;
     memset(cl, 0, sizeof(*cl));
     memset(&id, 0, sizeof(id));
     snprintf(id.user_sid, sizeof(id.user_sid), "%s", user);
-    id.integrity = 0x2000;
+    snprintf(id.appcontainer_sid, sizeof(id.appcontainer_sid), "%s", ac);
+    id.integrity = il;
     id.session = 1;
     id.pid = 42;
     int rc;
     if (shmb_identity_add_group(&id, "S-1-5-11", 0) != SHMB_OK)
         return SHMB_E_NOMEM;
-    rc = broker_conn_open(b, &cl->peer, &id, &cl->conn);
+    rc = broker_conn_open(b, &cl->peer, &id, &cl->conn, cl->why,
+                          sizeof(cl->why));
     shmb_identity_free(&id); /* moved on success, ours on refusal */
     return rc;
 }
@@ -269,7 +281,7 @@ int test_broker_scale(void)
     int i, k;
 
     CHECK(cl != NULL);
-    b = new_broker(&cfg, "{\"limits\":{\"max_clients\":2000,\"max_regions\":"
+    b = new_broker(&cfg, "{\"limits\":{\"max_clients\":2000,\"clients_per_user\":2000,\"max_regions\":"
                          "100000,\"regions_per_client\":100},"
                          "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],"
                          "\"create\":true,\"open\":\"rw\"}]}");
@@ -345,6 +357,55 @@ int test_broker_commit_drains(void)
     broker_conn_close(a.conn);
     broker_get_stats(b, &st);
     CHECK_INT(st.draining, 1);
+    broker_free(b);
+    CHECK_INT(g_fake.live_sections, 0);
+    return 0;
+}
+
+int test_broker_principals(void)
+{
+    shmb_config cfg;
+    broker *b = new_broker(&cfg,
+                           "{\"limits\":{\"clients_per_user\":2,"
+                           "\"commit_per_client\":131072,"
+                           "\"commit_per_user\":131072},"
+                           "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],"
+                           "\"create\":true,\"open\":\"rw\"}]}");
+    client med, low, ac, third, ac2;
+
+    CHECK(b != NULL);
+    CHECK_INT(connect_full(b, &med, ME, "", 0x2000), SHMB_OK);
+    CHECK_INT(connect_full(b, &low, ME, "", 0x1000), SHMB_OK);
+    /* Two connections of this principal exist: a third is refused... */
+    CHECK_INT(connect_full(b, &third, ME, "", 0x2000), SHMB_E_LIMIT_REACHED);
+    CHECK_STR(third.why, "you already have limits.clients_per_user (2) "
+                         "connections open");
+    /* ...but an AppContainer of the same user is a principal of its own. */
+    CHECK_INT(connect_full(b, &ac, ME, "S-1-15-2-7", 0x1000), SHMB_OK);
+    CHECK(hello(&med) && hello(&low) && hello(&ac));
+    CHECK(expect(&med, "\"op\":\"create\",\"name\":\"m\",\"size\":131072,"
+                       "\"lifetime\":\"persistent\"",
+                 "\"result\""));
+    /* The user's quota is spent; the AppContainer's is its own. */
+    CHECK(expect(&low, "\"op\":\"create\",\"name\":\"l\",\"size\":1",
+                 "your user has 0 of limits.commit_per_user"));
+    CHECK(expect(&ac, "\"op\":\"create\",\"name\":\"a\",\"size\":1",
+                 "\"result\""));
+    /* Neither the low-integrity process nor the sandbox of the same user
+     * owns (may delete) what the medium-integrity program created. */
+    CHECK(expect(&low, "\"op\":\"delete\",\"name\":\"m\"",
+                 "you did not create it"));
+    CHECK(expect(&ac, "\"op\":\"delete\",\"name\":\"m\"",
+                 "you did not create it"));
+    CHECK(expect(&ac, "\"op\":\"stat\",\"name\":\"m\"", "\"owner\":false"));
+    CHECK(expect(&med, "\"op\":\"stat\",\"name\":\"m\"", "\"owner\":true"));
+    CHECK(expect(&med, "\"op\":\"delete\",\"name\":\"m\"", "\"result\""));
+    broker_conn_close(med.conn);
+    /* A slot of that principal is free again. */
+    CHECK_INT(connect_full(b, &ac2, ME, "", 0x2000), SHMB_OK);
+    broker_conn_close(ac2.conn);
+    broker_conn_close(low.conn);
+    broker_conn_close(ac.conn);
     broker_free(b);
     CHECK_INT(g_fake.live_sections, 0);
     return 0;

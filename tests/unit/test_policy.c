@@ -44,6 +44,7 @@ static const char policy_json[] =
 
 typedef struct who {
     const char *label;
+    int user_deny_only;
     const char *user;
     const char *groups[4];
     const char *deny_groups[2];
@@ -53,26 +54,28 @@ typedef struct who {
     const char *image;
 } who;
 
-static const who alice = {"alice", ALICE, {AU, USERS}, {NULL}, 0x2000, 1, "",
+static const who alice = {"alice", 0, ALICE, {AU, USERS}, {NULL}, 0x2000, 1, "",
                           "C:\\Apps\\viewer.exe"};
-static const who alice_s2 = {"alice-s2", ALICE, {AU, USERS}, {NULL}, 0x2000,
+static const who alice_s2 = {"alice-s2", 0, ALICE, {AU, USERS}, {NULL}, 0x2000,
                              2, "", "C:\\Apps\\viewer.exe"};
-static const who alice_caps = {"alice-caps", ALICE, {AU}, {NULL}, 0x2000, 1,
+static const who alice_caps = {"alice-caps", 0, ALICE, {AU}, {NULL}, 0x2000, 1,
                                "", "c:\\apps\\VIEWER.EXE"};
-static const who alice_sub = {"alice-sub", ALICE, {AU}, {NULL}, 0x2000, 1, "",
+static const who alice_sub = {"alice-sub", 0, ALICE, {AU}, {NULL}, 0x2000, 1, "",
                               "C:\\Apps\\sub\\x.exe"};
-static const who bob_admin = {"bob-admin", BOB, {AU, USERS, ADMINS}, {NULL},
+static const who bob_admin = {"bob-admin", 0, BOB, {AU, USERS, ADMINS}, {NULL},
                               0x3000, 1, "", "C:\\Tools\\admin.exe"};
-static const who bob_filtered = {"bob-filtered", BOB, {AU, USERS},
+static const who bob_filtered = {"bob-filtered", 0, BOB, {AU, USERS},
                                  {ADMINS}, 0x2000, 1, "",
                                  "C:\\Tools\\admin.exe"};
-static const who low = {"low", ALICE, {AU}, {NULL}, 0x1000, 1, "",
+static const who low = {"low", 0, ALICE, {AU}, {NULL}, 0x1000, 1, "",
                         "C:\\Browser\\renderer.exe"};
-static const who ac1 = {"ac1", ALICE, {AU}, {NULL}, 0x1000, 1, AC1,
+static const who ac1 = {"ac1", 0, ALICE, {AU}, {NULL}, 0x1000, 1, AC1,
                         "C:\\Store\\app.exe"};
-static const who ac2 = {"ac2", ALICE, {AU}, {NULL}, 0x1000, 1, AC2,
+static const who ac2 = {"ac2", 0, ALICE, {AU}, {NULL}, 0x1000, 1, AC2,
                         "C:\\Store\\other.exe"};
-static const who untrusted = {"untrusted", ALICE, {AU}, {NULL}, 0x0, 1, "",
+static const who restricted = {"restricted", 1, ALICE, {AU}, {NULL}, 0x2000,
+                               1, "", "C:\\Apps\\viewer.exe"};
+static const who untrusted = {"untrusted", 0, ALICE, {AU}, {NULL}, 0x0, 1, "",
                               "C:\\x.exe"};
 
 static int make_identity(const who *w, shmb_identity *id)
@@ -80,6 +83,7 @@ static int make_identity(const who *w, shmb_identity *id)
     size_t i;
     memset(id, 0, sizeof(*id));
     snprintf(id->user_sid, sizeof(id->user_sid), "%s", w->user);
+    id->user_deny_only = w->user_deny_only;
     snprintf(id->appcontainer_sid, sizeof(id->appcontainer_sid), "%s", w->ac);
     snprintf(id->image, sizeof(id->image), "%s", w->image);
     id->integrity = w->il;
@@ -208,6 +212,11 @@ int test_policy_table(void)
         {&alice, SHMB_OP_OPEN, "secret/x", SHMB_ACCESS_RO, 0, 0, 1,
          "secret-all"},
         {&alice, SHMB_OP_OPEN, "nowhere", SHMB_ACCESS_RO, 0, 0, 0, NULL},
+        /* a user SID that cannot grant has no namespace of its own */
+        {&restricted, SHMB_OP_OPEN, "users/" ALICE "/x", SHMB_ACCESS_RO, 0, 0,
+         0, NULL},
+        {&restricted, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 1,
+         "video-read"},
     };
     shmb_config cfg;
     shmb_verdict v;

@@ -3,3 +3,5 @@
 SHMB_TEST(quota_commit_total, "integration")
 SHMB_TEST(quota_max_regions, "integration")
 SHMB_TEST(quota_counts_mapped_released_regions, "security")
+SHMB_TEST(hello_timeout_closes, "robustness")
+SHMB_TEST(clients_per_user_enforced, "robustness")

@@ -11,6 +11,8 @@
 #include "shmb_frame.h"
 #include "util_win.h"
 
+int test_flood_without_reading(void);
+
 /* Sends `req` and checks the error code and message in the reply. */
 static int expect_error(shmb_client *c, const char *req, int code,
                         const char *msg)
@@ -190,5 +192,118 @@ int test_many_connections(void)
         shmb_disconnect(cs[i]);
     }
     CHECK(service_alive());
+    return 0;
+}
+
+int test_hello_timeout_closes(void)
+{
+    HANDLE h = raw_connect_pipe(ITEST_QUOTA_PIPE);
+    char buf[512];
+    CHECK(h != INVALID_HANDLE_VALUE);
+    /* Say nothing: after limits.hello_timeout_ms (500 ms here) the broker
+     * explains and hangs up. */
+    CHECK(raw_recv_frame(h, buf, sizeof(buf)) > 0);
+    CHECK_STR(buf, "{\"id\":null,\"error\":{\"code\":\"handshake_required\","
+                   "\"message\":\"no hello within limits.hello_timeout_ms "
+                   "(500 ms)\"}}");
+    CHECK(raw_at_eof(h));
+    CloseHandle(h);
+    return 0;
+}
+
+int test_clients_per_user_enforced(void)
+{
+    shmb_client *cs[3], *extra = NULL;
+    shmb_connect_options o;
+    int i, rc;
+    for (i = 0; i < 3; i++) {
+        cs[i] = itest_connect_pipe(ITEST_QUOTA_PIPE);
+        CHECK(cs[i] != NULL);
+    }
+    memset(&o, 0, sizeof(o));
+    o.pipe_name = ITEST_QUOTA_PIPE;
+    o.service_name = "shmb-quota";
+    rc = shmb_connect(&o, &extra);
+    CHECK_INT(rc, SHMB_E_LIMIT_REACHED);
+    CHECK_STR(shmb_client_message(extra),
+              "you already have limits.clients_per_user (3) connections open");
+    shmb_disconnect(extra);
+    for (i = 0; i < 3; i++)
+        shmb_disconnect(cs[i]);
+    return 0;
+}
+
+typedef struct flood {
+    HANDLE h;
+    int n;
+    int ok;
+} flood;
+
+static DWORD WINAPI flood_send(LPVOID arg)
+{
+    flood *f = arg;
+    char req[64];
+    int i;
+    for (i = 0; i < f->n; i++) {
+        snprintf(req, sizeof(req), "{\"id\":%d,\"op\":\"list\"}", i + 100);
+        if (raw_send_frame(f->h, req) != 0)
+            return 1;
+    }
+    f->ok = 1;
+    return 0;
+}
+
+int test_flood_without_reading(void)
+{
+    enum { REGIONS = 40, REQUESTS = 3000 };
+    shmb_client *c = itest_connect();
+    shmb_region r;
+    flood f;
+    HANDLE th, h;
+    static char buf[65536];
+    char want[32];
+    int i;
+
+    CHECK(c != NULL);
+    /* Enough visible regions that each list reply is a few KiB. */
+    for (i = 0; i < 8; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "it/flood.%lu.%d", GetCurrentProcessId(),
+                 i);
+        CHECK(shmb_region_create(c, name, 1, SHMB_ACCESS_RW,
+                                 SHMB_LIFETIME_CLIENT, &r) == SHMB_OK);
+        shmb_region_close(&r);
+    }
+    (void)REGIONS;
+    h = raw_connect();
+    CHECK(h != INVALID_HANDLE_VALUE);
+    CHECK_INT(raw_hello(h), 0);
+    /* Send thousands of requests without reading a single reply: the
+     * broker must pause reading rather than queue replies without bound. */
+    f.h = h;
+    f.n = REQUESTS;
+    f.ok = 0;
+    th = CreateThread(NULL, 0, flood_send, &f, 0, NULL);
+    CHECK(th != NULL);
+    Sleep(1500);
+    /* Meanwhile others are served. */
+    CHECK_INT(shmb_ping(c), SHMB_OK);
+    /* Now read: every reply arrives, in order, once reading resumes. */
+    for (i = 0; i < REQUESTS; i++) {
+        if (raw_recv_frame(h, buf, sizeof(buf)) < 0) {
+            fprintf(stderr, "reply %d missing\n", i);
+            return 1;
+        }
+        snprintf(want, sizeof(want), "{\"id\":%d,", i + 100);
+        if (strncmp(buf, want, strlen(want)) != 0) {
+            fprintf(stderr, "reply %d out of order: %.40s\n", i, buf);
+            return 1;
+        }
+    }
+    CHECK(WaitForSingleObject(th, 30000) == WAIT_OBJECT_0);
+    CHECK_INT(f.ok, 1);
+    CloseHandle(th);
+    CloseHandle(h);
+    shmb_disconnect(c);
     return 0;
 }

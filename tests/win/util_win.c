@@ -186,10 +186,15 @@ int itest_under_wine(void)
 
 HANDLE raw_connect(void)
 {
+    return raw_connect_pipe(itest_pipe());
+}
+
+HANDLE raw_connect_pipe(const char *pipe)
+{
     WCHAR name[256];
     HANDLE h;
     int i;
-    MultiByteToWideChar(CP_UTF8, 0, itest_pipe(), -1, name, 256);
+    MultiByteToWideChar(CP_UTF8, 0, pipe, -1, name, 256);
     for (i = 0; i < 100; i++) {
         h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL,
                         OPEN_EXISTING,

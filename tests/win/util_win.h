@@ -40,6 +40,7 @@ int itest_under_wine(void);
 
 /* Raw pipe access for protocol-violation tests. */
 HANDLE raw_connect(void);
+HANDLE raw_connect_pipe(const char *pipe);
 int raw_send(HANDLE h, const void *buf, size_t len);
 int raw_send_frame(HANDLE h, const char *json);
 /* Reads one frame into buf (NUL-terminated); returns its length, or -1 on
