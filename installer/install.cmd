@@ -26,11 +26,18 @@ if not exist "%DEST%" mkdir "%DEST%" || exit /b 1
 if not exist "%DATA%" mkdir "%DATA%" || exit /b 1
 copy /y "%SRC%\shmbroker.exe" "%DEST%\" >nul || exit /b 1
 if exist "%SRC%\shmbctl.exe" copy /y "%SRC%\shmbctl.exe" "%DEST%\" >nul
-if exist "%~dp0config.example.json" if not exist "%DATA%\config.json" copy /y "%~dp0config.example.json" "%DATA%\config.json" >nul
+if exist "%DATA%\config.json" (
+  echo install: keeping the existing %DATA%\config.json - check that its rules are yours
+) else (
+  if exist "%~dp0config.example.json" copy /y "%~dp0config.example.json" "%DATA%\config.json" >nul
+)
 
 rem The data folder holds the policy: only SYSTEM and Administrators may
-rem change it; users may read it (so shmbctl can explain denials locally).
-icacls "%DATA%" /inheritance:r /grant:r "*S-1-5-18:(OI)(CI)F" "*S-1-5-32-544:(OI)(CI)F" "*S-1-5-11:(OI)(CI)RX" >nul || exit /b 1
+rem change it; users may read it. The service refuses a config whose file
+rem or folder anyone else owns or may write, so fix owner and ACL of the
+rem folder and everything in it (it may have existed before this install).
+icacls "%DATA%" /setowner *S-1-5-32-544 /T /C >nul || exit /b 1
+icacls "%DATA%" /inheritance:r /grant:r "*S-1-5-18:(OI)(CI)F" "*S-1-5-32-544:(OI)(CI)F" "*S-1-5-11:(OI)(CI)RX" /T /C >nul || exit /b 1
 
 sc.exe query shmbroker >nul 2>&1 && (
   echo install: a service named shmbroker exists; run uninstall.cmd first 1>&2

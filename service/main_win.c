@@ -22,6 +22,7 @@
 #include "server_win.h"
 #include "shmb_config.h"
 #include "shmb_log.h"
+#include "trust_win.h"
 
 #define SERVICE_NAME_MAX 128
 #define START_WAIT_HINT_MS 10000
@@ -275,6 +276,12 @@ static int config_load(const options *o, shmb_config *cfg, char *why,
         snprintf(path, sizeof(path), "%s", o->config_path);
     else
         default_config_path(path, sizeof(path));
+    /* Absent file: defaults (below). Present: it is our policy, so it must
+     * be under administrators' control before we read a byte of it. */
+    if (!win_path_trusted(path, 0, why, whycap)) {
+        if (o->config_path[0] != '\0' || win_path_exists(path))
+            return -1;
+    }
     text = read_file(path, &len, &err);
     if (text == NULL) {
         if (o->config_path[0] == '\0' &&
@@ -326,6 +333,21 @@ static int runtime_init(runtime *rt)
     rt->log.ctx = rt;
     rt->log.max_level = rt->opt.verbose ? SHMB_LOG_DEBUG : SHMB_LOG_INFO;
     if (rt->opt.log_path[0] != '\0') {
+        /* LocalSystem appends to this file: a folder others can write to
+         * could hold a link to anything. Refuse such a log path. */
+        if (!win_path_trusted(rt->opt.log_path, 1, why, sizeof(why))) {
+            fprintf(stderr, "shmbroker: log file: %s\n", why);
+            if (rt->event_source == NULL && !rt->opt.console)
+                rt->event_source =
+                    RegisterEventSourceA(NULL, rt->opt.service_name);
+            if (rt->event_source != NULL) {
+                const char *strs[1];
+                strs[0] = why;
+                ReportEventA(rt->event_source, EVENTLOG_ERROR_TYPE, 0, 1,
+                             NULL, 1, 0, strs, NULL);
+            }
+            return -1;
+        }
         rt->log_file = fopen(rt->opt.log_path, "a");
         if (rt->log_file == NULL) {
             fprintf(stderr, "shmbroker: cannot open log file %s\n",
