@@ -57,6 +57,16 @@ void shmb_free(void *p)
     free(p);
 }
 
+/* After an I/O or protocol error the stream is out of step (a reply may
+ * still arrive, half a frame may be read): the connection is dead. Closing
+ * it also makes the broker close any handle it was about to deliver. */
+static int conn_dead(shmb_client *c, int code, const char *msg)
+{
+    cplat_close(c->conn);
+    c->conn = NULL;
+    return set_msg(c, code, msg);
+}
+
 /* Sends `req` (its "id" is set here) and reads the matching reply. */
 static int roundtrip(shmb_client *c, cJSON *req, shmb_reply *reply)
 {
@@ -67,6 +77,8 @@ static int roundtrip(shmb_client *c, cJSON *req, shmb_reply *reply)
     uint32_t plen;
     int rc;
 
+    if (c->conn == NULL)
+        return set_msg(c, SHMB_E_IO, "the connection is closed");
     cJSON_DeleteItemFromObjectCaseSensitive(req, "id");
     if (!cJSON_AddNumberToObject(req, "id", (double)id))
         return set_msg(c, SHMB_E_NOMEM, NULL);
@@ -83,25 +95,31 @@ static int roundtrip(shmb_client *c, cJSON *req, shmb_reply *reply)
      * it hung up (a refused connection). If it did not, the read fails. */
     rc = cplat_read(c->conn, hdr, sizeof(hdr), &c->syserr);
     if (rc != SHMB_OK)
-        return set_msg(c, rc, c->syserr == 1460 /* ERROR_TIMEOUT */
-                                  ? "the broker did not answer in time"
-                                  : "the broker closed the connection");
+        return conn_dead(c, rc, c->syserr == 1460 /* ERROR_TIMEOUT */
+                                    ? "the broker did not answer in time"
+                                    : "the broker closed the connection");
     plen = shmb_frame_get_header(hdr);
-    if (plen == 0 || plen > SHMB_FRAME_LIMIT_CEILING)
-        return set_msg(c, SHMB_E_PROTOCOL, "reply frame length is invalid");
+    if (plen == 0 || plen > c->max_frame)
+        return conn_dead(c, SHMB_E_PROTOCOL, "reply frame length is invalid");
     payload = malloc(plen);
     if (payload == NULL)
-        return set_msg(c, SHMB_E_NOMEM, NULL);
+        return conn_dead(c, SHMB_E_NOMEM, NULL);
     rc = cplat_read(c->conn, payload, plen, &c->syserr);
-    if (rc == SHMB_OK)
-        rc = shmb_reply_parse(payload, plen, reply);
+    if (rc != SHMB_OK) {
+        free(payload);
+        return conn_dead(c, rc, "the broker closed the connection");
+    }
+    rc = shmb_reply_parse(payload, plen, reply);
     free(payload);
-    if (rc == SHMB_OK && reply->code == SHMB_OK && reply->id != id) {
+    /* A result must answer this request; an error may also have id null
+     * (the broker could not read ours, or refused the connection). */
+    if (rc == SHMB_OK && reply->id != id &&
+        (reply->code == SHMB_OK || !reply->id_null)) {
         shmb_reply_free(reply);
         rc = SHMB_E_PROTOCOL;
     }
     if (rc != SHMB_OK)
-        return set_msg(c, rc, "malformed or mismatched reply");
+        return conn_dead(c, rc, "malformed or mismatched reply");
     if (reply->code != SHMB_OK) {
         set_msg(c, reply->code, reply->message);
         rc = reply->code;
@@ -172,7 +190,11 @@ static int hello(shmb_client *c, const char *client_name)
     return rc;
 }
 
-/* The trust level: the caller's, else $SHMB_SERVER_TRUST, else SYSTEM. */
+/* The trust level: the caller's, else SYSTEM - or SERVICE if
+ * $SHMB_SERVER_TRUST says "service". The environment can choose between
+ * the two checks but never turn checking off: a user's environment also
+ * reaches that user's elevated programs, so "any" must be asked for in
+ * code (or on shmbctl's command line). */
 static int trust_level(const shmb_connect_options *opts)
 {
     const char *env;
@@ -181,8 +203,6 @@ static int trust_level(const shmb_connect_options *opts)
     env = getenv("SHMB_SERVER_TRUST");
     if (env != NULL && strcmp(env, "service") == 0)
         return SHMB_TRUST_SERVICE;
-    if (env != NULL && strcmp(env, "any") == 0)
-        return SHMB_TRUST_ANY;
     return SHMB_TRUST_SYSTEM;
 }
 
@@ -236,13 +256,21 @@ void shmb_disconnect(shmb_client *c)
 
 int shmb_ping(shmb_client *c)
 {
-    if (c == NULL || c->conn == NULL)
+    if (c == NULL)
         return SHMB_E_INVALID_ARG;
     return call_simple(c, request_new("ping", NULL));
 }
 
-/* Fills `out` from a grant reply (create or open). */
+/* A handle value that may be used (and closed) in this process. */
+static int handle_ok(uint64_t h)
+{
+    return h != 0 && h <= 0xffffffffu && !cplat_handle_is_pseudo(h);
+}
+
+/* Fills `out` from a grant reply (create or open) for `want_name` with
+ * `want_access`: a reply about anything else is a protocol error. */
 static int region_from_reply(shmb_client *c, const shmb_reply *reply,
+                             const char *want_name, shmb_access want_access,
                              shmb_region *out)
 {
     const char *name = shmb_reply_get_str(reply, "name");
@@ -255,8 +283,8 @@ static int region_from_reply(shmb_client *c, const shmb_reply *reply,
     memset(out, 0, sizeof(*out));
     if (shmb_reply_get_u64(reply, "handle", &out->handle) != SHMB_OK ||
         shmb_reply_get_u64(reply, "size", &out->size) != SHMB_OK ||
-        name == NULL || strlen(name) > SHMB_REGION_NAME_MAX || a < 0 ||
-        l < 0 || out->handle == 0 || out->handle > 0xffffffffu)
+        out->size == 0 || name == NULL || strcmp(name, want_name) != 0 ||
+        a != (int)want_access || l < 0 || !handle_ok(out->handle))
         return set_msg(c, SHMB_E_PROTOCOL, "grant reply is not valid");
     strcpy(out->name, name);
     out->access = (shmb_access)a;
@@ -264,9 +292,11 @@ static int region_from_reply(shmb_client *c, const shmb_reply *reply,
     return SHMB_OK;
 }
 
-static int grant_call(shmb_client *c, cJSON *req, shmb_region *out)
+static int grant_call(shmb_client *c, cJSON *req, const char *name,
+                      shmb_access access, shmb_region *out)
 {
     shmb_reply reply;
+    uint64_t h;
     int rc;
     if (req == NULL)
         return set_msg(c, SHMB_E_NOMEM, NULL);
@@ -274,12 +304,13 @@ static int grant_call(shmb_client *c, cJSON *req, shmb_region *out)
     cJSON_Delete(req);
     if (rc != SHMB_OK)
         return rc;
-    rc = region_from_reply(c, &reply, out);
-    if (rc != SHMB_OK) {
-        uint64_t h;
-        if (shmb_reply_get_u64(&reply, "handle", &h) == SHMB_OK)
-            cplat_close_handle(h); /* do not leak what we cannot use */
-    }
+    rc = region_from_reply(c, &reply, name, access, out);
+    /* Do not leak a handle we will not use - but never close a value that
+     * is not a plausible handle of ours (a strict-handle-checking process
+     * would die of it). */
+    if (rc != SHMB_OK && shmb_reply_get_u64(&reply, "handle", &h) == SHMB_OK &&
+        handle_ok(h))
+        cplat_close_handle(h);
     shmb_reply_free(&reply);
     return rc;
 }
@@ -289,7 +320,7 @@ int shmb_region_create(shmb_client *c, const char *name, uint64_t size,
                        shmb_region *out)
 {
     cJSON *req;
-    if (c == NULL || c->conn == NULL || name == NULL || out == NULL ||
+    if (c == NULL || name == NULL || out == NULL ||
         (lifetime != SHMB_LIFETIME_CLIENT &&
          lifetime != SHMB_LIFETIME_PERSISTENT) ||
         (access != SHMB_ACCESS_RO && access != SHMB_ACCESS_RW))
@@ -303,14 +334,14 @@ int shmb_region_create(shmb_client *c, const char *name, uint64_t size,
         cJSON_Delete(req);
         req = NULL;
     }
-    return grant_call(c, req, out);
+    return grant_call(c, req, name, access, out);
 }
 
 int shmb_region_open(shmb_client *c, const char *name, shmb_access access,
                      shmb_region *out)
 {
     cJSON *req;
-    if (c == NULL || c->conn == NULL || name == NULL || out == NULL ||
+    if (c == NULL || name == NULL || out == NULL ||
         (access != SHMB_ACCESS_RO && access != SHMB_ACCESS_RW))
         return SHMB_E_INVALID_ARG;
     req = request_new("open", name);
@@ -319,19 +350,19 @@ int shmb_region_open(shmb_client *c, const char *name, shmb_access access,
         cJSON_Delete(req);
         req = NULL;
     }
-    return grant_call(c, req, out);
+    return grant_call(c, req, name, access, out);
 }
 
 int shmb_region_release(shmb_client *c, const char *name)
 {
-    if (c == NULL || c->conn == NULL || name == NULL)
+    if (c == NULL || name == NULL)
         return SHMB_E_INVALID_ARG;
     return call_simple(c, request_new("release", name));
 }
 
 int shmb_region_delete(shmb_client *c, const char *name)
 {
-    if (c == NULL || c->conn == NULL || name == NULL)
+    if (c == NULL || name == NULL)
         return SHMB_E_INVALID_ARG;
     return call_simple(c, request_new("delete", name));
 }
@@ -343,7 +374,7 @@ int shmb_request_json(shmb_client *c, const char *request_json,
     shmb_reply reply;
     int rc;
 
-    if (c == NULL || c->conn == NULL || request_json == NULL ||
+    if (c == NULL || request_json == NULL ||
         reply_json == NULL)
         return SHMB_E_INVALID_ARG;
     *reply_json = NULL;

@@ -31,5 +31,7 @@ int cplat_map(uint64_t handle, uint64_t size, shmb_access access, void **view,
               uint32_t *syserr);
 void cplat_unmap(void *view);
 void cplat_close_handle(uint64_t handle);
+/* 1 for values that are pseudo-handles (current process, thread, ...). */
+int cplat_handle_is_pseudo(uint64_t handle);
 
 #endif

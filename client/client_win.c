@@ -259,11 +259,12 @@ void cplat_close(cplat_conn *c)
     free(c);
 }
 
-static int handle_is_pseudo(uint64_t handle)
+int cplat_handle_is_pseudo(uint64_t handle)
 {
     /* 0, and the pseudo-handles (-1 current process, -2 current thread and
-     * friends) are never a section: refuse rather than map something else. */
-    int64_t v = (int64_t)handle;
+     * friends) are never a section: refuse rather than map something else.
+     * Judged as a HANDLE of this build, so 0xffffffff is -1 on 32 bits. */
+    intptr_t v = (intptr_t)(uintptr_t)handle;
     return v == 0 || (v < 0 && v >= -16);
 }
 
@@ -273,7 +274,7 @@ int cplat_map(uint64_t handle, uint64_t size, shmb_access access, void **view,
     DWORD want = access == SHMB_ACCESS_RW ? FILE_MAP_WRITE : FILE_MAP_READ;
     void *v;
 
-    if (handle_is_pseudo(handle) || size > (uint64_t)SIZE_MAX)
+    if (cplat_handle_is_pseudo(handle) || size > (uint64_t)SIZE_MAX)
         return SHMB_E_INVALID_ARG;
     v = MapViewOfFile((HANDLE)(uintptr_t)handle, want, 0, 0, (SIZE_T)size);
     if (v == NULL) {
@@ -292,6 +293,6 @@ void cplat_unmap(void *view)
 
 void cplat_close_handle(uint64_t handle)
 {
-    if (!handle_is_pseudo(handle))
+    if (!cplat_handle_is_pseudo(handle))
         CloseHandle((HANDLE)(uintptr_t)handle);
 }

@@ -385,9 +385,9 @@ static int check_pattern(cfgp *p, const char *s)
         }
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
               (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
-              c == '/' || c == '*'))
+              c == '/' || c == '*' || c == '?'))
             return bad(p, "pattern \"%.64s\" has '%c' (allowed: letters, "
-                          "digits, . _ - / * and ${user})",
+                          "digits, . _ - / * ? and ${user})",
                        s, c);
     }
     return SHMB_OK;
@@ -896,6 +896,15 @@ int shmb_config_parse(const char *text, size_t len, const char *file,
         return bad(&p, "file is larger than %u bytes", SHMB_CONFIG_MAX_BYTES);
     if (memchr(text, 0, len) != NULL)
         return bad(&p, "file contains a NUL byte");
+    {
+        size_t at = shmb_json_precheck(text, len), line = 1, i;
+        if (at != 0) {
+            for (i = 0; i + 1 < at; i++)
+                line += text[i] == '\n';
+            return bad(&p, "control character, \\u0000 or BOM (line %zu)",
+                       line);
+        }
+    }
     root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (root == NULL || !cJSON_IsObject(root)) {
         size_t at = (end != NULL && end >= text) ? (size_t)(end - text) : 0;
@@ -905,6 +914,16 @@ int shmb_config_parse(const char *text, size_t len, const char *file,
         cJSON_Delete(root);
         return root == NULL ? bad(&p, "not valid JSON (line %zu)", line)
                             : bad(&p, "must be a JSON object");
+    }
+    while ((size_t)(end - text) < len &&
+           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+        end++;
+    if ((size_t)(end - text) != len) {
+        size_t line = 1, i;
+        for (i = 0; i < (size_t)(end - text); i++)
+            line += text[i] == '\n';
+        cJSON_Delete(root);
+        return bad(&p, "text after the JSON object (line %zu)", line);
     }
     rc = check_keys(&p, root, keys);
     v = cJSON_GetObjectItemCaseSensitive(root, "pipe");

@@ -101,8 +101,12 @@ static int name_covered(const shmb_rule *r, const shmb_identity *id,
         if (!r->deny && id->user_deny_only &&
             strstr(r->regions.v[i], "${user}") != NULL)
             continue;
-        if (expand_user(r->regions.v[i], id->user_sid, pat, sizeof(pat)) &&
-            shmb_glob_match(pat, name, '/', 0))
+        if (!expand_user(r->regions.v[i], id->user_sid, pat, sizeof(pat))) {
+            if (r->deny)
+                return 1; /* cannot tell: a deny rule fails closed */
+            continue;
+        }
+        if (shmb_glob_match(pat, name, '/', 0))
             return 1;
     }
     return 0;
@@ -170,6 +174,10 @@ static int principal_matches(const shmb_rule *r, const shmb_identity *id)
             return 0;
     }
     if (r->images.n > 0) {
+        /* An image path the kernel could not give us matches every deny
+         * rule and no allow rule: unknown must never be an escape. */
+        if (id->image[0] == '\0')
+            return r->deny;
         for (ok = 0, i = 0; i < r->images.n && !ok; i++)
             ok = shmb_glob_match(r->images.v[i], id->image, '\\', 1);
         if (!ok)

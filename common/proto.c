@@ -115,6 +115,37 @@ static int json_int(const cJSON *v, double lo, double hi, double *out)
     return 1;
 }
 
+/* JSON forbids raw control characters; cJSON lets some through (and
+ * skips them as white space), and it decodes "\u0000" into a NUL that
+ * would silently cut a string short. Reject both, and a BOM, before
+ * parsing. Returns 0 if clean, or the offending offset + 1. */
+size_t shmb_json_precheck(const char *text, size_t len)
+{
+    size_t i;
+    int in_string = 0;
+    if (len >= 3 && (unsigned char)text[0] == 0xef &&
+        (unsigned char)text[1] == 0xbb && (unsigned char)text[2] == 0xbf)
+        return 1;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 && !(!in_string && (c == '\t' || c == '\n' || c == '\r')))
+            return i + 1;
+        if (!in_string) {
+            in_string = c == '"';
+            continue;
+        }
+        if (c == '"') {
+            in_string = 0;
+        } else if (c == '\\' && i + 1 < len) {
+            if (text[i + 1] == 'u' && i + 5 < len &&
+                memcmp(text + i + 2, "0000", 4) == 0)
+                return i + 1;
+            i++; /* skip the escaped character */
+        }
+    }
+    return 0;
+}
+
 /* Parses `payload` as exactly one JSON object with unique keys. */
 static int parse_object(const uint8_t *payload, size_t len, cJSON **out,
                         char *msg, size_t cap)
@@ -125,8 +156,15 @@ static int parse_object(const uint8_t *payload, size_t len, cJSON **out,
     const cJSON *a, *b;
     int count = 0;
 
+    size_t bad_at;
+
     if (memchr(payload, 0, len) != NULL)
         return fail(msg, cap, SHMB_E_BAD_JSON, "payload contains a NUL byte");
+    bad_at = shmb_json_precheck(text, len);
+    if (bad_at != 0)
+        return fail(msg, cap, SHMB_E_BAD_JSON,
+                    "control character, \\u0000 or BOM at byte %zu",
+                    bad_at - 1);
     root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (root == NULL) {
         size_t at = (end != NULL && end >= text) ? (size_t)(end - text) : 0;
@@ -414,6 +452,8 @@ int shmb_reply_parse(const uint8_t *payload, size_t len, shmb_reply *reply)
     err = cJSON_GetObjectItemCaseSensitive(root, "error");
     if (id != NULL && json_int(id, 0, 4294967295.0, &d))
         reply->id = (uint32_t)d;
+    else
+        reply->id_null = 1;
     if (cJSON_IsObject(res) && err == NULL) {
         reply->root = root;
         reply->result = (void *)res;
@@ -427,7 +467,8 @@ int shmb_reply_parse(const uint8_t *payload, size_t len, shmb_reply *reply)
     if (!cJSON_IsString(code))
         goto bad;
     reply->code = shmb_err_from_name(code->valuestring);
-    if (reply->code == SHMB_OK)
+    /* "ok" is no error, and the client-only codes never travel. */
+    if (reply->code == SHMB_OK || reply->code < SHMB_E_INTERNAL)
         reply->code = SHMB_E_PROTOCOL;
     snprintf(reply->message, sizeof(reply->message), "%s",
              cJSON_IsString(message) ? message->valuestring

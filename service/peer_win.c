@@ -274,8 +274,8 @@ int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
     TOKEN_USER *user = NULL, *puser = NULL;
     shmb_identity imp, proc;
     ULONG pid = 0;
-    WCHAR image[MAX_PATH * 2];
-    DWORD n = MAX_PATH * 2;
+    WCHAR *image = malloc(32768 * sizeof(WCHAR)); /* long paths too */
+    DWORD n = 32768;
     plat_peer *peer = NULL;
     int rc = SHMB_E_SYSTEM;
 
@@ -327,7 +327,8 @@ int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
         rc = SHMB_E_NOMEM;
         goto cleanup;
     }
-    if (QueryFullProcessImageNameW(process, 0, image, &n))
+    /* Left empty if unknown or too long: the policy then fails closed. */
+    if (image != NULL && QueryFullProcessImageNameW(process, 0, image, &n))
         win_utf8(image, id->image, sizeof(id->image));
     peer = malloc(sizeof(*peer));
     if (peer == NULL) {
@@ -350,6 +351,7 @@ cleanup:
         CloseHandle(tok);
     free(user);
     free(puser);
+    free(image);
     return rc;
 }
 

@@ -29,16 +29,7 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32) && defined(SHMB_SHARED)
-#if defined(SHMB_BUILDING)
-#define SHMB_API __declspec(dllexport)
-#else
-#define SHMB_API __declspec(dllimport)
-#endif
-#else
-#define SHMB_API
-#endif
-
+/* SHMB_API comes from shmb_types.h. */
 #define SHMB_REGION_NAME_MAX 128
 
 typedef struct shmb_client shmb_client;

@@ -12,7 +12,7 @@
 
 #include "shmb_registry.h"
 
-#define SHMB_IMAGE_MAX 520 /* UTF-8 bytes of a full image path */
+#define SHMB_IMAGE_MAX 2048 /* UTF-8 bytes of a full image path */
 
 /* Integrity levels are the mandatory-label RIDs. */
 #define SHMB_IL_UNTRUSTED 0x0000u

@@ -55,6 +55,11 @@ const char *shmb_op_name(shmb_op op);
 int shmb_request_parse(const uint8_t *payload, size_t len, shmb_request *req,
                        char *msg, size_t msgcap);
 
+/* Returns 0 if `text` has no raw control character (outside the JSON
+ * white space), no "\u0000" escape and no BOM; else the offset + 1 of the
+ * first one. */
+size_t shmb_json_precheck(const char *text, size_t len);
+
 /* Region names: 1..SHMB_NAME_MAX bytes of [A-Za-z0-9._-/], starting with a
  * letter or digit, no "//", no "..", not ending in '/'. */
 int shmb_name_validate(const char *name, char *msg, size_t msgcap);
@@ -68,6 +73,7 @@ typedef struct shmb_reply {
     void *root;   /* cJSON *, freed by shmb_reply_free */
     void *result; /* cJSON * of "result", or NULL on error */
     uint32_t id;
+    int id_null;  /* the reply's id was null (or absent) */
     int code;     /* SHMB_OK or the error's code */
     char message[SHMB_MSG_MAX + 1];
 } shmb_reply;

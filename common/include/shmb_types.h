@@ -17,6 +17,19 @@
 extern "C" {
 #endif
 
+/* Exported from shmb.dll when building it; imported by its users. */
+#ifndef SHMB_API
+#if defined(_WIN32) && defined(SHMB_SHARED)
+#if defined(SHMB_BUILDING)
+#define SHMB_API __declspec(dllexport)
+#else
+#define SHMB_API __declspec(dllimport)
+#endif
+#else
+#define SHMB_API
+#endif
+#endif
+
 /* The control pipe the service listens on unless configured otherwise. */
 #define SHMB_DEFAULT_PIPE "\\\\.\\pipe\\shmbroker"
 
@@ -63,16 +76,16 @@ typedef enum shmb_lifetime {
 } shmb_lifetime;
 
 /* Human-readable text for an error code; never NULL. */
-const char *shmb_strerror(int err);
+SHMB_API const char *shmb_strerror(int err);
 /* Stable wire name ("not_found"); never NULL ("unknown" if out of range). */
-const char *shmb_err_name(int err);
+SHMB_API const char *shmb_err_name(int err);
 /* Inverse of shmb_err_name; returns SHMB_E_PROTOCOL for unknown names. */
-int shmb_err_from_name(const char *name);
+SHMB_API int shmb_err_from_name(const char *name);
 
-const char *shmb_access_name(shmb_access a);       /* "ro", "rw" */
-int shmb_access_from_name(const char *s);          /* <0 if invalid */
-const char *shmb_lifetime_name(shmb_lifetime l);   /* "client", ... */
-int shmb_lifetime_from_name(const char *s);        /* <0 if invalid */
+SHMB_API const char *shmb_access_name(shmb_access a);       /* "ro", "rw" */
+SHMB_API int shmb_access_from_name(const char *s);          /* <0 if invalid */
+SHMB_API const char *shmb_lifetime_name(shmb_lifetime l);   /* "client", ... */
+SHMB_API int shmb_lifetime_from_name(const char *s);        /* <0 if invalid */
 
 #ifdef __cplusplus
 }

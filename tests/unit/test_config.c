@@ -117,7 +117,7 @@ int test_config_invalid_corpus(void)
          "\"deny\""},
         {"rule-bad-pattern.json",
          "rule-bad-pattern.json: $.rules[0].regions[0]: pattern \"a b\" has "
-         "' ' (allowed: letters, digits, . _ - / * and ${user})"},
+         "' ' (allowed: letters, digits, . _ - / * ? and ${user})"},
         {"rule-bad-sid.json",
          "rule-bad-sid.json: $.rules[0].match.user[0]: \"bob\" is not a SID "
          "(S-1-...)"},
@@ -144,6 +144,10 @@ int test_config_invalid_corpus(void)
         {"rule-twice.json",
          "rule-twice.json: $.rules[1].name: rule name \"r\" is used twice "
          "(denials name rules, so names must be unique)"},
+        {"trailing-object.json",
+         "trailing-object.json: $: text after the JSON object (line 1)"},
+        {"escaped-nul.json",
+         "escaped-nul.json: $: control character, \\u0000 or BOM (line 1)"},
         {"too-many-regions.json",
          "too-many-regions.json: $.limits: max_regions (1) is below the 2 "
          "regions declared"},

@@ -39,7 +39,9 @@ static const char policy_json[] =
     "\"delete\":true},"
     "{\"name\":\"deny-admin-secret\",\"effect\":\"deny\",\"match\":{\"group\":"
     "[\"" ADMINS "\"]},\"regions\":[\"secret/**\"],\"open\":\"ro\"},"
-    "{\"name\":\"secret-all\",\"regions\":[\"secret/**\"],\"open\":\"ro\"}"
+    "{\"name\":\"secret-all\",\"regions\":[\"secret/**\"],\"open\":\"ro\"},"
+    "{\"name\":\"no-evil\",\"effect\":\"deny\",\"match\":{\"image\":"
+    "[\"**\\\\evil.exe\"]},\"regions\":[\"video/**\"],\"open\":\"ro\"}"
     "]}";
 
 typedef struct who {
@@ -75,6 +77,10 @@ static const who ac2 = {"ac2", 0, ALICE, {AU}, {NULL}, 0x1000, 1, AC2,
                         "C:\\Store\\other.exe"};
 static const who restricted = {"restricted", 1, ALICE, {AU}, {NULL}, 0x2000,
                                1, "", "C:\\Apps\\viewer.exe"};
+static const who evil = {"evil", 0, ALICE, {AU}, {NULL}, 0x2000, 1, "",
+                         "C:\\x\\y\\evil.exe"};
+static const who noimage = {"noimage", 0, ALICE, {AU}, {NULL}, 0x2000, 1, "",
+                            ""};
 static const who untrusted = {"untrusted", 0, ALICE, {AU}, {NULL}, 0x0, 1, "",
                               "C:\\x.exe"};
 
@@ -212,6 +218,10 @@ int test_policy_table(void)
         {&alice, SHMB_OP_OPEN, "secret/x", SHMB_ACCESS_RO, 0, 0, 1,
          "secret-all"},
         {&alice, SHMB_OP_OPEN, "nowhere", SHMB_ACCESS_RO, 0, 0, 0, NULL},
+        /* an image deny rule, and an unknown image failing closed */
+        {&evil, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 0, "no-evil"},
+        {&noimage, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 0,
+         "no-evil"},
         /* a user SID that cannot grant has no namespace of its own */
         {&restricted, SHMB_OP_OPEN, "users/" ALICE "/x", SHMB_ACCESS_RO, 0, 0,
          0, NULL},

@@ -91,6 +91,26 @@ int test_proto_bad_json(void)
                                  sizeof(m)),
               SHMB_E_BAD_JSON);
     CHECK_STR(m, "payload contains a NUL byte");
+    /* An escaped NUL would cut strings short: "ping\u0000junk". */
+    CHECK_INT(parse("{\"id\":1,\"op\":\"ping\\u0000junk\"}", &q, m),
+              SHMB_E_BAD_JSON);
+    CHECK_STR(m, "control character, \\u0000 or BOM at byte 18");
+    CHECK_INT(parse("{\"id\":1,\"op\":\"open\",\"name\":\"a/b\\u0000../x\","
+                    "\"access\":\"ro\"}",
+                    &q, m),
+              SHMB_E_BAD_JSON);
+    /* Raw control bytes, even where cJSON would skip them, and a BOM. */
+    CHECK_INT(parse("\x01{\"id\":1,\"op\":\"ping\"}", &q, m), SHMB_E_BAD_JSON);
+    CHECK_INT(parse("{\"id\":1,\"op\":\"pi\x07ng\"}", &q, m), SHMB_E_BAD_JSON);
+    CHECK_INT(parse("\xef\xbb\xbf{\"id\":1,\"op\":\"ping\"}", &q, m),
+              SHMB_E_BAD_JSON);
+    /* But an escaped backslash before "u0000" is just text, and white
+     * space is fine. */
+    CHECK_INT(parse("{\"id\":1,\"op\":\"hello\",\"versions\":[1],"
+                    "\"client\":\"x\\\\u0000\"}\r\n",
+                    &q, m),
+              SHMB_OK);
+    CHECK_STR(q.client, "x\\u0000");
     return 0;
 }
 
@@ -299,6 +319,16 @@ int test_proto_reply_parse(void)
     shmb_reply_free(&r);
     CHECK_INT(reply("{\"id\":4,\"error\":{\"code\":\"ok\"}}", &r), SHMB_OK);
     CHECK_INT(r.code, SHMB_E_PROTOCOL);
+    shmb_reply_free(&r);
+    /* Codes only the library raises never come from a broker. */
+    CHECK_INT(reply("{\"id\":4,\"error\":{\"code\":\"server_untrusted\"}}", &r),
+              SHMB_OK);
+    CHECK_INT(r.code, SHMB_E_PROTOCOL);
+    shmb_reply_free(&r);
+    CHECK_INT(reply("{\"id\":null,\"error\":{\"code\":\"bad_frame\"}}", &r),
+              SHMB_OK);
+    CHECK_INT(r.id_null, 1);
+    CHECK_INT(r.code, SHMB_E_BAD_FRAME);
     shmb_reply_free(&r);
     CHECK_INT(reply("{\"id\":4}", &r), SHMB_E_PROTOCOL);
     CHECK_INT(reply("{\"id\":4,\"result\":{},\"error\":{}}", &r),

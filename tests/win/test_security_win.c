@@ -769,3 +769,56 @@ int test_pipe_squat_refused(void)
     CHECK(code != 0);
     return 0;
 }
+
+/* A scripted server: answers hello properly, then answers the next
+ * request with someone else's id. */
+static DWORD WINAPI lying_server_run(LPVOID arg)
+{
+    HANDLE h = arg;
+    char buf[1024];
+    if (!ConnectNamedPipe(h, NULL) && GetLastError() != ERROR_PIPE_CONNECTED)
+        return 1;
+    if (raw_recv_frame(h, buf, sizeof(buf)) < 0 ||
+        raw_send_frame(h, "{\"id\":1,\"result\":{\"version\":1,"
+                          "\"max_frame\":65536}}") != 0)
+        return 1;
+    if (raw_recv_frame(h, buf, sizeof(buf)) < 0 ||
+        raw_send_frame(h, "{\"id\":999,\"result\":{\"pong\":true}}") != 0)
+        return 1;
+    /* Whatever comes next is never answered. */
+    raw_recv_frame(h, buf, sizeof(buf));
+    return 0;
+}
+
+int test_client_drops_desynced_connection(void)
+{
+    char pipe[96];
+    WCHAR wname[96];
+    HANDLE h, th;
+    shmb_connect_options o;
+    shmb_client *c = NULL;
+
+    snprintf(pipe, sizeof(pipe), "\\\\.\\pipe\\shmb-liar-%lu",
+             GetCurrentProcessId());
+    MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wname, 96);
+    h = CreateNamedPipeW(wname, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE | PIPE_WAIT,
+                         1, 4096, 4096, 0, NULL);
+    CHECK(h != INVALID_HANDLE_VALUE);
+    th = CreateThread(NULL, 0, lying_server_run, h, 0, NULL);
+    CHECK(th != NULL);
+    memset(&o, 0, sizeof(o));
+    o.pipe_name = pipe;
+    o.trust = SHMB_TRUST_ANY; /* a test server, not the service */
+    CHECK_OK(c, shmb_connect(&o, &c));
+    /* The reply answers another request: a protocol error... */
+    CHECK_INT(shmb_ping(c), SHMB_E_PROTOCOL);
+    /* ...after which the stream is out of step, so the client is done
+     * with it rather than read stale replies as answers. */
+    CHECK_INT(shmb_ping(c), SHMB_E_IO);
+    CHECK_STR(shmb_client_message(c), "the connection is closed");
+    shmb_disconnect(c);
+    WaitForSingleObject(th, 5000);
+    CloseHandle(th);
+    CloseHandle(h);
+    return 0;
+}
