@@ -158,8 +158,8 @@ static int bench_transfer(shmb_client *c, int mib)
     CloseHandle(s.rd);
 
     snprintf(name, sizeof(name), "bench/xfer/%lu", GetCurrentProcessId());
-    if (shmb_region_create(c, name, bytes, SHMB_ACCESS_RW,
-                           SHMB_LIFETIME_CLIENT, &r) != SHMB_OK ||
+    if (shmb_region_create(c, name, bytes, SHMB_ACCESS_RW, SHMB_LIFETIME_CLIENT,
+                           &r) != SHMB_OK ||
         shmb_region_map(&r) != SHMB_OK ||
         shmb_region_open(c, name, SHMB_ACCESS_RO, &view2) != SHMB_OK ||
         shmb_region_map(&view2) != SHMB_OK) {

@@ -95,9 +95,10 @@ static int roundtrip(shmb_client *c, cJSON *req, shmb_reply *reply)
      * it hung up (a refused connection). If it did not, the read fails. */
     rc = cplat_read(c->conn, hdr, sizeof(hdr), &c->syserr);
     if (rc != SHMB_OK)
-        return conn_dead(c, rc, c->syserr == 1460 /* ERROR_TIMEOUT */
-                                    ? "the broker did not answer in time"
-                                    : "the broker closed the connection");
+        return conn_dead(c, rc,
+                         c->syserr == 1460 /* ERROR_TIMEOUT */
+                             ? "the broker did not answer in time"
+                             : "the broker closed the connection");
     plen = shmb_frame_get_header(hdr);
     if (plen == 0 || plen > c->max_frame)
         return conn_dead(c, SHMB_E_PROTOCOL, "reply frame length is invalid");
@@ -209,10 +210,10 @@ static int trust_level(const shmb_connect_options *opts)
 int shmb_connect(const shmb_connect_options *opts, shmb_client **out)
 {
     shmb_client *c;
-    const char *pipe = opts && opts->pipe_name ? opts->pipe_name
-                                               : SHMB_DEFAULT_PIPE;
-    uint32_t timeout = opts && opts->timeout_ms ? opts->timeout_ms
-                                                : DEFAULT_TIMEOUT_MS;
+    const char *pipe =
+        opts && opts->pipe_name ? opts->pipe_name : SHMB_DEFAULT_PIPE;
+    uint32_t timeout =
+        opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     int rc;
 
     if (out == NULL)
@@ -374,8 +375,7 @@ int shmb_request_json(shmb_client *c, const char *request_json,
     shmb_reply reply;
     int rc;
 
-    if (c == NULL || request_json == NULL ||
-        reply_json == NULL)
+    if (c == NULL || request_json == NULL || reply_json == NULL)
         return SHMB_E_INVALID_ARG;
     *reply_json = NULL;
     req = cJSON_Parse(request_json);

@@ -31,8 +31,8 @@ int cplat_connect(const char *pipe_name, uint32_t timeout_ms,
     HANDLE h;
     cplat_conn *c;
 
-    if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, pipe_name, -1,
-                             name, 512))
+    if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, pipe_name, -1, name,
+                             512))
         return SHMB_E_INVALID_ARG;
     for (;;) {
         h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL,
@@ -55,8 +55,8 @@ int cplat_connect(const char *pipe_name, uint32_t timeout_ms,
             Sleep(20);
     }
     c = malloc(sizeof(*c));
-    if (c == NULL || (c->event = CreateEventW(NULL, TRUE, FALSE, NULL)) ==
-                         NULL) {
+    if (c == NULL ||
+        (c->event = CreateEventW(NULL, TRUE, FALSE, NULL)) == NULL) {
         free(c);
         CloseHandle(h);
         return SHMB_E_NOMEM;
@@ -68,8 +68,8 @@ int cplat_connect(const char *pipe_name, uint32_t timeout_ms,
 }
 
 /* One overlapped read or write, waited for at most io_timeout_ms. */
-static int io_once(cplat_conn *c, int write, void *buf, DWORD len,
-                   DWORD *done, uint32_t *syserr)
+static int io_once(cplat_conn *c, int write, void *buf, DWORD len, DWORD *done,
+                   uint32_t *syserr)
 {
     OVERLAPPED ov;
     BOOL ok;
@@ -203,9 +203,8 @@ static int verify_system_owner(cplat_conn *c, const char *service_name,
     char owner_text[200] = "?";
     int ok = 0;
 
-    rc = GetSecurityInfo(c->pipe, SE_KERNEL_OBJECT,
-                         OWNER_SECURITY_INFORMATION, &owner, NULL, NULL,
-                         NULL, &sd);
+    rc = GetSecurityInfo(c->pipe, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION,
+                         &owner, NULL, NULL, NULL, &sd);
     if (rc != ERROR_SUCCESS || owner == NULL) {
         *syserr = rc;
         snprintf(why, cap, "cannot read the pipe's owner (error %lu)", rc);

@@ -24,17 +24,16 @@
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: shmbctl [--pipe NAME] [--service NAME]\n"
-            "               [--trust system|service|any] COMMAND\n"
-            "  ping\n"
-            "  create NAME SIZE [--ro] [--persistent]\n"
-            "  write NAME TEXT\n"
-            "  read NAME\n"
-            "  list\n"
-            "  stat NAME\n"
-            "  delete NAME\n"
-            "  raw JSON\n");
+    fprintf(stderr, "usage: shmbctl [--pipe NAME] [--service NAME]\n"
+                    "               [--trust system|service|any] COMMAND\n"
+                    "  ping\n"
+                    "  create NAME SIZE [--ro] [--persistent]\n"
+                    "  write NAME TEXT\n"
+                    "  read NAME\n"
+                    "  list\n"
+                    "  stat NAME\n"
+                    "  delete NAME\n"
+                    "  raw JSON\n");
     return 2;
 }
 
@@ -98,8 +97,8 @@ static int cmd_create(shmb_client *c, int argc, char **argv)
     rc = shmb_region_create(c, argv[0], size, acc, life, &r);
     if (rc != SHMB_OK)
         return report(c, "create", rc);
-    printf("created %s size=%llu access=%s lifetime=%s handle=0x%llx\n",
-           r.name, (unsigned long long)r.size, shmb_access_name(r.access),
+    printf("created %s size=%llu access=%s lifetime=%s handle=0x%llx\n", r.name,
+           (unsigned long long)r.size, shmb_access_name(r.access),
            shmb_lifetime_name(r.lifetime), (unsigned long long)r.handle);
     shmb_region_close(&r);
     return 0;

@@ -96,7 +96,7 @@ static void limits_defaults(shmb_limits *l)
     l->clients_per_user = 64;
     l->hello_timeout_ms = 5000;
     l->max_regions = 1024;
-    l->max_region_size = (uint64_t)1 << 30;   /* 1 GiB */
+    l->max_region_size = (uint64_t)1 << 30; /* 1 GiB */
     l->regions_per_client = 64;
     l->commit_per_client = (uint64_t)1 << 30; /* 1 GiB */
     l->commit_per_user = (uint64_t)2 << 30;   /* 2 GiB */
@@ -386,8 +386,9 @@ static int check_pattern(cfgp *p, const char *s)
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
               (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
               c == '/' || c == '*' || c == '?'))
-            return bad(p, "pattern \"%.64s\" has '%c' (allowed: letters, "
-                          "digits, . _ - / * ? and ${user})",
+            return bad(p,
+                       "pattern \"%.64s\" has '%c' (allowed: letters, "
+                       "digits, . _ - / * ? and ${user})",
                        s, c);
     }
     return SHMB_OK;
@@ -469,11 +470,17 @@ static int parse_pipe(cfgp *p, const cJSON *v, shmb_config *cfg)
 
 static int parse_limits(cfgp *p, const cJSON *v, shmb_limits *l)
 {
-    static const char *const keys[] = {
-        "max_frame",        "max_clients",       "clients_per_user",
-        "hello_timeout_ms", "max_regions",       "max_region_size",
-        "regions_per_client", "commit_per_client", "commit_per_user",
-        "commit_total",     NULL};
+    static const char *const keys[] = {"max_frame",
+                                       "max_clients",
+                                       "clients_per_user",
+                                       "hello_timeout_ms",
+                                       "max_regions",
+                                       "max_region_size",
+                                       "regions_per_client",
+                                       "commit_per_client",
+                                       "commit_per_user",
+                                       "commit_total",
+                                       NULL};
     const uint64_t big = (uint64_t)1 << 50; /* 1 PiB: "unlimited enough" */
     int rc;
     if (!cJSON_IsObject(v))
@@ -568,8 +575,9 @@ static int parse_integrity(cfgp *p, const cJSON *m, shmb_rule *r)
         if (k == SHMB_ILV_COUNT_) {
             mark = path_key(p, "integrity");
             path_index(p, i);
-            rc = bad(p, "unknown integrity level \"%.32s\" (expected "
-                        "untrusted, low, medium, high or system)",
+            rc = bad(p,
+                     "unknown integrity level \"%.32s\" (expected "
+                     "untrusted, low, medium, high or system)",
                      l.v[i]);
             path_restore(p, mark);
         } else {
@@ -642,9 +650,8 @@ done:
 
 static int parse_match(cfgp *p, const cJSON *m, shmb_rule *r)
 {
-    static const char *const keys[] = {"user",    "group", "integrity",
-                                       "appcontainer", "session", "image",
-                                       NULL};
+    static const char *const keys[] = {
+        "user", "group", "integrity", "appcontainer", "session", "image", NULL};
     size_t mark = path_key(p, "match");
     int rc = cJSON_IsObject(m) ? check_keys(p, m, keys)
                                : bad(p, "must be an object");
@@ -733,7 +740,7 @@ done:
 static int parse_rule(cfgp *p, const cJSON *v, shmb_rule *r,
                       const shmb_limits *l)
 {
-    static const char *const keys[] = {"name",   "effect", "match", "regions",
+    static const char *const keys[] = {"name",   "effect", "match",  "regions",
                                        "create", "open",   "delete", NULL};
     const cJSON *f;
     size_t mark;
@@ -785,15 +792,16 @@ static int parse_rule(cfgp *p, const cJSON *v, shmb_rule *r,
         path_restore(p, mark);
     }
     if (rc == SHMB_OK && !r->create && r->open == SHMB_ACCESS_NONE && !r->del)
-        rc = bad(p, "rule \"%s\" grants or denies nothing: give it "
-                    "\"create\", \"open\" or \"delete\"",
+        rc = bad(p,
+                 "rule \"%s\" grants or denies nothing: give it "
+                 "\"create\", \"open\" or \"delete\"",
                  r->name);
     return rc;
 }
 
 /* Parses the array under `key` with `fn` into a calloc'd array. */
-static int parse_array(cfgp *p, const cJSON *root, const char *key,
-                       size_t max, size_t elem, void **out, size_t *count,
+static int parse_array(cfgp *p, const cJSON *root, const char *key, size_t max,
+                       size_t elem, void **out, size_t *count,
                        int (*fn)(cfgp *, const cJSON *, void *,
                                  const shmb_limits *),
                        const shmb_limits *l)
@@ -861,8 +869,9 @@ static int check_whole(cfgp *p, shmb_config *cfg)
         for (k = i + 1; k < cfg->nrules; k++) {
             if (strcmp(cfg->rules[i].name, cfg->rules[k].name) == 0) {
                 snprintf(p->path, sizeof(p->path), "$.rules[%zu].name", k);
-                return bad(p, "rule name \"%s\" is used twice (denials name "
-                              "rules, so names must be unique)",
+                return bad(p,
+                           "rule name \"%s\" is used twice (denials name "
+                           "rules, so names must be unique)",
                            cfg->rules[k].name);
             }
         }

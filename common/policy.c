@@ -31,8 +31,7 @@ static int ch_eq(char a, char b, int icase)
  * pattern length times text length whatever the stars, so a client-chosen
  * name cannot make matching blow up. dp[j]: the pattern so far matches the
  * first j characters of text. */
-int shmb_glob_match(const char *pattern, const char *text, char sep,
-                    int icase)
+int shmb_glob_match(const char *pattern, const char *text, char sep, int icase)
 {
     unsigned char dp[GLOB_TEXT_MAX + 1], nx[GLOB_TEXT_MAX + 1];
     size_t n = strlen(text), j;
@@ -157,8 +156,8 @@ static int principal_matches(const shmb_rule *r, const shmb_identity *id)
 {
     size_t i;
     int ok;
-    if (r->users.n > 0 && (!in_list(&r->users, id->user_sid) ||
-                           (!r->deny && id->user_deny_only)))
+    if (r->users.n > 0 &&
+        (!in_list(&r->users, id->user_sid) || (!r->deny && id->user_deny_only)))
         return 0;
     if (r->groups.n > 0 && !has_group(r, id, r->deny))
         return 0;
@@ -294,8 +293,8 @@ void shmb_policy_check(const shmb_config *cfg, const shmb_identity *id,
         return;
     }
     if (hint[0] != '\0') {
-        snprintf(v->message, sizeof(v->message), "%s is not allowed: %s",
-                 what, hint);
+        snprintf(v->message, sizeof(v->message), "%s is not allowed: %s", what,
+                 hint);
         return;
     }
     snprintf(v->message, sizeof(v->message),

@@ -185,8 +185,8 @@ static int parse_object(const uint8_t *payload, size_t len, cJSON **out,
     for (a = root->child; a != NULL; a = a->next) {
         if (++count > MAX_FIELDS) {
             cJSON_Delete(root);
-            return fail(msg, cap, SHMB_E_BAD_REQUEST,
-                        "more than %d fields", MAX_FIELDS);
+            return fail(msg, cap, SHMB_E_BAD_REQUEST, "more than %d fields",
+                        MAX_FIELDS);
         }
         for (b = a->next; b != NULL; b = b->next) {
             if (strcmp(a->string, b->string) == 0) {
@@ -265,8 +265,8 @@ static int parse_string(const cJSON *v, const char *field, char *dst,
 {
     size_t n;
     if (!cJSON_IsString(v) || v->valuestring == NULL)
-        return fail(msg, cap, SHMB_E_BAD_REQUEST,
-                    "field '%s' must be a string", field);
+        return fail(msg, cap, SHMB_E_BAD_REQUEST, "field '%s' must be a string",
+                    field);
     n = strlen(v->valuestring);
     if (n >= dstcap)
         return fail(msg, cap,

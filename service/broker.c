@@ -35,7 +35,7 @@ struct holding {
 
 struct user_charge {
     char sid[2 * SHMB_SID_MAX]; /* principal key: "user|appcontainer" */
-    uint64_t bytes;    /* all charged commit, draining included */
+    uint64_t bytes;             /* all charged commit, draining included */
     uint64_t draining; /* of which: retired regions possibly still mapped */
     struct user_charge *next;
 };
@@ -73,8 +73,8 @@ struct broker_conn {
     int hello_done;
     struct holding *holds;
     size_t nholds, capholds;
-    uint32_t created;   /* live regions this connection created */
-    uint64_t committed; /* their charge */
+    uint32_t created;           /* live regions this connection created */
+    uint64_t committed;         /* their charge */
     char key[2 * SHMB_SID_MAX]; /* principal_key of ident */
 };
 
@@ -312,8 +312,9 @@ int broker_create_config_regions(broker *b, char *why, size_t whycap)
         int rc;
 
         if (charge > b->cfg.limits.commit_total - b->committed) {
-            snprintf(why, whycap, "config region '%s' does not fit in "
-                                  "limits.commit_total",
+            snprintf(why, whycap,
+                     "config region '%s' does not fit in "
+                     "limits.commit_total",
                      sr->name);
             return SHMB_E_QUOTA_EXCEEDED;
         }
@@ -423,13 +424,15 @@ int broker_conn_open(broker *b, plat_peer *peer, shmb_identity *id,
     if (b->log != NULL && b->log->max_level >= SHMB_LOG_DEBUG) {
         size_t i;
         for (i = 0; i < c->ident.ngroups; i++)
-            shmb_logf(b->log, SHMB_LOG_DEBUG, "event=identity conn=%llu "
-                      "group=%s", (unsigned long long)c->id,
-                      c->ident.groups[i]);
+            shmb_logf(b->log, SHMB_LOG_DEBUG,
+                      "event=identity conn=%llu "
+                      "group=%s",
+                      (unsigned long long)c->id, c->ident.groups[i]);
         for (i = 0; i < c->ident.ndeny_groups; i++)
-            shmb_logf(b->log, SHMB_LOG_DEBUG, "event=identity conn=%llu "
-                      "deny_only_group=%s", (unsigned long long)c->id,
-                      c->ident.deny_groups[i]);
+            shmb_logf(b->log, SHMB_LOG_DEBUG,
+                      "event=identity conn=%llu "
+                      "deny_only_group=%s",
+                      (unsigned long long)c->id, c->ident.deny_groups[i]);
     }
     c->next = b->conns;
     if (b->conns != NULL)
@@ -562,8 +565,9 @@ static int grant_into_reply(op_ctx *x, shmb_region *r, shmb_access access,
     rc = plat_section_grant((plat_section *)r->section, c->peer, access,
                             &handle, &syserr);
     if (rc != SHMB_OK)
-        return op_fail(x, rc, "duplicating the section into pid %u failed "
-                              "(system error %u)",
+        return op_fail(x, rc,
+                       "duplicating the section into pid %u failed "
+                       "(system error %u)",
                        (unsigned)c->ident.pid, (unsigned)syserr);
     if (holding_add(c, r) != SHMB_OK) {
         plat_grant_revoke(c->peer, handle);
@@ -582,7 +586,7 @@ static int grant_into_reply(op_ctx *x, shmb_region *r, shmb_access access,
 }
 
 #define DRAINING_NOTE                                                          \
-    " (part of it is held by released or deleted regions that may still be "  \
+    " (part of it is held by released or deleted regions that may still be "   \
     "mapped: it returns when the processes they were granted to exit)"
 
 static int check_create_limits(op_ctx *x, uint64_t charge)
@@ -603,12 +607,13 @@ static int check_create_limits(op_ctx *x, uint64_t charge)
                        "limits.regions_per_client (%u) regions",
                        (unsigned)l->regions_per_client);
     if (charge > l->commit_per_client - c->committed)
-        return op_fail(x, SHMB_E_QUOTA_EXCEEDED,
-                       "needs %llu bytes of commit; this connection has %llu "
-                       "of limits.commit_per_client (%llu) left",
-                       (unsigned long long)charge,
-                       (unsigned long long)(l->commit_per_client - c->committed),
-                       (unsigned long long)l->commit_per_client);
+        return op_fail(
+            x, SHMB_E_QUOTA_EXCEEDED,
+            "needs %llu bytes of commit; this connection has %llu "
+            "of limits.commit_per_client (%llu) left",
+            (unsigned long long)charge,
+            (unsigned long long)(l->commit_per_client - c->committed),
+            (unsigned long long)l->commit_per_client);
     if (charge > l->commit_per_user - user_bytes)
         return op_fail(x, SHMB_E_QUOTA_EXCEEDED,
                        "needs %llu bytes of commit; your user has %llu of "
@@ -707,14 +712,14 @@ static int op_create(op_ctx *x, cJSON *res)
     rc = plat_section_create(req->size, NULL, NULL, &section, &syserr);
     if (rc != SHMB_OK) {
         free(r);
-        return op_fail(x, rc, "creating a %llu-byte section failed (system "
-                              "error %u)",
+        return op_fail(x, rc,
+                       "creating a %llu-byte section failed (system "
+                       "error %u)",
                        (unsigned long long)req->size, (unsigned)syserr);
     }
     snprintf(r->name, sizeof(r->name), "%s", req->name);
     snprintf(r->owner_sid, sizeof(r->owner_sid), "%s", c->ident.user_sid);
-    snprintf(r->owner_ac, sizeof(r->owner_ac), "%s",
-             c->ident.appcontainer_sid);
+    snprintf(r->owner_ac, sizeof(r->owner_ac), "%s", c->ident.appcontainer_sid);
     r->owner_il = c->ident.integrity;
     r->size = req->size;
     r->charge = charge;
@@ -729,9 +734,9 @@ static int op_create(op_ctx *x, cJSON *res)
     shmb_logf(b->log, SHMB_LOG_INFO,
               "event=create region=%s size=%llu charge=%llu lifetime=%s "
               "conn=%llu user=%s rule=%s",
-              r->name, (unsigned long long)r->size,
-              (unsigned long long)charge, shmb_lifetime_name(r->lifetime),
-              (unsigned long long)c->id, c->ident.user_sid, v.rule->name);
+              r->name, (unsigned long long)r->size, (unsigned long long)charge,
+              shmb_lifetime_name(r->lifetime), (unsigned long long)c->id,
+              c->ident.user_sid, v.rule->name);
     rc = grant_into_reply(x, r, req->access, res);
     if (rc != SHMB_OK)
         region_retire(b, r, "grant_failed");
@@ -778,11 +783,11 @@ static int op_delete(op_ctx *x, cJSON *res)
     policy_allows(x, SHMB_OP_DELETE, SHMB_ACCESS_NONE, &v);
     /* The creating user may delete its region unless a deny rule says
      * otherwise; anyone else needs a rule granting delete. */
-    allowed = !v.denied_by_rule &&
-              (v.allowed || (r != NULL && is_owner(c, r)));
+    allowed = !v.denied_by_rule && (v.allowed || (r != NULL && is_owner(c, r)));
     if (!allowed && !v.denied_by_rule && r != NULL)
-        op_fail(x, 0, "delete of '%s' is not allowed: you did not create it "
-                      "and no rule grants you delete on it",
+        op_fail(x, 0,
+                "delete of '%s' is not allowed: you did not create it "
+                "and no rule grants you delete on it",
                 r->name);
     if (!allowed)
         return SHMB_E_ACCESS_DENIED;
@@ -916,8 +921,8 @@ char *broker_handle(broker_conn *c, const uint8_t *payload, size_t len,
     rc = shmb_request_parse(payload, len, &req, x.msg, sizeof(x.msg));
     parsed = rc == SHMB_OK;
     if (rc == SHMB_OK && !c->hello_done && req.op != SHMB_OP_HELLO)
-        rc = op_fail(&x, SHMB_E_HANDSHAKE_REQUIRED,
-                     "send hello before '%s'", shmb_op_name(req.op));
+        rc = op_fail(&x, SHMB_E_HANDSHAKE_REQUIRED, "send hello before '%s'",
+                     shmb_op_name(req.op));
     if (rc == SHMB_E_BAD_JSON)
         out->close_after = 1; /* the peer is not speaking our protocol */
     if (rc != SHMB_OK)
@@ -940,7 +945,6 @@ error:
     shmb_logf(c->b->log, SHMB_LOG_INFO,
               "event=refused conn=%llu pid=%u op=%s code=%s reason=\"%s\"",
               (unsigned long long)c->id, (unsigned)c->ident.pid,
-              parsed ? shmb_op_name(req.op) : "?", shmb_err_name(rc),
-              x.msg);
+              parsed ? shmb_op_name(req.op) : "?", shmb_err_name(rc), x.msg);
     return shmb_reply_error(req.has_id, req.id, rc, x.msg);
 }

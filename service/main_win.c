@@ -291,8 +291,7 @@ static int config_load(const options *o, shmb_config *cfg, char *why,
                      path);
             return 0;
         }
-        snprintf(why, whycap, "%s: cannot read (system error %lu)", path,
-                 err);
+        snprintf(why, whycap, "%s: cannot read (system error %lu)", path, err);
         return -1;
     }
     rc = shmb_config_parse(text, len, path, cfg, why, whycap);
@@ -343,8 +342,8 @@ static int runtime_init(runtime *rt)
             if (rt->event_source != NULL) {
                 const char *strs[1];
                 strs[0] = why;
-                ReportEventA(rt->event_source, EVENTLOG_ERROR_TYPE, 0, 1,
-                             NULL, 1, 0, strs, NULL);
+                ReportEventA(rt->event_source, EVENTLOG_ERROR_TYPE, 0, 1, NULL,
+                             1, 0, strs, NULL);
             }
             return -1;
         }
@@ -360,8 +359,8 @@ static int runtime_init(runtime *rt)
     if (config_load(&rt->opt, &rt->cfg, why, sizeof(why)) != 0) {
         /* The service refuses to start on a bad config, and says why:
          * stderr in console mode, the log file and the Event Log always. */
-        shmb_logf(&rt->log, SHMB_LOG_ERROR, "event=config_invalid reason=\"%s\"",
-                  why);
+        shmb_logf(&rt->log, SHMB_LOG_ERROR,
+                  "event=config_invalid reason=\"%s\"", why);
         if (!rt->opt.console)
             fprintf(stderr, "shmbroker: %s\n", why);
         return -1;
@@ -539,8 +538,7 @@ int main(void)
     if (rt->opt.check_config) {
         char why[SHMB_CONFIG_ERR_MAX + MAX_PATH * 3];
         rc = config_load(&rt->opt, &rt->cfg, why, sizeof(why)) == 0 ? 0 : 1;
-        fprintf(rc ? stderr : stdout, "%s%s\n", rc ? "invalid: " : "ok: ",
-                why);
+        fprintf(rc ? stderr : stdout, "%s%s\n", rc ? "invalid: " : "ok: ", why);
         shmb_config_free(&rt->cfg);
         free(rt);
         return rc;
@@ -557,8 +555,9 @@ int main(void)
                             "manager; use --console to run in the "
                             "foreground\n");
         else
-            fprintf(stderr, "shmbroker: StartServiceCtrlDispatcher failed "
-                            "(%lu)\n",
+            fprintf(stderr,
+                    "shmbroker: StartServiceCtrlDispatcher failed "
+                    "(%lu)\n",
                     GetLastError());
         return 1;
     }

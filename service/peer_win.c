@@ -155,8 +155,8 @@ static int read_token(HANDLE tok, shmb_identity *id, PSID *user_out)
     DWORD session = 0, n = sizeof(session);
     int ok = 0;
 
-    if (u == NULL || !win_sid_string(u->User.Sid, id->user_sid,
-                                     sizeof(id->user_sid)))
+    if (u == NULL ||
+        !win_sid_string(u->User.Sid, id->user_sid, sizeof(id->user_sid)))
         goto cleanup;
     if (il != NULL) {
         PUCHAR cnt = GetSidSubAuthorityCount(il->Label.Sid);
@@ -201,7 +201,8 @@ static int impersonated_token(HANDLE pipe, HANDLE *tok)
 }
 
 /* Reads the identity of the client process's own (primary) token. */
-static int process_identity(HANDLE process, shmb_identity *id, TOKEN_USER **user)
+static int process_identity(HANDLE process, shmb_identity *id,
+                            TOKEN_USER **user)
 {
     HANDLE tok = NULL;
     int ok;
@@ -294,16 +295,16 @@ int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
                  GetLastError());
         goto cleanup;
     }
-    process = OpenProcess(PROCESS_DUP_HANDLE | PROCESS_QUERY_LIMITED_INFORMATION,
-                          FALSE, pid);
+    process = OpenProcess(
+        PROCESS_DUP_HANDLE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
     if (process == NULL) {
         snprintf(why, whycap, "cannot open client process %lu (%lu)", pid,
                  GetLastError());
         goto cleanup;
     }
     if (!process_identity(process, &proc, &puser)) {
-        snprintf(why, whycap, "cannot read the token of process %lu (%lu)",
-                 pid, GetLastError());
+        snprintf(why, whycap, "cannot read the token of process %lu (%lu)", pid,
+                 GetLastError());
         goto cleanup;
     }
     if (!EqualSid(puser->User.Sid, user->User.Sid)) {

@@ -24,8 +24,7 @@ typedef struct plat_section plat_section;
  * already taken (never open someone else's object). On SHMB_E_SYSTEM or
  * SHMB_E_INVALID_ARG (bad SDDL), *syserr holds the OS error. */
 int plat_section_create(uint64_t size, const char *global_name,
-                        const char *sddl, plat_section **out,
-                        uint32_t *syserr);
+                        const char *sddl, plat_section **out, uint32_t *syserr);
 void plat_section_close(plat_section *section);
 
 /* Puts a handle to `section` into the peer's process with exactly the

@@ -87,9 +87,9 @@ static int section_object(uint64_t size, const WCHAR *name,
     sa.bInheritHandle = FALSE;
     /* SEC_COMMIT charges commit for the whole size now, which is what the
      * quotas count; a later allocation failure cannot happen in a client. */
-    h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE | SEC_COMMIT,
-                           (DWORD)(size >> 32), (DWORD)(size & 0xffffffffu),
-                           name);
+    h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa,
+                           PAGE_READWRITE | SEC_COMMIT, (DWORD)(size >> 32),
+                           (DWORD)(size & 0xffffffffu), name);
     if (h == NULL) {
         *syserr = GetLastError();
         return SHMB_E_SYSTEM;
@@ -133,10 +133,8 @@ static int section_named(uint64_t size, const char *global_name,
     }
     rc = section_object(size, wname, sd, out, syserr);
     if (rc == SHMB_OK &&
-        !SetKernelObjectSecurity(*out,
-                                 DACL_SECURITY_INFORMATION |
-                                     LABEL_SECURITY_INFORMATION,
-                                 sd)) {
+        !SetKernelObjectSecurity(
+            *out, DACL_SECURITY_INFORMATION | LABEL_SECURITY_INFORMATION, sd)) {
         *syserr = GetLastError();
         CloseHandle(*out);
         rc = SHMB_E_SYSTEM;
@@ -146,8 +144,7 @@ static int section_named(uint64_t size, const char *global_name,
 }
 
 int plat_section_create(uint64_t size, const char *global_name,
-                        const char *sddl, plat_section **out,
-                        uint32_t *syserr)
+                        const char *sddl, plat_section **out, uint32_t *syserr)
 {
     SECURITY_DESCRIPTOR sd;
     TOKEN_USER *owner = NULL;
@@ -209,9 +206,8 @@ void plat_section_note_grantee(plat_section *section, plat_peer *peer)
         section->grantees = n;
         section->capgrantees = cap;
     }
-    if (DuplicateHandle(GetCurrentProcess(), peer->process,
-                        GetCurrentProcess(), &h,
-                        PROCESS_QUERY_LIMITED_INFORMATION, FALSE, 0))
+    if (DuplicateHandle(GetCurrentProcess(), peer->process, GetCurrentProcess(),
+                        &h, PROCESS_QUERY_LIMITED_INFORMATION, FALSE, 0))
         section->grantees[section->ngrantees++] = h;
 }
 
@@ -300,8 +296,8 @@ void plat_grant_revoke(plat_peer *peer, uint64_t handle)
      * all (not DUPLICATE_SAME_ACCESS: the client may have swapped what is
      * behind that value) and is closed at once. Fails harmlessly if the
      * client is already gone: the kernel closed the handle with it. */
-    if (DuplicateHandle(peer->process, (HANDLE)(uintptr_t)handle, NULL, NULL,
-                        0, FALSE, DUPLICATE_CLOSE_SOURCE))
+    if (DuplicateHandle(peer->process, (HANDLE)(uintptr_t)handle, NULL, NULL, 0,
+                        FALSE, DUPLICATE_CLOSE_SOURCE))
         return;
     if (DuplicateHandle(peer->process, (HANDLE)(uintptr_t)handle,
                         GetCurrentProcess(), &copy, 0, FALSE,

@@ -45,11 +45,11 @@ typedef struct pending {
 } pending;
 
 typedef struct conn {
-    uv_pipe_t pipe; /* first: libuv callbacks cast back to conn */
+    uv_pipe_t pipe;         /* first: libuv callbacks cast back to conn */
     uv_timer_t hello_timer; /* limits.hello_timeout_ms */
     int timer_on;           /* hello_timer initialised */
     int hello_seen;
-    int closes_pending;     /* handles still closing; freed at 0 */
+    int closes_pending; /* handles still closing; freed at 0 */
     server *srv;
     broker_conn *bc;
     plat_peer *peer;
@@ -98,8 +98,8 @@ static int pipe_is_ours(server *srv, HANDLE h)
     PSID owner = NULL, want = NULL;
     BOOL defaulted;
     int ours;
-    if (GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION,
-                        &owner, NULL, NULL, NULL, &got) != ERROR_SUCCESS)
+    if (GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, &owner,
+                        NULL, NULL, NULL, &got) != ERROR_SUCCESS)
         return 0;
     ours = GetSecurityDescriptorOwner(srv->sd, &want, &defaulted) &&
            want != NULL && owner != NULL && EqualSid(owner, want);
@@ -586,8 +586,9 @@ static int server_prepare(server *srv, const shmb_config *cfg, char *why,
         return SHMB_E_INVALID_ARG;
     }
     if (!sd_has_real_dacl(srv->sd)) {
-        snprintf(why, whycap, "pipe SDDL has no DACL (\"D:\"): that would "
-                              "let everyone do anything with the pipe");
+        snprintf(why, whycap,
+                 "pipe SDDL has no DACL (\"D:\"): that would "
+                 "let everyone do anything with the pipe");
         return SHMB_E_INVALID_ARG;
     }
     srv->has_label = 0;
@@ -596,8 +597,8 @@ static int server_prepare(server *srv, const shmb_config *cfg, char *why,
         DWORD i;
         void *ace;
         for (i = 0; i < sacl->AceCount; i++) {
-            if (GetAce(sacl, i, &ace) && ((ACE_HEADER *)ace)->AceType ==
-                                             SYSTEM_MANDATORY_LABEL_ACE_TYPE)
+            if (GetAce(sacl, i, &ace) &&
+                ((ACE_HEADER *)ace)->AceType == SYSTEM_MANDATORY_LABEL_ACE_TYPE)
                 srv->has_label = 1;
         }
     }
@@ -630,8 +631,7 @@ static int server_prepare(server *srv, const shmb_config *cfg, char *why,
 }
 
 int server_start(uv_loop_t *loop, broker *b, const shmb_config *cfg,
-                 const shmb_logger *log, server **out, char *why,
-                 size_t whycap)
+                 const shmb_logger *log, server **out, char *why, size_t whycap)
 {
     server *srv = calloc(1, sizeof(*srv));
     int rc;

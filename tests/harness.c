@@ -33,7 +33,9 @@ int shmb_test_main(const shmb_test *tests, int argc, char **argv)
         rc = t->fn();
         fflush(stderr);
         printf("%s %s\n",
-               rc == 0 ? "ok  " : rc == SHMB_TEST_SKIP ? "skip" : "FAIL",
+               rc == 0                ? "ok  "
+               : rc == SHMB_TEST_SKIP ? "skip"
+                                      : "FAIL",
                t->name);
         fflush(stdout);
         if (rc == 0)

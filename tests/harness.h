@@ -30,8 +30,9 @@
     do {                                                                       \
         long long a_ = (long long)(a), b_ = (long long)(b);                    \
         if (a_ != b_) {                                                        \
-            fprintf(stderr, "%s:%d: CHECK_INT failed: %s == %lld, want %s == " \
-                            "%lld\n",                                          \
+            fprintf(stderr,                                                    \
+                    "%s:%d: CHECK_INT failed: %s == %lld, want %s == "         \
+                    "%lld\n",                                                  \
                     __FILE__, __LINE__, #a, a_, #b, b_);                       \
             return 1;                                                          \
         }                                                                      \
@@ -41,8 +42,9 @@
     do {                                                                       \
         const char *a_ = (a), *b_ = (b);                                       \
         if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0) {                 \
-            fprintf(stderr, "%s:%d: CHECK_STR failed: %s is \"%s\", want "     \
-                            "\"%s\"\n",                                        \
+            fprintf(stderr,                                                    \
+                    "%s:%d: CHECK_STR failed: %s is \"%s\", want "             \
+                    "\"%s\"\n",                                                \
                     __FILE__, __LINE__, #a, a_ ? a_ : "(null)",                \
                     b_ ? b_ : "(null)");                                       \
             return 1;                                                          \

@@ -75,8 +75,8 @@ static int reader(shmb_client *c, const char *name)
         printf("reader: note: the policy grants this reader read-write\n");
         shmb_region_close(&r);
     } else {
-        printf("reader: asked for rw, broker said %s: %s\n",
-               shmb_err_name(rc), shmb_client_message(c));
+        printf("reader: asked for rw, broker said %s: %s\n", shmb_err_name(rc),
+               shmb_client_message(c));
     }
     rc = shmb_region_open(c, name, SHMB_ACCESS_RO, &r);
     if (rc != SHMB_OK)
@@ -93,8 +93,7 @@ static int reader(shmb_client *c, const char *name)
     Sleep(400);
     second = page->counter;
     printf("reader: counter %ld -> %ld (%s)\n", (long)first, (long)second,
-           second > first ? "live: same memory as the writer"
-                          : "did not move");
+           second > first ? "live: same memory as the writer" : "did not move");
     /* The grant is FILE_MAP_READ|SECTION_QUERY: a write view is refused by
      * the kernel, whatever this process tries. */
     w = MapViewOfFile((HANDLE)(uintptr_t)r.handle, FILE_MAP_WRITE, 0, 0, 0);

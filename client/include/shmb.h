@@ -64,12 +64,12 @@ typedef struct shmb_connect_options {
 typedef struct shmb_region {
     char name[SHMB_REGION_NAME_MAX + 1];
     uint64_t size;
-    shmb_access access;     /* what the grant allows */
+    shmb_access access; /* what the grant allows */
     shmb_lifetime lifetime;
-    uint64_t handle;        /* section handle value in this process */
-    void *view;             /* set by shmb_region_map */
+    uint64_t handle; /* section handle value in this process */
+    void *view;      /* set by shmb_region_map */
     shmb_access view_access;
-    uint32_t syserr;        /* OS error of the last failed map, or 0 */
+    uint32_t syserr; /* OS error of the last failed map, or 0 */
 } shmb_region;
 
 /* Connects to the broker and performs the version handshake. */
@@ -86,9 +86,9 @@ SHMB_API int shmb_client_version(const shmb_client *c);
 SHMB_API int shmb_ping(shmb_client *c);
 
 /* Creates a region and grants it to this process with `access`. */
-SHMB_API int shmb_region_create(shmb_client *c, const char *name,
-                                uint64_t size, shmb_access access,
-                                shmb_lifetime lifetime, shmb_region *out);
+SHMB_API int shmb_region_create(shmb_client *c, const char *name, uint64_t size,
+                                shmb_access access, shmb_lifetime lifetime,
+                                shmb_region *out);
 /* Asks for a grant on an existing region. */
 SHMB_API int shmb_region_open(shmb_client *c, const char *name,
                               shmb_access access, shmb_region *out);

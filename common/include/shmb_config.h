@@ -29,17 +29,17 @@
     "S:(ML;;NW;;;LW)"
 
 typedef struct shmb_limits {
-    uint32_t max_frame;           /* bytes of one frame's payload */
-    uint32_t max_clients;         /* concurrent connections */
-    uint32_t clients_per_user;    /* concurrent connections of one principal */
-    uint32_t hello_timeout_ms;    /* a connection must say hello by then */
-    uint32_t max_regions;         /* regions listed at once */
-    uint64_t max_region_size;     /* bytes of one region */
-    uint32_t regions_per_client;  /* live regions one connection created */
-    uint64_t commit_per_client;   /* committed bytes one connection created */
-    uint64_t commit_per_user;     /* committed bytes one principal created
-                                     (user SID; an AppContainer is its own) */
-    uint64_t commit_total;        /* committed bytes of all regions */
+    uint32_t max_frame;          /* bytes of one frame's payload */
+    uint32_t max_clients;        /* concurrent connections */
+    uint32_t clients_per_user;   /* concurrent connections of one principal */
+    uint32_t hello_timeout_ms;   /* a connection must say hello by then */
+    uint32_t max_regions;        /* regions listed at once */
+    uint64_t max_region_size;    /* bytes of one region */
+    uint32_t regions_per_client; /* live regions one connection created */
+    uint64_t commit_per_client;  /* committed bytes one connection created */
+    uint64_t commit_per_user;    /* committed bytes one principal created
+                                    (user SID; an AppContainer is its own) */
+    uint64_t commit_total;       /* committed bytes of all regions */
 } shmb_limits;
 
 typedef struct shmb_strlist {
@@ -68,13 +68,13 @@ typedef struct shmb_rule {
     char name[SHMB_RULE_NAME_MAX + 1];
     int deny; /* effect: 0 allow, 1 deny */
     /* Who: every criterion present must match; within a list, any entry. */
-    shmb_strlist users;  /* user SIDs; empty = any */
-    shmb_strlist groups; /* group SIDs; empty = any */
+    shmb_strlist users;      /* user SIDs; empty = any */
+    shmb_strlist groups;     /* group SIDs; empty = any */
     uint32_t integrity_mask; /* bits of shmb_il_level; 0 = any */
     shmb_ac_match appcontainer;
     shmb_strlist appcontainers;
     uint32_t *sessions;
-    size_t nsessions; /* 0 = any */
+    size_t nsessions;    /* 0 = any */
     shmb_strlist images; /* image path globs; empty = any */
     /* What: region name globs ("*" within a segment, "**" across, and
      * "${user}" for the caller's user SID). */

@@ -20,11 +20,11 @@
 
 typedef struct shmb_frame_reader {
     uint8_t *buf;
-    size_t len;      /* bytes held */
-    size_t off;      /* bytes already handed out as frames */
+    size_t len; /* bytes held */
+    size_t off; /* bytes already handed out as frames */
     size_t cap;
     uint32_t max_payload;
-    int failed;      /* sticky: once a stream is bad it stays bad */
+    int failed; /* sticky: once a stream is bad it stays bad */
 } shmb_frame_reader;
 
 void shmb_frame_reader_init(shmb_frame_reader *r, uint32_t max_payload);

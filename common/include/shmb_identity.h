@@ -24,12 +24,12 @@
 typedef struct shmb_identity {
     uint32_t pid;
     uint32_t session;
-    uint32_t integrity;                  /* SHMB_IL_* RID */
+    uint32_t integrity; /* SHMB_IL_* RID */
     int user_deny_only; /* the user SID cannot grant (restricted token) */
     char user_sid[SHMB_SID_MAX];
     char appcontainer_sid[SHMB_SID_MAX]; /* "" when not in an AppContainer */
     char image[SHMB_IMAGE_MAX];          /* UTF-8 full path, "" if unknown */
-    char **groups;      /* enabled group SIDs (text form) */
+    char **groups;                       /* enabled group SIDs (text form) */
     size_t ngroups;
     char **deny_groups; /* deny-only group SIDs: match deny rules only */
     size_t ndeny_groups;

@@ -37,7 +37,6 @@ void shmb_policy_check(const shmb_config *cfg, const shmb_identity *id,
 
 /* Glob match: '*' any run without `sep`, '**' any run, '?' one char but
  * `sep`. Case-insensitive (ASCII) when icase. */
-int shmb_glob_match(const char *pattern, const char *text, char sep,
-                    int icase);
+int shmb_glob_match(const char *pattern, const char *text, char sep, int icase);
 
 #endif

@@ -15,9 +15,9 @@
 #include "shmb_types.h"
 
 #define SHMB_PROTOCOL_VERSION 1
-#define SHMB_NAME_MAX 128       /* bytes, excluding the terminator */
+#define SHMB_NAME_MAX 128 /* bytes, excluding the terminator */
 #define SHMB_CLIENT_NAME_MAX 64
-#define SHMB_MSG_MAX 512        /* error message text, excluding NUL */
+#define SHMB_MSG_MAX 512 /* error message text, excluding NUL */
 /* Sizes travel as JSON numbers; above 2^53 a double loses integers. */
 #define SHMB_JSON_INT_MAX 9007199254740991.0
 
@@ -73,8 +73,8 @@ typedef struct shmb_reply {
     void *root;   /* cJSON *, freed by shmb_reply_free */
     void *result; /* cJSON * of "result", or NULL on error */
     uint32_t id;
-    int id_null;  /* the reply's id was null (or absent) */
-    int code;     /* SHMB_OK or the error's code */
+    int id_null; /* the reply's id was null (or absent) */
+    int code;    /* SHMB_OK or the error's code */
     char message[SHMB_MSG_MAX + 1];
 } shmb_reply;
 

@@ -23,7 +23,7 @@ typedef struct shmb_region {
     uint64_t size;   /* bytes asked for */
     uint64_t charge; /* commit charged: size rounded up to the granularity */
     shmb_lifetime lifetime;
-    void *section;   /* platform section object */
+    void *section;                /* platform section object */
     char owner_sid[SHMB_SID_MAX]; /* creator's user; "" for config regions */
     char owner_ac[SHMB_SID_MAX];  /* creator's AppContainer, "" if none */
     uint32_t owner_il;            /* creator's integrity level */

@@ -36,9 +36,9 @@ extern "C" {
 /* Keep in step with the table in common/errors.c and docs/protocol.md. */
 typedef enum shmb_err {
     SHMB_OK = 0,
-    SHMB_E_BAD_FRAME = -1,         /* frame length zero or above the limit */
-    SHMB_E_BAD_JSON = -2,          /* payload is not one JSON object */
-    SHMB_E_BAD_REQUEST = -3,       /* missing, mistyped or unknown field */
+    SHMB_E_BAD_FRAME = -1,   /* frame length zero or above the limit */
+    SHMB_E_BAD_JSON = -2,    /* payload is not one JSON object */
+    SHMB_E_BAD_REQUEST = -3, /* missing, mistyped or unknown field */
     SHMB_E_UNSUPPORTED_VERSION = -4,
     SHMB_E_HANDSHAKE_REQUIRED = -5,
     SHMB_E_UNKNOWN_OP = -6,
@@ -50,7 +50,7 @@ typedef enum shmb_err {
     SHMB_E_QUOTA_EXCEEDED = -12,
     SHMB_E_LIMIT_REACHED = -13,
     SHMB_E_NOT_HELD = -14,
-    SHMB_E_SYSTEM = -15,           /* the OS refused; a Win32 error goes along */
+    SHMB_E_SYSTEM = -15, /* the OS refused; a Win32 error goes along */
     SHMB_E_INTERNAL = -16,
     /* Raised by the client library only; never sent on the wire. */
     SHMB_E_CONNECT = -17,
@@ -82,10 +82,10 @@ SHMB_API const char *shmb_err_name(int err);
 /* Inverse of shmb_err_name; returns SHMB_E_PROTOCOL for unknown names. */
 SHMB_API int shmb_err_from_name(const char *name);
 
-SHMB_API const char *shmb_access_name(shmb_access a);       /* "ro", "rw" */
-SHMB_API int shmb_access_from_name(const char *s);          /* <0 if invalid */
-SHMB_API const char *shmb_lifetime_name(shmb_lifetime l);   /* "client", ... */
-SHMB_API int shmb_lifetime_from_name(const char *s);        /* <0 if invalid */
+SHMB_API const char *shmb_access_name(shmb_access a);     /* "ro", "rw" */
+SHMB_API int shmb_access_from_name(const char *s);        /* <0 if invalid */
+SHMB_API const char *shmb_lifetime_name(shmb_lifetime l); /* "client", ... */
+SHMB_API int shmb_lifetime_from_name(const char *s);      /* <0 if invalid */
 
 #ifdef __cplusplus
 }

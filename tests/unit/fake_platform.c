@@ -16,8 +16,7 @@ uint64_t plat_commit_granularity(void)
 }
 
 int plat_section_create(uint64_t size, const char *global_name,
-                        const char *sddl, plat_section **out,
-                        uint32_t *syserr)
+                        const char *sddl, plat_section **out, uint32_t *syserr)
 {
     plat_section *s;
     (void)global_name;

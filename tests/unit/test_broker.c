@@ -37,16 +37,16 @@ static broker *new_broker(shmb_config *cfg, const char *json)
     return b;
 }
 
-static int connect_full(broker *b, client *cl, const char *user,
-                        const char *ac, uint32_t il);
+static int connect_full(broker *b, client *cl, const char *user, const char *ac,
+                        uint32_t il);
 
 static int connect_as(broker *b, client *cl, const char *user)
 {
     return connect_full(b, cl, user, "", 0x2000);
 }
 
-static int connect_full(broker *b, client *cl, const char *user,
-                        const char *ac, uint32_t il)
+static int connect_full(broker *b, client *cl, const char *user, const char *ac,
+                        uint32_t il)
 {
     shmb_identity id;
     memset(cl, 0, sizeof(*cl));
@@ -70,8 +70,7 @@ static char *call(client *cl, const char *body, broker_outcome *oc)
 {
     char req[1024];
     broker_outcome local;
-    snprintf(req, sizeof(req), "{\"id\":%u,%s}", (unsigned)++cl->next_id,
-             body);
+    snprintf(req, sizeof(req), "{\"id\":%u,%s}", (unsigned)++cl->next_id, body);
     return broker_handle(cl->conn, (const uint8_t *)req, strlen(req),
                          oc ? oc : &local);
 }
@@ -104,19 +103,22 @@ int test_broker_lifetimes(void)
     CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
     CHECK_INT(connect_as(b, &c2, ME), SHMB_OK);
     CHECK(hello(&a) && hello(&c2));
-    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/c\","
-                     "\"size\":100",
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/c\","
+                 "\"size\":100",
                  "\"lifetime\":\"client\""));
-    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/p\","
-                     "\"size\":70000,\"lifetime\":\"persistent\"",
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/p\","
+                 "\"size\":70000,\"lifetime\":\"persistent\"",
                  "\"handle\":"));
     broker_get_stats(b, &st);
     CHECK_INT(st.regions, 2);
     CHECK_INT(st.committed, 65536 + 131072);
     CHECK_INT(g_fake.live_sections, 2);
     /* c2 holds the client region; a leaves: it stays. */
-    CHECK(expect(&c2, "\"op\":\"open\",\"name\":\"users/" ME "/c\","
-                      "\"access\":\"ro\"",
+    CHECK(expect(&c2,
+                 "\"op\":\"open\",\"name\":\"users/" ME "/c\","
+                 "\"access\":\"ro\"",
                  "\"access\":\"ro\""));
     broker_conn_close(a.conn);
     broker_get_stats(b, &st);
@@ -129,8 +131,9 @@ int test_broker_lifetimes(void)
     CHECK_INT(st.committed, 131072);
     CHECK_INT(g_fake.live_sections, 1);
     /* Delete while held: unlisted, section closed, holder unharmed. */
-    CHECK(expect(&c2, "\"op\":\"open\",\"name\":\"users/" ME "/p\","
-                      "\"access\":\"rw\"",
+    CHECK(expect(&c2,
+                 "\"op\":\"open\",\"name\":\"users/" ME "/p\","
+                 "\"access\":\"rw\"",
                  "\"result\""));
     CHECK(expect(&c2, "\"op\":\"delete\",\"name\":\"users/" ME "/p\"",
                  "\"holders\":1"));
@@ -155,11 +158,13 @@ int test_broker_stop_frees_everything(void)
     CHECK(b != NULL);
     CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
     CHECK(hello(&a));
-    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/1\","
-                     "\"size\":1,\"lifetime\":\"persistent\"",
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/1\","
+                 "\"size\":1,\"lifetime\":\"persistent\"",
                  "\"result\""));
-    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/2\","
-                     "\"size\":1",
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/2\","
+                 "\"size\":1",
                  "\"result\""));
     /* Service stop with a client still connected. */
     broker_free(b);
@@ -183,20 +188,23 @@ int test_broker_failure_paths(void)
     CHECK(expect(&a, "\"op\":\"hello\",\"versions\":[1]",
                  "hello was already done"));
     g_fake.fail_create = 1;
-    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/x\","
-                     "\"size\":1",
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/x\","
+                 "\"size\":1",
                  "creating a 1-byte section failed (system error 1455)"));
     g_fake.fail_grant = 1;
-    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/x\","
-                     "\"size\":1",
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/x\","
+                 "\"size\":1",
                  "duplicating the section into pid 42 failed"));
     broker_get_stats(b, &st);
     CHECK_INT(st.regions, 0); /* the failed grant took its region along */
     CHECK_INT(st.committed, 0);
     CHECK_INT(g_fake.live_sections, 0);
     /* A grant is reported so the server can revoke it if undelivered. */
-    reply = call(&a, "\"op\":\"create\",\"name\":\"users/" ME "/y\","
-                     "\"size\":1",
+    reply = call(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/y\","
+                 "\"size\":1",
                  &oc);
     CHECK(reply != NULL);
     CHECK_INT(oc.has_grant, 1);
@@ -281,7 +289,8 @@ int test_broker_scale(void)
     int i, k;
 
     CHECK(cl != NULL);
-    b = new_broker(&cfg, "{\"limits\":{\"max_clients\":2000,\"clients_per_user\":2000,\"max_regions\":"
+    b = new_broker(&cfg, "{\"limits\":{\"max_clients\":2000,\"clients_per_"
+                         "user\":2000,\"max_regions\":"
                          "100000,\"regions_per_client\":100},"
                          "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],"
                          "\"create\":true,\"open\":\"rw\"}]}");
@@ -326,8 +335,9 @@ int test_broker_commit_drains(void)
     CHECK(b != NULL);
     CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
     CHECK(hello(&a));
-    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/d\","
-                     "\"size\":100",
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/d\","
+                 "\"size\":100",
                  "\"result\""));
     /* The client still maps it somewhere: releasing unlists the region
      * but the commit stays charged. */
@@ -351,8 +361,9 @@ int test_broker_commit_drains(void)
     CHECK_INT(g_fake.live_sections, 0);
     /* And a draining region at service stop is let go of too. */
     g_fake.in_use = 1;
-    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"users/" ME "/e\","
-                     "\"size\":100",
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/e\","
+                 "\"size\":100",
                  "\"result\""));
     broker_conn_close(a.conn);
     broker_get_stats(b, &st);
@@ -365,12 +376,12 @@ int test_broker_commit_drains(void)
 int test_broker_principals(void)
 {
     shmb_config cfg;
-    broker *b = new_broker(&cfg,
-                           "{\"limits\":{\"clients_per_user\":2,"
-                           "\"commit_per_client\":131072,"
-                           "\"commit_per_user\":131072},"
-                           "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],"
-                           "\"create\":true,\"open\":\"rw\"}]}");
+    broker *b =
+        new_broker(&cfg, "{\"limits\":{\"clients_per_user\":2,"
+                         "\"commit_per_client\":131072,"
+                         "\"commit_per_user\":131072},"
+                         "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],"
+                         "\"create\":true,\"open\":\"rw\"}]}");
     client med, low, ac, third, ac2;
 
     CHECK(b != NULL);
@@ -383,8 +394,9 @@ int test_broker_principals(void)
     /* ...but an AppContainer of the same user is a principal of its own. */
     CHECK_INT(connect_full(b, &ac, ME, "S-1-15-2-7", 0x1000), SHMB_OK);
     CHECK(hello(&med) && hello(&low) && hello(&ac));
-    CHECK(expect(&med, "\"op\":\"create\",\"name\":\"m\",\"size\":131072,"
-                       "\"lifetime\":\"persistent\"",
+    CHECK(expect(&med,
+                 "\"op\":\"create\",\"name\":\"m\",\"size\":131072,"
+                 "\"lifetime\":\"persistent\"",
                  "\"result\""));
     /* The user's quota is spent; the AppContainer's is its own. */
     CHECK(expect(&low, "\"op\":\"create\",\"name\":\"l\",\"size\":1",

@@ -62,7 +62,8 @@ int test_config_invalid_corpus(void)
         const char *file;
         const char *msg;
     } cases[] = {
-        {"trailing-comma.json", "trailing-comma.json: $: not valid JSON (line 1)"},
+        {"trailing-comma.json",
+         "trailing-comma.json: $: not valid JSON (line 1)"},
         {"not-object.json", "not-object.json: $: must be a JSON object"},
         {"unknown-top-key.json",
          "unknown-top-key.json: $: unknown key \"limit\" (expected one of: "
@@ -190,7 +191,8 @@ int test_config_valid(void)
     CHECK_STR(r->regions.v[0], "a/*");
     CHECK_STR(r->users.v[0], "S-1-5-21-1-2-3-1001");
     CHECK_STR(r->groups.v[0], "S-1-5-32-545");
-    CHECK_INT(r->integrity_mask, (1u << SHMB_ILV_LOW) | (1u << SHMB_ILV_MEDIUM));
+    CHECK_INT(r->integrity_mask,
+              (1u << SHMB_ILV_LOW) | (1u << SHMB_ILV_MEDIUM));
     CHECK_INT(r->appcontainer, SHMB_AC_LIST);
     CHECK_STR(r->appcontainers.v[0], "S-1-15-2-1");
     CHECK_INT(r->nsessions, 2);

@@ -30,7 +30,8 @@ static const char policy_json[] =
     "\"required\"},\"regions\":[\"**\"],\"open\":\"rw\",\"create\":true},"
     "{\"name\":\"viewer-only\",\"match\":{\"image\":[\"C:\\\\Apps\\\\*.exe\"]},"
     "\"regions\":[\"viewer/*\"],\"open\":\"rw\"},"
-    "{\"name\":\"session1\",\"match\":{\"session\":[1]},\"regions\":[\"s1/**\"],"
+    "{\"name\":\"session1\",\"match\":{\"session\":[1]},\"regions\":[\"s1/"
+    "**\"],"
     "\"open\":\"ro\"},"
     "{\"name\":\"ac-specific\",\"match\":{\"appcontainer\":[\"" AC1 "\"]},"
     "\"regions\":[\"acbox/**\"],\"create\":true,\"open\":\"rw\"},"
@@ -56,33 +57,37 @@ typedef struct who {
     const char *image;
 } who;
 
-static const who alice = {"alice", 0, ALICE, {AU, USERS}, {NULL}, 0x2000, 1, "",
-                          "C:\\Apps\\viewer.exe"};
-static const who alice_s2 = {"alice-s2", 0, ALICE, {AU, USERS}, {NULL}, 0x2000,
-                             2, "", "C:\\Apps\\viewer.exe"};
-static const who alice_caps = {"alice-caps", 0, ALICE, {AU}, {NULL}, 0x2000, 1,
-                               "", "c:\\apps\\VIEWER.EXE"};
-static const who alice_sub = {"alice-sub", 0, ALICE, {AU}, {NULL}, 0x2000, 1, "",
-                              "C:\\Apps\\sub\\x.exe"};
-static const who bob_admin = {"bob-admin", 0, BOB, {AU, USERS, ADMINS}, {NULL},
-                              0x3000, 1, "", "C:\\Tools\\admin.exe"};
-static const who bob_filtered = {"bob-filtered", 0, BOB, {AU, USERS},
-                                 {ADMINS}, 0x2000, 1, "",
-                                 "C:\\Tools\\admin.exe"};
-static const who low = {"low", 0, ALICE, {AU}, {NULL}, 0x1000, 1, "",
-                        "C:\\Browser\\renderer.exe"};
-static const who ac1 = {"ac1", 0, ALICE, {AU}, {NULL}, 0x1000, 1, AC1,
-                        "C:\\Store\\app.exe"};
-static const who ac2 = {"ac2", 0, ALICE, {AU}, {NULL}, 0x1000, 1, AC2,
-                        "C:\\Store\\other.exe"};
-static const who restricted = {"restricted", 1, ALICE, {AU}, {NULL}, 0x2000,
-                               1, "", "C:\\Apps\\viewer.exe"};
-static const who evil = {"evil", 0, ALICE, {AU}, {NULL}, 0x2000, 1, "",
-                         "C:\\x\\y\\evil.exe"};
-static const who noimage = {"noimage", 0, ALICE, {AU}, {NULL}, 0x2000, 1, "",
-                            ""};
-static const who untrusted = {"untrusted", 0, ALICE, {AU}, {NULL}, 0x0, 1, "",
-                              "C:\\x.exe"};
+static const who alice = {"alice", 0, ALICE, {AU, USERS},           {NULL},
+                          0x2000,  1, "",    "C:\\Apps\\viewer.exe"};
+static const who alice_s2 = {"alice-s2",  0,      ALICE,
+                             {AU, USERS}, {NULL}, 0x2000,
+                             2,           "",     "C:\\Apps\\viewer.exe"};
+static const who alice_caps = {
+    "alice-caps",          0, ALICE, {AU}, {NULL}, 0x2000, 1, "",
+    "c:\\apps\\VIEWER.EXE"};
+static const who alice_sub = {
+    "alice-sub", 0, ALICE, {AU}, {NULL}, 0x2000, 1, "", "C:\\Apps\\sub\\x.exe"};
+static const who bob_admin = {
+    "bob-admin", 0, BOB, {AU, USERS, ADMINS},   {NULL},
+    0x3000,      1, "",  "C:\\Tools\\admin.exe"};
+static const who bob_filtered = {
+    "bob-filtered", 0, BOB, {AU, USERS},           {ADMINS},
+    0x2000,         1, "",  "C:\\Tools\\admin.exe"};
+static const who low = {
+    "low", 0, ALICE, {AU}, {NULL}, 0x1000, 1, "", "C:\\Browser\\renderer.exe"};
+static const who ac1 = {
+    "ac1", 0, ALICE, {AU}, {NULL}, 0x1000, 1, AC1, "C:\\Store\\app.exe"};
+static const who ac2 = {
+    "ac2", 0, ALICE, {AU}, {NULL}, 0x1000, 1, AC2, "C:\\Store\\other.exe"};
+static const who restricted = {
+    "restricted",          1, ALICE, {AU}, {NULL}, 0x2000, 1, "",
+    "C:\\Apps\\viewer.exe"};
+static const who evil = {
+    "evil", 0, ALICE, {AU}, {NULL}, 0x2000, 1, "", "C:\\x\\y\\evil.exe"};
+static const who noimage = {"noimage", 0, ALICE, {AU}, {NULL},
+                            0x2000,    1, "",    ""};
+static const who untrusted = {"untrusted", 0, ALICE, {AU},       {NULL},
+                              0x0,         1, "",    "C:\\x.exe"};
 
 static int make_identity(const who *w, shmb_identity *id)
 {
@@ -106,8 +111,8 @@ static int make_identity(const who *w, shmb_identity *id)
 static int load_policy(shmb_config *cfg)
 {
     char err[SHMB_CONFIG_ERR_MAX];
-    int rc = shmb_config_parse(policy_json, strlen(policy_json), "policy",
-                               cfg, err, sizeof(err));
+    int rc = shmb_config_parse(policy_json, strlen(policy_json), "policy", cfg,
+                               err, sizeof(err));
     if (rc != SHMB_OK)
         fprintf(stderr, "%s\n", err);
     return rc;
@@ -167,7 +172,8 @@ int test_policy_table(void)
         int allowed;
         const char *rule; /* deciding rule, NULL for the default deny */
     } cases[] = {
-        {&alice, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 1, "video-read"},
+        {&alice, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 1,
+         "video-read"},
         {&alice, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RW, 0, 0, 0, NULL},
         {&bob_admin, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RW, 0, 0, 1,
          "video-write"},
@@ -208,8 +214,8 @@ int test_policy_table(void)
          SHMB_LIFETIME_CLIENT, 0, "no-ac-write"},
         {&untrusted, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 0,
          "no-untrusted"},
-        {&untrusted, SHMB_OP_OPEN, "users/" ALICE "/x", SHMB_ACCESS_RO, 0, 0,
-         0, "no-untrusted"},
+        {&untrusted, SHMB_OP_OPEN, "users/" ALICE "/x", SHMB_ACCESS_RO, 0, 0, 0,
+         "no-untrusted"},
         {&bob_admin, SHMB_OP_OPEN, "secret/x", SHMB_ACCESS_RO, 0, 0, 0,
          "deny-admin-secret"},
         /* deny-only Administrators still matches a deny rule */
@@ -220,8 +226,7 @@ int test_policy_table(void)
         {&alice, SHMB_OP_OPEN, "nowhere", SHMB_ACCESS_RO, 0, 0, 0, NULL},
         /* an image deny rule, and an unknown image failing closed */
         {&evil, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 0, "no-evil"},
-        {&noimage, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 0,
-         "no-evil"},
+        {&noimage, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, 0, "no-evil"},
         /* a user SID that cannot grant has no namespace of its own */
         {&restricted, SHMB_OP_OPEN, "users/" ALICE "/x", SHMB_ACCESS_RO, 0, 0,
          0, NULL},
@@ -241,9 +246,9 @@ int test_policy_table(void)
         if (got != cases[i].allowed ||
             (cases[i].rule == NULL) != (rule == NULL) ||
             (rule && strcmp(rule, cases[i].rule) != 0)) {
-            fprintf(stderr, "case %zu (%s %s %s): allowed=%d rule=%s: %s\n",
-                    i, cases[i].w->label, shmb_op_name(cases[i].op),
-                    cases[i].name, got, rule ? rule : "-", v.message);
+            fprintf(stderr, "case %zu (%s %s %s): allowed=%d rule=%s: %s\n", i,
+                    cases[i].w->label, shmb_op_name(cases[i].op), cases[i].name,
+                    got, rule ? rule : "-", v.message);
             failed = 1;
         }
         if (cases[i].rule != NULL && !cases[i].allowed && !v.denied_by_rule) {
@@ -265,8 +270,8 @@ int test_policy_messages(void)
     CHECK_STR(v.message,
               "open rw of 'video/a' is not allowed: rule 'video-read' grants "
               "ro only");
-    check(&cfg, &bob_admin, SHMB_OP_CREATE, "video/x", SHMB_ACCESS_RW,
-          2097152, SHMB_LIFETIME_CLIENT, &v);
+    check(&cfg, &bob_admin, SHMB_OP_CREATE, "video/x", SHMB_ACCESS_RW, 2097152,
+          SHMB_LIFETIME_CLIENT, &v);
     CHECK_STR(v.message, "create of 'video/x' (2097152 bytes, client) is not "
                          "allowed: rule 'video-write' allows creating at "
                          "most 1048576 bytes");

@@ -57,9 +57,9 @@ int test_proto_defaults(void)
 {
     shmb_request q;
     char m[SHMB_MSG_MAX];
-    CHECK_INT(parse("{\"id\":1,\"op\":\"create\",\"name\":\"d\",\"size\":1}",
-                    &q, m),
-              SHMB_OK);
+    CHECK_INT(
+        parse("{\"id\":1,\"op\":\"create\",\"name\":\"d\",\"size\":1}", &q, m),
+        SHMB_OK);
     CHECK_INT(q.access, SHMB_ACCESS_RW);
     CHECK_INT(q.lifetime, SHMB_LIFETIME_CLIENT);
     return 0;
@@ -75,7 +75,8 @@ int test_proto_bad_json(void)
         {"{\"id\":1,", "invalid JSON at byte 7"},
         {"[1,2]", "payload is not a JSON object"},
         {"\"str\"", "payload is not a JSON object"},
-        {"{\"id\":1,\"op\":\"ping\"} {}", "trailing bytes after the JSON object"},
+        {"{\"id\":1,\"op\":\"ping\"} {}",
+         "trailing bytes after the JSON object"},
         {"{\"id\":1,\"op\":\"ping\"}x", "trailing bytes after the JSON object"},
     };
     shmb_request q;
@@ -148,7 +149,8 @@ int test_proto_bad_fields(void)
          "duplicate field 'id'"},
         {"{\"id\":1,\"op\":\"hello\",\"versions\":1}", SHMB_E_BAD_REQUEST,
          "field 'versions' must be an array of integers"},
-        {"{\"id\":1,\"op\":\"hello\",\"client\":[]," "\"versions\":[1]}",
+        {"{\"id\":1,\"op\":\"hello\",\"client\":[],"
+         "\"versions\":[1]}",
          SHMB_E_BAD_REQUEST, "field 'client' must be a string"},
         {"{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
          "\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"p\":1,"
@@ -162,8 +164,7 @@ int test_proto_bad_fields(void)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int rc = parse(cases[i].in, &q, m);
         if (rc != cases[i].code || strcmp(m, cases[i].msg) != 0) {
-            fprintf(stderr, "case %zu: %s -> %d '%s'\n", i, cases[i].in, rc,
-                    m);
+            fprintf(stderr, "case %zu: %s -> %d '%s'\n", i, cases[i].in, rc, m);
             return 1;
         }
     }
@@ -193,8 +194,7 @@ int test_proto_ids(void)
 
 int test_proto_names(void)
 {
-    static const char *good[] = {"a", "A9", "video/frames.0", "x-y_z",
-                                 "a/b/c"};
+    static const char *good[] = {"a", "A9", "video/frames.0", "x-y_z", "a/b/c"};
     static const struct {
         const char *name;
         const char *msg;
@@ -208,7 +208,8 @@ int test_proto_names(void)
         {"a b", "name has a character outside [A-Za-z0-9._-/] at byte 1"},
         {"a\\b", "name has a character outside [A-Za-z0-9._-/] at byte 1"},
         {"Global\\x", "name has a character outside [A-Za-z0-9._-/] at byte 6"},
-        {"caf\xc3\xa9", "name has a character outside [A-Za-z0-9._-/] at byte 3"},
+        {"caf\xc3\xa9",
+         "name has a character outside [A-Za-z0-9._-/] at byte 3"},
     };
     char m[SHMB_MSG_MAX], longname[SHMB_NAME_MAX + 2];
     char req[512];
@@ -236,8 +237,9 @@ int test_proto_names(void)
 
 int test_proto_sizes(void)
 {
-    static const char *bad[] = {"0", "-1", "1.5", "\"10\"", "1e300",
-                                "9007199254740992", "true", "null"};
+    static const char *bad[] = {"0",      "-1",    "1.5",
+                                "\"10\"", "1e300", "9007199254740992",
+                                "true",   "null"};
     shmb_request q;
     char m[SHMB_MSG_MAX], req[128];
     size_t i;
@@ -260,8 +262,7 @@ int test_proto_versions(void)
 {
     shmb_request q;
     char m[SHMB_MSG_MAX];
-    CHECK_INT(parse("{\"id\":1,\"op\":\"hello\",\"versions\":[1,2,40]}", &q,
-                    m),
+    CHECK_INT(parse("{\"id\":1,\"op\":\"hello\",\"versions\":[1,2,40]}", &q, m),
               SHMB_OK);
     CHECK_INT(q.versions, (1u << 1) | (1u << 2));
     CHECK_INT(parse("{\"id\":1,\"op\":\"hello\",\"versions\":[]}", &q, m),
@@ -299,9 +300,9 @@ int test_proto_reply_parse(void)
     shmb_reply r;
     uint64_t v;
 
-    CHECK_INT(reply("{\"id\":3,\"result\":{\"handle\":1234,\"name\":\"n\"}}",
-                    &r),
-              SHMB_OK);
+    CHECK_INT(
+        reply("{\"id\":3,\"result\":{\"handle\":1234,\"name\":\"n\"}}", &r),
+        SHMB_OK);
     CHECK_INT(r.code, SHMB_OK);
     CHECK_INT(r.id, 3);
     CHECK_INT(shmb_reply_get_u64(&r, "handle", &v), SHMB_OK);

@@ -13,16 +13,6 @@
 
 #include "util_win.h"
 
-#define CHECK_OK(c, expr)                                                      \
-    do {                                                                       \
-        int rc_ = (expr);                                                      \
-        if (rc_ != SHMB_OK) {                                                  \
-            fprintf(stderr, "%s:%d: %s -> %s: %s\n", __FILE__, __LINE__,       \
-                    #expr, shmb_err_name(rc_), shmb_client_message(c));        \
-            return 1;                                                          \
-        }                                                                      \
-    } while (0)
-
 /* Expects `rc` to be `code` with `msg` in the broker's message. */
 #define CHECK_ERR(c, expr, code, msg)                                          \
     do {                                                                       \
@@ -99,13 +89,15 @@ int test_policy_group_rule_restricted_token(void)
     shmb_region_close(&r);
     /* The same program with Administrators deny-only: the allow rule no
      * longer matches... */
-    snprintf(args, sizeof(args), "child-open %s rw access_denied \"no rule "
-                                 "covers this name for you\"",
+    snprintf(args, sizeof(args),
+             "child-open %s rw access_denied \"no rule "
+             "covers this name for you\"",
              a);
     CHECK_INT(itest_child_restricted(args), 0);
     /* ...but the deny rule still does (deny-only groups count for deny). */
-    snprintf(args, sizeof(args), "child-open %s rw access_denied \"denied by "
-                                 "rule 'no-admin-writes'\"",
+    snprintf(args, sizeof(args),
+             "child-open %s rw access_denied \"denied by "
+             "rule 'no-admin-writes'\"",
              d);
     CHECK_INT(itest_child_restricted(args), 0);
     /* Control: unrestricted, the child gets its grant. */
@@ -129,8 +121,9 @@ int test_policy_image_rule(void)
     snprintf(args, sizeof(args), "child-open %s rw ok", name);
     CHECK_INT(itest_child(args), 0);
     /* The very same code under another file name is another image. */
-    snprintf(args, sizeof(args), "child-open %s rw access_denied \"no rule "
-                                 "covers this name for you\"",
+    snprintf(args, sizeof(args),
+             "child-open %s rw access_denied \"no rule "
+             "covers this name for you\"",
              name);
     CHECK_INT(itest_child_renamed(args), 0);
     shmb_region_close(&r);
@@ -188,8 +181,9 @@ int test_policy_user_namespace(void)
              sid);
     CHECK_OK(c, create(c, name, 10, SHMB_LIFETIME_PERSISTENT, &r));
     shmb_region_close(&r);
-    CHECK_ERR(c, create(c, "users/S-1-5-21-9-9-9-9/scratch", 10,
-                        SHMB_LIFETIME_CLIENT, &r),
+    CHECK_ERR(c,
+              create(c, "users/S-1-5-21-9-9-9-9/scratch", 10,
+                     SHMB_LIFETIME_CLIENT, &r),
               SHMB_E_ACCESS_DENIED, "no rule covers this name");
     CHECK_OK(c, shmb_region_delete(c, name));
     CHECK_OK(c, shmb_request_json(c, "{\"op\":\"list\"}", &reply));
@@ -214,8 +208,8 @@ int test_config_regions(void)
               "'cfg/static' is declared in the config and cannot be deleted");
     CHECK_ERR(c, create(c, "cfg/static", 10, SHMB_LIFETIME_CLIENT, &r),
               SHMB_E_EXISTS, "exists");
-    CHECK_OK(c, shmb_request_json(c, "{\"op\":\"stat\",\"name\":\"cfg/static\"}",
-                                  &reply));
+    CHECK_OK(c, shmb_request_json(
+                    c, "{\"op\":\"stat\",\"name\":\"cfg/static\"}", &reply));
     CHECK(strstr(reply, "\"lifetime\":\"config\"") != NULL);
     CHECK(strstr(reply, "\"owner\":false") != NULL);
     shmb_free(reply);
@@ -238,8 +232,7 @@ int test_quota_regions_per_client(void)
 
     CHECK(c != NULL);
     for (i = 0; i < 8; i++) {
-        snprintf(name, sizeof(name), "it/rpc.%lu.%d", GetCurrentProcessId(),
-                 i);
+        snprintf(name, sizeof(name), "it/rpc.%lu.%d", GetCurrentProcessId(), i);
         CHECK_OK(c, create(c, name, 1, SHMB_LIFETIME_CLIENT, &r));
         shmb_region_close(&r);
     }
@@ -282,8 +275,7 @@ int test_quota_commit_per_client_and_user(void)
     d = itest_connect();
     CHECK(d != NULL);
     /* Wait (by looking, not by creating) until the child holds both. */
-    snprintf(args, sizeof(args),
-             "{\"op\":\"stat\",\"name\":\"it/qb.%lu.1\"}",
+    snprintf(args, sizeof(args), "{\"op\":\"stat\",\"name\":\"it/qb.%lu.1\"}",
              GetCurrentProcessId());
     for (i = 0; i < 200; i++) {
         char *reply = NULL;
@@ -331,8 +323,8 @@ int test_max_clients_enforced(void)
     rc = shmb_connect(&o, &cs[MAX]);
     if (rc != SHMB_E_LIMIT_REACHED ||
         strstr(shmb_client_message(cs[MAX]), "limits.max_clients") == NULL) {
-        fprintf(stderr, "connection %d: %s '%s'\n", MAX + 1,
-                shmb_err_name(rc), shmb_client_message(cs[MAX]));
+        fprintf(stderr, "connection %d: %s '%s'\n", MAX + 1, shmb_err_name(rc),
+                shmb_client_message(cs[MAX]));
         return 1;
     }
     shmb_disconnect(cs[MAX]);
@@ -406,7 +398,8 @@ int test_quota_counts_mapped_released_regions(void)
     CHECK(child != NULL);
     /* Wait until the child has released q/held (it is then unlisted). */
     for (i = 0; i < 200; i++) {
-        if (shmb_region_open(c, "q/held", SHMB_ACCESS_RO, &r) == SHMB_E_NOT_FOUND &&
+        if (shmb_region_open(c, "q/held", SHMB_ACCESS_RO, &r) ==
+                SHMB_E_NOT_FOUND &&
             WaitForSingleObject(child, 0) == WAIT_TIMEOUT && i > 10)
             break;
         Sleep(20);

@@ -53,18 +53,21 @@ int test_error_codes(void)
                         "unknown field 'x'"));
     CHECK(!expect_error(c, "{\"op\":\"open\",\"name\":\"a\"}",
                         SHMB_E_BAD_REQUEST, "missing field 'access'"));
-    CHECK(!expect_error(c, "{\"op\":\"open\",\"name\":\"../x\","
-                           "\"access\":\"ro\"}",
+    CHECK(!expect_error(c,
+                        "{\"op\":\"open\",\"name\":\"../x\","
+                        "\"access\":\"ro\"}",
                         SHMB_E_INVALID_NAME,
                         "name must start with a letter or digit"));
     CHECK(!expect_error(c, "{\"op\":\"create\",\"name\":\"a\",\"size\":0}",
                         SHMB_E_INVALID_SIZE, "must be at least 1"));
-    CHECK(!expect_error(c, "{\"op\":\"create\",\"name\":\"a\",\"size\":"
-                           "1099511627776}",
+    CHECK(!expect_error(c,
+                        "{\"op\":\"create\",\"name\":\"a\",\"size\":"
+                        "1099511627776}",
                         SHMB_E_INVALID_SIZE,
                         "exceeds limits.max_region_size (16777216)"));
-    CHECK(!expect_error(c, "{\"op\":\"open\",\"name\":\"it/none\","
-                           "\"access\":\"ro\"}",
+    CHECK(!expect_error(c,
+                        "{\"op\":\"open\",\"name\":\"it/none\","
+                        "\"access\":\"ro\"}",
                         SHMB_E_NOT_FOUND, "no region named 'it/none'"));
     CHECK(!expect_error(c, "{\"op\":\"release\",\"name\":\"it/none\"}",
                         SHMB_E_NOT_HELD, "holds no grant on 'it/none'"));

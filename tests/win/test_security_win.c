@@ -15,16 +15,6 @@
 #include "shmb_frame.h"
 #include "util_win.h"
 
-#define CHECK_OK(c, expr)                                                      \
-    do {                                                                       \
-        int rc_ = (expr);                                                      \
-        if (rc_ != SHMB_OK) {                                                  \
-            fprintf(stderr, "%s:%d: %s -> %s: %s\n", __FILE__, __LINE__,       \
-                    #expr, shmb_err_name(rc_), shmb_client_message(c));        \
-            return 1;                                                          \
-        }                                                                      \
-    } while (0)
-
 #define WINE_SKIP(why)                                                         \
     do {                                                                       \
         if (itest_under_wine())                                                \
@@ -77,8 +67,9 @@ int test_client_verifies_server(void)
          * owned by LocalSystem: the library must refuse, naming the owner
          * it found - which is the service's user. */
         CHECK(self_sid(me, sizeof(me)));
-        snprintf(want, sizeof(want), "the pipe is owned by %s, not by "
-                                     "LocalSystem",
+        snprintf(want, sizeof(want),
+                 "the pipe is owned by %s, not by "
+                 "LocalSystem",
                  me);
         if (rc != SHMB_E_SERVER_UNTRUSTED ||
             strstr(shmb_client_message(c), want) == NULL) {
@@ -98,10 +89,9 @@ int test_client_verifies_server(void)
     o.service_name = "shmb-quota";
     rc = shmb_connect(&o, &c);
     CHECK_INT(rc, SHMB_E_SERVER_UNTRUSTED);
-    CHECK(strstr(shmb_client_message(c), "but service 'shmb-quota' is") !=
-              NULL ||
-          strstr(shmb_client_message(c), "'shmb-quota' is not running") !=
-              NULL);
+    CHECK(
+        strstr(shmb_client_message(c), "but service 'shmb-quota' is") != NULL ||
+        strstr(shmb_client_message(c), "'shmb-quota' is not running") != NULL);
     shmb_disconnect(c);
     return 0;
 }
@@ -132,9 +122,9 @@ static DWORD WINAPI fake_server_run(LPVOID arg)
 static int fake_server_start(fake_server *f, WCHAR *name)
 {
     memset(f, 0, sizeof(*f));
-    f->pipe = CreateNamedPipeW(name, PIPE_ACCESS_DUPLEX,
-                               PIPE_TYPE_BYTE | PIPE_WAIT, 1, 4096, 4096, 0,
-                               NULL);
+    f->pipe =
+        CreateNamedPipeW(name, PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE | PIPE_WAIT,
+                         1, 4096, 4096, 0, NULL);
     if (f->pipe == INVALID_HANDLE_VALUE)
         return -1;
     f->thread = CreateThread(NULL, 0, fake_server_run, f, 0, NULL);
@@ -148,8 +138,8 @@ static void fake_server_stop(fake_server *f)
     CloseHandle(f->pipe);
 }
 
-static int connect_fake(const char *pipe, shmb_server_trust trust,
-                        int expect, DWORD *received)
+static int connect_fake(const char *pipe, shmb_server_trust trust, int expect,
+                        DWORD *received)
 {
     WCHAR wname[128];
     fake_server f;
@@ -182,14 +172,14 @@ int test_client_refuses_fake_server(void)
     snprintf(pipe, sizeof(pipe), "\\\\.\\pipe\\shmb-fake-%lu",
              GetCurrentProcessId());
     /* Not the service's process: refused before a byte is sent. */
-    CHECK_INT(connect_fake(pipe, SHMB_TRUST_SERVICE, SHMB_E_SERVER_UNTRUSTED,
-                           &got),
-              0);
+    CHECK_INT(
+        connect_fake(pipe, SHMB_TRUST_SERVICE, SHMB_E_SERVER_UNTRUSTED, &got),
+        0);
     CHECK_INT(got, 0);
     /* Not owned by LocalSystem: refused too. */
-    CHECK_INT(connect_fake(pipe, SHMB_TRUST_SYSTEM, SHMB_E_SERVER_UNTRUSTED,
-                           &got),
-              0);
+    CHECK_INT(
+        connect_fake(pipe, SHMB_TRUST_SYSTEM, SHMB_E_SERVER_UNTRUSTED, &got),
+        0);
     CHECK_INT(got, 0);
     /* Control: with the development override the hello does go out, so the
      * zero above is the check's doing. (The fake then hangs up.) */
@@ -351,10 +341,11 @@ int test_named_regions_dacl(void)
               ERROR_ACCESS_DENIED);
     /* Administrators deny-only: the allow ACE for BA no longer applies, the
      * deny ACE for BA still does; Everyone's read still does. */
-    CHECK_INT(itest_child_restricted("child-open-named Global\\shmb-it-adm ro 5"),
-              0);
-    CHECK_INT(itest_child_restricted("child-open-named Global\\shmb-it-read ro 0"),
-              0);
+    CHECK_INT(
+        itest_child_restricted("child-open-named Global\\shmb-it-adm ro 5"), 0);
+    CHECK_INT(
+        itest_child_restricted("child-open-named Global\\shmb-it-read ro 0"),
+        0);
     /* Control: unrestricted, the child opens the admins' region. */
     CHECK_INT(itest_child("child-open-named Global\\shmb-it-adm rw 0"), 0);
     return 0;
@@ -365,9 +356,9 @@ int test_named_region_deny_ace_deny_only_group(void)
     WINE_SKIP("Wine's access check skips deny-only groups even for deny "
               "ACEs; Windows matches them");
     /* Administrators deny-only still meets the deny ACE for BA. */
-    CHECK_INT(itest_child_restricted(
-                  "child-open-named Global\\shmb-it-denyadm ro 5"),
-              0);
+    CHECK_INT(
+        itest_child_restricted("child-open-named Global\\shmb-it-denyadm ro 5"),
+        0);
     return 0;
 }
 
@@ -387,8 +378,8 @@ static int dacl_matches(PACL got, PACL want)
     DWORD i;
     void *ga, *wa;
     if (got == NULL || want == NULL || got->AceCount != want->AceCount) {
-        fprintf(stderr, "DACL has %u ACEs, want %u\n",
-                got ? got->AceCount : 0, want ? want->AceCount : 0);
+        fprintf(stderr, "DACL has %u ACEs, want %u\n", got ? got->AceCount : 0,
+                want ? want->AceCount : 0);
         return 0;
     }
     for (i = 0; i < want->AceCount; i++) {
@@ -436,11 +427,11 @@ static int descriptor_matches(HANDLE h, const char *sddl, DWORD label_rid,
     DWORD rc;
     int ok = 0;
 
-    rc = GetSecurityInfo(h, SE_KERNEL_OBJECT,
-                         OWNER_SECURITY_INFORMATION |
-                             DACL_SECURITY_INFORMATION |
-                             LABEL_SECURITY_INFORMATION,
-                         &owner, NULL, &gdacl, &gsacl, &got);
+    rc =
+        GetSecurityInfo(h, SE_KERNEL_OBJECT,
+                        OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION |
+                            LABEL_SECURITY_INFORMATION,
+                        &owner, NULL, &gdacl, &gsacl, &got);
     if (rc != ERROR_SUCCESS) {
         fprintf(stderr, "GetSecurityInfo: %lu\n", rc);
         return 0;
@@ -463,9 +454,9 @@ int test_pipe_descriptor_applied(void)
     CHECK(h != INVALID_HANDLE_VALUE);
     /* The default pipe SDDL (the test config sets none), label low with
      * no-write-up (SYSTEM_MANDATORY_LABEL_NO_WRITE_UP = 1). */
-    CHECK(descriptor_matches(h, SHMB_DEFAULT_PIPE_SDDL, SECURITY_MANDATORY_LOW_RID,
-                             SYSTEM_MANDATORY_LABEL_NO_WRITE_UP, owner,
-                             sizeof(owner)));
+    CHECK(descriptor_matches(
+        h, SHMB_DEFAULT_PIPE_SDDL, SECURITY_MANDATORY_LOW_RID,
+        SYSTEM_MANDATORY_LABEL_NO_WRITE_UP, owner, sizeof(owner)));
     /* Owner: the service's user, explicitly - LocalSystem on Windows,
      * Wine's single user here. */
     if (itest_under_wine()) {
@@ -483,20 +474,18 @@ int test_named_section_descriptor_applied(void)
     HANDLE h = OpenFileMappingW(READ_CONTROL, FALSE, L"Global\\shmb-it-read");
     char owner[200];
     CHECK(h != NULL);
-    CHECK(descriptor_matches(h,
-                             "D:P(A;;GA;;;SY)(A;;0x20004;;;WD)S:(ML;;NW;;;LW)",
-                             SECURITY_MANDATORY_LOW_RID,
-                             SYSTEM_MANDATORY_LABEL_NO_WRITE_UP, owner,
-                             sizeof(owner)));
+    CHECK(descriptor_matches(
+        h, "D:P(A;;GA;;;SY)(A;;0x20004;;;WD)S:(ML;;NW;;;LW)",
+        SECURITY_MANDATORY_LOW_RID, SYSTEM_MANDATORY_LABEL_NO_WRITE_UP, owner,
+        sizeof(owner)));
     CloseHandle(h);
     h = OpenFileMappingW(READ_CONTROL, FALSE, L"Global\\shmb-it-medium");
     CHECK(h != NULL);
-    CHECK(descriptor_matches(h,
-                             "D:P(A;;GA;;;SY)(A;;0x20004;;;WD)S:(ML;;NWNR;;;ME)",
-                             SECURITY_MANDATORY_MEDIUM_RID,
-                             SYSTEM_MANDATORY_LABEL_NO_WRITE_UP |
-                                 SYSTEM_MANDATORY_LABEL_NO_READ_UP,
-                             owner, sizeof(owner)));
+    CHECK(descriptor_matches(
+        h, "D:P(A;;GA;;;SY)(A;;0x20004;;;WD)S:(ML;;NWNR;;;ME)",
+        SECURITY_MANDATORY_MEDIUM_RID,
+        SYSTEM_MANDATORY_LABEL_NO_WRITE_UP | SYSTEM_MANDATORY_LABEL_NO_READ_UP,
+        owner, sizeof(owner)));
     CloseHandle(h);
     return 0;
 }
@@ -510,46 +499,29 @@ static int child_low_integrity(const char *args)
     SID_IDENTIFIER_AUTHORITY ml = {SECURITY_MANDATORY_LABEL_AUTHORITY};
     PSID low_sid = NULL;
     TOKEN_MANDATORY_LABEL tml;
-    WCHAR exe[MAX_PATH], cmd[1024], wargs[512];
-    STARTUPINFOW si;
-    PROCESS_INFORMATION pi;
-    DWORD code = (DWORD)-1;
+    int code = -1;
 
-    if (!OpenProcessToken(GetCurrentProcess(),
-                          TOKEN_DUPLICATE | TOKEN_QUERY |
-                              TOKEN_ASSIGN_PRIMARY | TOKEN_ADJUST_DEFAULT,
-                          &tok) ||
-        !DuplicateTokenEx(tok, 0, NULL, SecurityImpersonation, TokenPrimary,
-                          &low) ||
-        !AllocateAndInitializeSid(&ml, 1, SECURITY_MANDATORY_LOW_RID, 0, 0,
-                                  0, 0, 0, 0, 0, &low_sid))
-        goto done;
-    tml.Label.Attributes = SE_GROUP_INTEGRITY;
-    tml.Label.Sid = low_sid;
-    if (!SetTokenInformation(low, TokenIntegrityLevel, &tml,
-                             sizeof(tml) + GetLengthSid(low_sid)))
-        goto done;
-    GetModuleFileNameW(NULL, exe, MAX_PATH);
-    MultiByteToWideChar(CP_UTF8, 0, args, -1, wargs, 512);
-    _snwprintf(cmd, 1024, L"\"%ls\" %ls", exe, wargs);
-    cmd[1023] = 0;
-    memset(&si, 0, sizeof(si));
-    si.cb = sizeof(si);
-    if (CreateProcessAsUserW(low, exe, cmd, NULL, NULL, FALSE, 0, NULL, NULL,
-                             &si, &pi)) {
-        WaitForSingleObject(pi.hProcess, 60000);
-        GetExitCodeProcess(pi.hProcess, &code);
-        CloseHandle(pi.hThread);
-        CloseHandle(pi.hProcess);
+    if (OpenProcessToken(GetCurrentProcess(),
+                         TOKEN_DUPLICATE | TOKEN_QUERY | TOKEN_ASSIGN_PRIMARY |
+                             TOKEN_ADJUST_DEFAULT,
+                         &tok) &&
+        DuplicateTokenEx(tok, 0, NULL, SecurityImpersonation, TokenPrimary,
+                         &low) &&
+        AllocateAndInitializeSid(&ml, 1, SECURITY_MANDATORY_LOW_RID, 0, 0, 0, 0,
+                                 0, 0, 0, &low_sid)) {
+        tml.Label.Attributes = SE_GROUP_INTEGRITY;
+        tml.Label.Sid = low_sid;
+        if (SetTokenInformation(low, TokenIntegrityLevel, &tml,
+                                sizeof(tml) + GetLengthSid(low_sid)))
+            code = itest_child_as(args, low);
     }
-done:
     if (low_sid)
         FreeSid(low_sid);
     if (low)
         CloseHandle(low);
     if (tok)
         CloseHandle(tok);
-    return (int)code;
+    return code;
 }
 
 /* In the low-IL child: a broker grant works, the name does not. */
@@ -724,8 +696,7 @@ int test_pipe_dacl_denies_user(void)
     broker = start_console_broker(pipe, "D:P(A;;GA;;;SY)");
     CHECK(broker != NULL);
     MultiByteToWideChar(CP_UTF8, 0, pipe, -1, wpipe, 96);
-    h = CreateFileW(wpipe, GENERIC_READ | GENERIC_WRITE, 0, NULL,
-                    OPEN_EXISTING,
+    h = CreateFileW(wpipe, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
                     SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
     TerminateProcess(broker, 0);
     CloseHandle(broker);

@@ -10,16 +10,6 @@
 
 #include "util_win.h"
 
-#define CHECK_OK(c, expr)                                                      \
-    do {                                                                       \
-        int rc_ = (expr);                                                      \
-        if (rc_ != SHMB_OK) {                                                  \
-            fprintf(stderr, "%s:%d: %s -> %s: %s\n", __FILE__, __LINE__,       \
-                    #expr, shmb_err_name(rc_), shmb_client_message(c));        \
-            return 1;                                                          \
-        }                                                                      \
-    } while (0)
-
 /* ---- child processes -------------------------------------------------- */
 
 static int child_read(const char *name, const char *expect)
@@ -62,17 +52,17 @@ static int child_create(const char *name, const char *lifetime, int die)
 
 /* Opens NAME with ACCESS and exits 0 iff the result's code name (e.g.
  * "ok", "access_denied") is EXPECT; prints the broker's message. */
-static int child_open(const char *name, const char *access,
-                      const char *expect, const char *want_msg)
+static int child_open(const char *name, const char *access, const char *expect,
+                      const char *want_msg)
 {
     shmb_client *c = itest_connect();
     shmb_region r;
     int rc;
     if (c == NULL)
         return 3;
-    rc = shmb_region_open(c, name, strcmp(access, "rw") == 0 ? SHMB_ACCESS_RW
-                                                            : SHMB_ACCESS_RO,
-                          &r);
+    rc = shmb_region_open(
+        c, name, strcmp(access, "rw") == 0 ? SHMB_ACCESS_RW : SHMB_ACCESS_RO,
+        &r);
     printf("child-open %s %s: %s: %s\n", name, access, shmb_err_name(rc),
            shmb_client_message(c));
     if (rc == SHMB_OK)
@@ -136,8 +126,8 @@ static int child_create_hold(const char *name, uint64_t size, int count,
         return 3;
     for (i = 0; i < count; i++) {
         snprintf(n, sizeof(n), "%s.%d", name, i);
-        if (shmb_region_create(c, n, size, SHMB_ACCESS_RW,
-                               SHMB_LIFETIME_CLIENT, &r) != SHMB_OK) {
+        if (shmb_region_create(c, n, size, SHMB_ACCESS_RW, SHMB_LIFETIME_CLIENT,
+                               &r) != SHMB_OK) {
             fprintf(stderr, "%s\n", shmb_client_message(c));
             return 4;
         }
@@ -156,8 +146,8 @@ int itest_child_main(int argc, char **argv)
     if (strcmp(argv[1], "child-squat-section") == 0 && argc == 4)
         return child_squat_section(argv[2], atoi(argv[3]));
     if (strcmp(argv[1], "child-open") == 0 && (argc == 5 || argc == 6))
-        return child_open(argv[2], argv[3], argv[4], argc == 6 ? argv[5]
-                                                               : NULL);
+        return child_open(argv[2], argv[3], argv[4],
+                          argc == 6 ? argv[5] : NULL);
     if (strcmp(argv[1], "child-open-named") == 0)
         return child_open_named(argc, argv);
     if (strcmp(argv[1], "child-lowil") == 0)
@@ -271,8 +261,8 @@ int test_grant_access_masks_exact(void)
     long long a;
 
     CHECK(c != NULL);
-    CHECK_OK(c, shmb_region_create(c, itest_name("mask"), 4096,
-                                   SHMB_ACCESS_RW, SHMB_LIFETIME_CLIENT, &rw));
+    CHECK_OK(c, shmb_region_create(c, itest_name("mask"), 4096, SHMB_ACCESS_RW,
+                                   SHMB_LIFETIME_CLIENT, &rw));
     CHECK_OK(c, shmb_region_open(c, rw.name, SHMB_ACCESS_RO, &ro));
     a = itest_granted_access((HANDLE)(uintptr_t)ro.handle);
     if (a < 0)

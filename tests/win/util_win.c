@@ -103,11 +103,16 @@ HANDLE itest_child_start(const char *args)
     return pi.hProcess;
 }
 
-int itest_child(const char *args)
+int itest_child_as(const char *args, HANDLE token)
 {
     WCHAR exe[MAX_PATH];
     GetModuleFileNameW(NULL, exe, MAX_PATH);
-    return run_child(exe, args, NULL);
+    return run_child(exe, args, token);
+}
+
+int itest_child(const char *args)
+{
+    return itest_child_as(args, NULL);
 }
 
 int itest_child_restricted(const char *args)
@@ -172,8 +177,8 @@ long long itest_granted_access(HANDLE h)
         GetModuleHandleW(L"ntdll.dll"), "NtQueryObject");
     object_basic_information info;
     ULONG n = 0;
-    if (q == NULL || q(h, 0 /* ObjectBasicInformation */, &info, sizeof(info),
-                       &n) != 0)
+    if (q == NULL ||
+        q(h, 0 /* ObjectBasicInformation */, &info, sizeof(info), &n) != 0)
         return -1;
     return (long long)info.GrantedAccess;
 }
@@ -258,7 +263,8 @@ int raw_at_eof(HANDLE h)
 int raw_hello(HANDLE h)
 {
     char buf[1024];
-    if (raw_send_frame(h, "{\"id\":1,\"op\":\"hello\",\"versions\":[1]}") != 0 ||
+    if (raw_send_frame(h, "{\"id\":1,\"op\":\"hello\",\"versions\":[1]}") !=
+            0 ||
         raw_recv_frame(h, buf, sizeof(buf)) < 0)
         return -1;
     return strstr(buf, "\"result\"") != NULL ? 0 : -1;

@@ -15,6 +15,18 @@
 #define SECTION_QUERY 0x0001
 #endif
 
+/* Fails the test unless `expr` (a library call on client c) is SHMB_OK,
+ * printing the code and the broker's message. */
+#define CHECK_OK(c, expr)                                                      \
+    do {                                                                       \
+        int rc_ = (expr);                                                      \
+        if (rc_ != SHMB_OK) {                                                  \
+            fprintf(stderr, "%s:%d: %s -> %s: %s\n", __FILE__, __LINE__,       \
+                    #expr, shmb_err_name(rc_), shmb_client_message(c));        \
+            return 1;                                                          \
+        }                                                                      \
+    } while (0)
+
 /* The pipe of the service under test (env SHMB_PIPE or the default). */
 const char *itest_pipe(void);
 /* Connects or fails the test with the reason printed. */
@@ -28,6 +40,8 @@ int itest_child(const char *args);
 /* Runs the child with Administrators made deny-only (CreateRestrictedToken),
  * or from a copy of this program under another file name. */
 int itest_child_restricted(const char *args);
+/* Runs the child as `token` (a primary token), or as us if NULL. */
+int itest_child_as(const char *args, HANDLE token);
 int itest_child_renamed(const char *args);
 /* Starts the child without waiting; returns its process handle or NULL. */
 HANDLE itest_child_start(const char *args);
