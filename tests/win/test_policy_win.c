@@ -391,19 +391,26 @@ int test_quota_counts_mapped_released_regions(void)
     shmb_client *c = itest_connect_pipe(ITEST_QUOTA_PIPE);
     shmb_region r;
     HANDLE child;
-    int i, rc = SHMB_OK;
+    int i, seen, rc = SHMB_OK;
 
     CHECK(c != NULL);
     child = itest_child_start("child-hold-view q/held 4");
     CHECK(child != NULL);
-    /* Wait until the child has released q/held (it is then unlisted). */
-    for (i = 0; i < 200; i++) {
-        if (shmb_region_open(c, "q/held", SHMB_ACCESS_RO, &r) ==
-                SHMB_E_NOT_FOUND &&
-            WaitForSingleObject(child, 0) == WAIT_TIMEOUT && i > 10)
+    /* Watch (stat grants nothing) until q/held has appeared, then until
+     * the child has released it and it is unlisted. */
+    for (seen = 0, i = 0; i < 500; i++) {
+        char *reply = NULL;
+        rc = shmb_request_json(c, "{\"op\":\"stat\",\"name\":\"q/held\"}",
+                               &reply);
+        shmb_free(reply);
+        if (rc == SHMB_OK)
+            seen = 1;
+        else if (seen && rc == SHMB_E_NOT_FOUND)
             break;
         Sleep(20);
     }
+    CHECK(seen && rc == SHMB_E_NOT_FOUND);
+    CHECK(WaitForSingleObject(child, 0) == WAIT_TIMEOUT); /* still alive */
     /* Its 1 MiB is still mapped by the child, so still charged: with the
      * 1 MiB ballast, 128 KiB more does not fit in 2 MiB + 64 KiB. */
     CHECK_ERR(c, create(c, "q/more", 131072, SHMB_LIFETIME_CLIENT, &r),

@@ -103,6 +103,7 @@ static int child_hold_view(const char *name, int seconds)
                            SHMB_LIFETIME_CLIENT, &r) != SHMB_OK ||
         shmb_region_map(&r) != SHMB_OK)
         return 3;
+    Sleep(500); /* listed for a while, so the test sees it come and go */
     CloseHandle((HANDLE)(uintptr_t)r.handle); /* the view stays */
     if (shmb_region_release(c, name) != SHMB_OK)
         return 4;
