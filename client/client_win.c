@@ -295,3 +295,33 @@ void cplat_close_handle(uint64_t handle)
     if (!cplat_handle_is_pseudo(handle))
         CloseHandle((HANDLE)(uintptr_t)handle);
 }
+
+int shmb_service_reload(const char *service_name, uint32_t *syserr)
+{
+    WCHAR wname[256];
+    SC_HANDLE scm, svc = NULL;
+    SERVICE_STATUS st;
+    int rc = SHMB_E_SYSTEM;
+    uint32_t dummy;
+
+    if (syserr == NULL)
+        syserr = &dummy;
+    *syserr = 0;
+    if (!MultiByteToWideChar(CP_UTF8, 0,
+                             service_name ? service_name : "shmbroker", -1,
+                             wname, 256))
+        return SHMB_E_INVALID_ARG;
+    scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    if (scm != NULL)
+        svc = OpenServiceW(scm, wname,
+                           SERVICE_PAUSE_CONTINUE); /* for PARAMCHANGE */
+    if (svc != NULL && ControlService(svc, SERVICE_CONTROL_PARAMCHANGE, &st))
+        rc = SHMB_OK;
+    else
+        *syserr = GetLastError();
+    if (svc != NULL)
+        CloseServiceHandle(svc);
+    if (scm != NULL)
+        CloseServiceHandle(scm);
+    return rc;
+}

@@ -12,6 +12,8 @@
  *   shmbctl [--pipe NAME] read NAME            (open ro, print up to NUL)
  *   shmbctl [--pipe NAME] list | stat NAME | delete NAME
  *   shmbctl [--pipe NAME] raw JSON             (one request, print reply)
+ *   shmbctl [--service NAME] reload            (the service re-reads its
+ *                                               config; administrators)
  *
  * Exit status: 0 on success, 1 when the broker refused (its code and message
  * are printed), 2 on a usage error.
@@ -24,16 +26,18 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: shmbctl [--pipe NAME] [--service NAME]\n"
-                    "               [--trust system|service|any] COMMAND\n"
-                    "  ping\n"
-                    "  create NAME SIZE [--ro] [--persistent]\n"
-                    "  write NAME TEXT\n"
-                    "  read NAME\n"
-                    "  list\n"
-                    "  stat NAME\n"
-                    "  delete NAME\n"
-                    "  raw JSON\n");
+    fprintf(stderr,
+            "usage: shmbctl [--pipe NAME] [--service NAME]\n"
+            "               [--trust system|service|any] COMMAND\n"
+            "  ping\n"
+            "  create NAME SIZE [--ro] [--persistent]\n"
+            "  write NAME TEXT\n"
+            "  read NAME\n"
+            "  list\n"
+            "  stat NAME\n"
+            "  delete NAME\n"
+            "  raw JSON\n"
+            "  reload            (have the service re-read its config)\n");
     return 2;
 }
 
@@ -175,6 +179,19 @@ int main(int argc, char **argv)
     if (i >= argc)
         return usage();
     cmd = argv[i++];
+    if (strcmp(cmd, "reload") == 0 && i == argc) {
+        /* Through the service control manager, not the pipe. */
+        uint32_t err = 0;
+        rc = shmb_service_reload(o.service_name, &err);
+        if (rc != SHMB_OK) {
+            fprintf(stderr, "shmbctl: reload: %s (system error %u)\n",
+                    shmb_strerror(rc), (unsigned)err);
+            return 1;
+        }
+        printf("reload requested; the service log says whether the new "
+               "config was taken\n");
+        return 0;
+    }
     rc = shmb_connect(&o, &c);
     if (rc != SHMB_OK) {
         rc = report(c, "connect", rc);

@@ -294,6 +294,28 @@ broker *broker_new(const shmb_config *cfg, const shmb_logger *log)
     return b;
 }
 
+int broker_reconfigure(broker *b, const shmb_config *cfg)
+{
+    shmb_config fresh, old;
+
+    if (shmb_config_copy(&fresh, cfg) != SHMB_OK)
+        return SHMB_E_NOMEM;
+    /* Swap in the new rules and limits; free the old rules (only). */
+    memset(&old, 0, sizeof(old));
+    old.rules = b->cfg.rules;
+    old.nrules = b->cfg.nrules;
+    b->cfg.limits = fresh.limits;
+    b->cfg.rules = fresh.rules;
+    b->cfg.nrules = fresh.nrules;
+    fresh.rules = NULL;
+    fresh.nrules = 0;
+    shmb_config_free(&fresh);
+    shmb_config_free(&old);
+    shmb_logf(b->log, SHMB_LOG_INFO, "event=config_reloaded rules=%zu",
+              b->cfg.nrules);
+    return SHMB_OK;
+}
+
 static uint64_t charge_of(uint64_t size)
 {
     uint64_t gran = plat_commit_granularity();

@@ -59,6 +59,12 @@ char *broker_reply_refused(int code, const char *message);
 
 void broker_get_stats(const broker *b, broker_stats *st);
 
+/* Applies a reloaded configuration's rules and limits (pipe settings and
+ * config regions stay as they were at start). Grants already made and
+ * regions that exist are not revisited. Returns SHMB_OK or SHMB_E_NOMEM
+ * (then the old configuration stays). */
+int broker_reconfigure(broker *b, const shmb_config *cfg);
+
 /* Releases the commit of retired regions whose sections are gone. Call it
  * now and then (the service does, every second). */
 void broker_sweep(broker *b);

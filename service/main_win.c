@@ -48,7 +48,8 @@ typedef struct runtime {
     HANDLE event_source;
     uv_loop_t loop;
     uv_async_t stop;
-    uv_timer_t sweep; /* gives back the commit of sections that are gone */
+    uv_async_t reload; /* SERVICE_CONTROL_PARAMCHANGE */
+    uv_timer_t sweep;  /* gives back the commit of sections that are gone */
     broker *b;
     server *srv;
     CRITICAL_SECTION log_lock;
@@ -81,9 +82,11 @@ static void svc_report(DWORD state, DWORD exit_code, DWORD wait_hint)
     g_svc.status.dwServiceSpecificExitCode =
         exit_code == ERROR_SERVICE_SPECIFIC_ERROR ? g_svc.specific_code : 0;
     g_svc.status.dwWaitHint = wait_hint;
-    g_svc.status.dwControlsAccepted =
-        state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN
-                                 : 0;
+    g_svc.status.dwControlsAccepted = state == SERVICE_RUNNING
+                                          ? SERVICE_ACCEPT_STOP |
+                                                SERVICE_ACCEPT_SHUTDOWN |
+                                                SERVICE_ACCEPT_PARAMCHANGE
+                                          : 0;
     if (state == SERVICE_RUNNING || state == SERVICE_STOPPED)
         g_svc.status.dwCheckPoint = 0;
     else
@@ -314,7 +317,40 @@ static void on_stop(uv_async_t *a)
         rt->srv = NULL;
     }
     uv_close((uv_handle_t *)&rt->sweep, NULL);
+    uv_close((uv_handle_t *)&rt->reload, NULL);
     uv_close((uv_handle_t *)&rt->stop, NULL);
+}
+
+/* Reloads the policy from the same file. A bad file changes nothing: the
+ * running policy stays, and the log says why. */
+static void on_reload(uv_async_t *a)
+{
+    runtime *rt = a->data;
+    shmb_config fresh;
+    char why[SHMB_CONFIG_ERR_MAX + MAX_PATH * 3];
+    size_t i;
+    int same_regions;
+
+    if (rt->b == NULL)
+        return;
+    if (config_load(&rt->opt, &fresh, why, sizeof(why)) != 0) {
+        shmb_logf(&rt->log, SHMB_LOG_ERROR,
+                  "event=reload_failed reason=\"%s\" kept=running_policy", why);
+        return;
+    }
+    same_regions = fresh.nregions == rt->cfg.nregions;
+    for (i = 0; same_regions && i < fresh.nregions; i++)
+        same_regions = memcmp(&fresh.regions[i], &rt->cfg.regions[i],
+                              sizeof(fresh.regions[i])) == 0;
+    if (!same_regions || strcmp(fresh.pipe_sddl, rt->cfg.pipe_sddl) != 0 ||
+        (rt->opt.pipe[0] == '\0' &&
+         strcmp(fresh.pipe_name, rt->cfg.pipe_name) != 0))
+        shmb_logf(&rt->log, SHMB_LOG_WARN,
+                  "event=reload_partial reason=\"the pipe and the config "
+                  "regions change only at a restart\"");
+    if (broker_reconfigure(rt->b, &fresh) == SHMB_OK)
+        rt->cfg.limits = fresh.limits; /* frame size, hello deadline */
+    shmb_config_free(&fresh);
 }
 
 static void on_sweep(uv_timer_t *t)
@@ -395,6 +431,8 @@ static DWORD broker_run(runtime *rt)
         return ERROR_NOT_ENOUGH_MEMORY;
     uv_async_init(&rt->loop, &rt->stop, on_stop);
     rt->stop.data = rt;
+    uv_async_init(&rt->loop, &rt->reload, on_reload);
+    rt->reload.data = rt;
     uv_timer_init(&rt->loop, &rt->sweep);
     rt->sweep.data = rt;
     b = broker_new(&rt->cfg, &rt->log);
@@ -402,6 +440,7 @@ static DWORD broker_run(runtime *rt)
     if (b == NULL) {
         exit_code = ERROR_NOT_ENOUGH_MEMORY;
         uv_close((uv_handle_t *)&rt->sweep, NULL);
+        uv_close((uv_handle_t *)&rt->reload, NULL);
         uv_close((uv_handle_t *)&rt->stop, NULL);
     } else {
         rc = broker_create_config_regions(b, why, sizeof(why));
@@ -414,6 +453,7 @@ static DWORD broker_run(runtime *rt)
             exit_code = ERROR_SERVICE_SPECIFIC_ERROR;
             g_svc.specific_code = (DWORD)-rc; /* sc query shows the code */
             uv_close((uv_handle_t *)&rt->sweep, NULL);
+            uv_close((uv_handle_t *)&rt->reload, NULL);
             uv_close((uv_handle_t *)&rt->stop, NULL);
         } else {
             uv_timer_start(&rt->sweep, on_sweep, 1000, 1000);
@@ -442,6 +482,9 @@ static DWORD WINAPI svc_control(DWORD control, DWORD type, LPVOID data,
     case SERVICE_CONTROL_SHUTDOWN:
         svc_report(SERVICE_STOP_PENDING, NO_ERROR, STOP_WAIT_HINT_MS);
         uv_async_send(&rt->stop);
+        return NO_ERROR;
+    case SERVICE_CONTROL_PARAMCHANGE:
+        uv_async_send(&rt->reload);
         return NO_ERROR;
     case SERVICE_CONTROL_INTERROGATE:
         return NO_ERROR;

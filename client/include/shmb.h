@@ -107,6 +107,11 @@ SHMB_API void shmb_region_unmap(shmb_region *r);
 /* Unmaps and closes the handle. Does not tell the broker (see release). */
 SHMB_API void shmb_region_close(shmb_region *r);
 
+/* Asks the service control manager to have the service reload its
+ * configuration (SERVICE_CONTROL_PARAMCHANGE; needs the right to change
+ * the service's parameters, i.e. an administrator). NULL: "shmbroker". */
+SHMB_API int shmb_service_reload(const char *service_name, uint32_t *syserr);
+
 /* Sends one request object (without "id"; the library adds it) and returns
  * the reply payload as text (free with shmb_free). For tools and tests. */
 SHMB_API int shmb_request_json(shmb_client *c, const char *request_json,

@@ -422,3 +422,45 @@ int test_broker_principals(void)
     CHECK_INT(g_fake.live_sections, 0);
     return 0;
 }
+
+int test_broker_reconfigure(void)
+{
+    shmb_config cfg, next;
+    char err[SHMB_CONFIG_ERR_MAX];
+    static const char json2[] =
+        "{\"limits\":{\"max_region_size\":4096},\"rules\":["
+        "{\"name\":\"new\",\"regions\":[\"n/**\"],\"create\":true}]}";
+    broker *b = new_broker(&cfg, NULL);
+    client a;
+
+    CHECK(b != NULL);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK(hello(&a));
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/keep\","
+                 "\"size\":100,\"lifetime\":\"persistent\"",
+                 "\"result\""));
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"n/x\",\"size\":1",
+                 "access_denied"));
+    CHECK_INT(shmb_config_parse(json2, strlen(json2), "next", &next, err,
+                                sizeof(err)),
+              SHMB_OK);
+    CHECK_INT(broker_reconfigure(b, &next), SHMB_OK);
+    shmb_config_free(&next);
+    /* New rules and limits apply at once... */
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"n/x\",\"size\":1",
+                 "\"result\""));
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"n/y\",\"size\":8192",
+                 "exceeds limits.max_region_size (4096)"));
+    /* ...the old ones are gone, existing regions stay. */
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/z\","
+                 "\"size\":1",
+                 "access_denied"));
+    CHECK(expect(&a, "\"op\":\"stat\",\"name\":\"users/" ME "/keep\"",
+                 "\"owner\":true"));
+    broker_conn_close(a.conn);
+    broker_free(b);
+    CHECK_INT(g_fake.live_sections, 0);
+    return 0;
+}
