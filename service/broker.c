@@ -710,7 +710,6 @@ static int op_create(op_ctx *x, cJSON *res)
     uint32_t syserr = 0;
     int rc;
 
-    broker_sweep(b); /* so the quotas below see what is really gone */
     if (req->size > b->cfg.limits.max_region_size)
         return op_fail(x, SHMB_E_INVALID_SIZE,
                        "size %llu exceeds limits.max_region_size (%llu)",
@@ -723,6 +722,12 @@ static int op_create(op_ctx *x, cJSON *res)
                        req->name);
     charge = charge_of(req->size);
     rc = check_create_limits(x, charge);
+    if (rc == SHMB_E_QUOTA_EXCEEDED && b->ndrains > 0) {
+        /* Only when it decides something: give back what is really gone
+         * (the timer does it every second anyway) and look again. */
+        broker_sweep(b);
+        rc = check_create_limits(x, charge);
+    }
     if (rc != SHMB_OK)
         return rc;
     u = user_charge_get(b, c->key, 1);
