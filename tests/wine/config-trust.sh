@@ -31,14 +31,9 @@ echo "$out" | grep -q "trust is writable by S-1-1-0" || fail "unexpected: $out"
 # The service itself refuses to start on it, and says why in its log.
 name=shmb-trust
 log="$SHMB_BUILD_DIR/service-$name.log"
-: >"$log"
-bash "$(dirname "$0")/service.sh" remove "$name" >/dev/null
-bin="\"$(winepath -w "$exe")\" --service-name $name --log \"$(winepath -w "$log")\" --config \"$(winepath -w "$cfg")\" --pipe \\\\.\\pipe\\shmb-trust"
-wine_q sc create "$name" binPath= "$bin" start= demand >/dev/null
-wine_q sc start "$name" >/dev/null || true
-wait_state "$name" STOPPED 30 || fail "service did not refuse to start"
+bash "$(dirname "$0")/service.sh" refused "$name" "$exe" "$cfg" \
+    --pipe '\\.\pipe\shmb-trust' >/dev/null || fail "service did not refuse to start"
 grep -q "event=config_invalid reason=.*trust is writable by S-1-1-0" "$log" ||
     { cat "$log"; fail "no reason in the log"; }
-wine_q sc delete "$name" >/dev/null
 chmod 755 "$dir"
 echo "config-trust: private config accepted; writable file or folder refused"

@@ -21,7 +21,6 @@ JSON
 wine_q "$exe" --check-config --config "$(winepath -w "$cfg")" >/dev/null ||
     fail "test config invalid"
 
-bash "$(dirname "$0")/service.sh" remove "$name" >/dev/null
 wine "$itest" child-squat-section "$gname" 6 </dev/null >"$dir/squatter.out" 2>&1 &
 squatter=$!
 for ((i = 0; i < 100; i++)); do
@@ -31,17 +30,14 @@ done
 grep -q squatting "$dir/squatter.out" || fail "squatter did not start"
 
 log="$SHMB_BUILD_DIR/service-$name.log"
-: >"$log"
-bin="\"$(winepath -w "$exe")\" --service-name $name --log \"$(winepath -w "$log")\" --config \"$(winepath -w "$cfg")\""
-wine_q sc create "$name" binPath= "$bin" start= demand >/dev/null
-wine_q sc start "$name" >/dev/null || true
-wait_state "$name" STOPPED 30 || fail "service did not stop after refusing"
+bash "$(dirname "$0")/service.sh" refused "$name" "$exe" "$cfg" >/dev/null ||
+    fail "service did not refuse to start while the name was squatted"
 grep -q "config region 'legacy/x': Global.shmb-squatted already exists; refusing" "$log" ||
     { cat "$log"; fail "no refusal in the log"; }
 grep -q "event=started" "$log" && fail "service reported started"
 
 wait "$squatter" || true
-wine_q sc start "$name" >/dev/null
-wait_state "$name" RUNNING 30 || { cat "$log"; fail "no start without the squatter"; }
+bash "$(dirname "$0")/service.sh" install "$name" "$exe" "$cfg" >/dev/null ||
+    { cat "$log"; fail "no start without the squatter"; }
 bash "$(dirname "$0")/service.sh" remove "$name"
 echo "squat-global: refused while squatted, started once the name was free"
