@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MPL-2.0
-# Finds cJSON (everywhere) and libuv (Windows builds) and exposes them as
+# Finds cJSON and libuv and exposes them as
 # shmb::cjson and shmb::uv. find_package first (vcpkg, our MinGW prefix,
 # Debian's cJSON), pkg-config second (Debian's libuv).
 find_package(PkgConfig QUIET)
@@ -33,26 +33,31 @@ if(MINGW)
 endif()
 add_library(shmb::cjson ALIAS shmb_cjson)
 
+# libuv everywhere: the Windows service runs on it, and its portable server
+# is also built natively for the tests.
+find_package(libuv CONFIG QUIET)
+add_library(shmb_uv INTERFACE)
+if(TARGET libuv::uv_a)
+  target_link_libraries(shmb_uv INTERFACE libuv::uv_a)
+elseif(TARGET uv_a)
+  target_link_libraries(shmb_uv INTERFACE uv_a)
+elseif(TARGET libuv::uv)
+  target_link_libraries(shmb_uv INTERFACE libuv::uv)
+elseif(TARGET uv)
+  target_link_libraries(shmb_uv INTERFACE uv)
+elseif(PKG_CONFIG_FOUND AND WIN32)
+  pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv-static)
+  target_link_libraries(shmb_uv INTERFACE PkgConfig::LIBUV)
+elseif(PKG_CONFIG_FOUND)
+  pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv)
+  target_link_libraries(shmb_uv INTERFACE PkgConfig::LIBUV)
+else()
+  message(FATAL_ERROR "libuv not found: install libuv1-dev (Debian), "
+                      "'vcpkg install libuv', or run scripts/deps-mingw.sh")
+endif()
 if(WIN32)
-  find_package(libuv CONFIG QUIET)
-  add_library(shmb_uv INTERFACE)
-  if(TARGET libuv::uv_a)
-    target_link_libraries(shmb_uv INTERFACE libuv::uv_a)
-  elseif(TARGET uv_a)
-    target_link_libraries(shmb_uv INTERFACE uv_a)
-  elseif(TARGET libuv::uv)
-    target_link_libraries(shmb_uv INTERFACE libuv::uv)
-  elseif(TARGET uv)
-    target_link_libraries(shmb_uv INTERFACE uv)
-  elseif(PKG_CONFIG_FOUND)
-    pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv-static)
-    target_link_libraries(shmb_uv INTERFACE PkgConfig::LIBUV)
-  else()
-    message(FATAL_ERROR "libuv not found: 'vcpkg install libuv' or run "
-                        "scripts/deps-mingw.sh")
-  endif()
   # A static libuv needs these; harmless when the target already lists them.
   target_link_libraries(shmb_uv INTERFACE ws2_32 iphlpapi userenv psapi
                                           dbghelp ole32 shell32 advapi32)
-  add_library(shmb::uv ALIAS shmb_uv)
 endif()
+add_library(shmb::uv ALIAS shmb_uv)

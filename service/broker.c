@@ -316,6 +316,11 @@ int broker_reconfigure(broker *b, const shmb_config *cfg)
     return SHMB_OK;
 }
 
+const shmb_limits *broker_limits(const broker *b)
+{
+    return &b->cfg.limits;
+}
+
 static uint64_t charge_of(uint64_t size)
 {
     uint64_t gran = plat_commit_granularity();

@@ -59,6 +59,10 @@ char *broker_reply_refused(int code, const char *message);
 
 void broker_get_stats(const broker *b, broker_stats *st);
 
+/* The limits in force (the broker owns the configuration; a reload changes
+ * them through broker_reconfigure only). */
+const shmb_limits *broker_limits(const broker *b);
+
 /* Applies a reloaded configuration's rules and limits (pipe settings and
  * config regions stay as they were at start). Grants already made and
  * regions that exist are not revisited. Returns SHMB_OK or SHMB_E_NOMEM

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MPL-2.0 */
 /*
- * peer_win.c - who is connected (DESIGN.md security rule 3).
+ * peer_win.c - who is connected (docs/security.md: identity from the kernel).
  *
  * Identity comes from the kernel, never from a message: we impersonate the
  * pipe client just long enough to open its token, read user, groups,
@@ -25,44 +25,10 @@
 #include <string.h>
 
 #include "peer_win.h"
+#include "win_util.h"
 
 /* TokenAppContainerSid is 31; older MinGW headers may lack the enum name. */
 #define TOKEN_APPCONTAINER_SID_CLASS ((TOKEN_INFORMATION_CLASS)31)
-
-int win_utf8(const WCHAR *w, char *out, size_t cap)
-{
-    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, out, (int)cap, NULL, NULL);
-    if (n <= 0) {
-        if (cap > 0)
-            out[0] = '\0';
-        return 0;
-    }
-    return 1;
-}
-
-int win_sid_string(PSID sid, char *out, size_t cap)
-{
-    LPWSTR s = NULL;
-    int ok;
-    if (sid == NULL || !ConvertSidToStringSidW(sid, &s))
-        return 0;
-    ok = win_utf8(s, out, cap);
-    LocalFree(s);
-    return ok;
-}
-
-static void *token_info(HANDLE tok, TOKEN_INFORMATION_CLASS cls);
-
-TOKEN_USER *win_self_user(void)
-{
-    HANDLE tok;
-    TOKEN_USER *u;
-    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok))
-        return NULL;
-    u = token_info(tok, TokenUser);
-    CloseHandle(tok);
-    return u;
-}
 
 /* GetTokenInformation into a heap buffer sized by the first call. */
 static void *token_info(HANDLE tok, TOKEN_INFORMATION_CLASS cls)
@@ -356,7 +322,7 @@ cleanup:
     return rc;
 }
 
-void peer_free(plat_peer *peer)
+void plat_peer_free(plat_peer *peer)
 {
     if (peer == NULL)
         return;

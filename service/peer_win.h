@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MPL-2.0 */
 /*
- * peer_win.h - Windows side of "identify peer": the connected client's
- * process handle and its token-derived identity.
+ * peer_win.h - the Windows side of "identify the peer": the connected
+ * client's process handle and its token-derived identity. Internal to the
+ * Windows backend (listener_win.c identifies, section_win.c grants).
  */
 #ifndef SHMB_PEER_WIN_H
 #define SHMB_PEER_WIN_H
@@ -24,20 +25,5 @@ struct plat_peer {
  * the impersonated user. On failure writes a reason into why. */
 int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
                   size_t whycap);
-void peer_free(plat_peer *peer);
-
-/* 1 if the descriptor has a DACL and it is not NULL (section_win.c). */
-int sd_has_real_dacl(PSECURITY_DESCRIPTOR sd);
-
-/* Exact access mask of a grant (section_win.c). */
-DWORD plat_access_mask(shmb_access access);
-
-/* The service process's own user (free() it), or NULL. */
-TOKEN_USER *win_self_user(void);
-
-/* UTF-16 -> UTF-8 into a fixed buffer; returns 0 on failure. */
-int win_utf8(const WCHAR *w, char *out, size_t cap);
-/* SID -> "S-1-..." into a fixed buffer; returns 0 on failure. */
-int win_sid_string(PSID sid, char *out, size_t cap);
 
 #endif

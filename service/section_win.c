@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "peer_win.h"
+#include "win_util.h"
 #include "platform.h"
 #include "shmb_config.h"
 
@@ -64,14 +65,6 @@ static int section_dacl(ACL *acl, DWORD cap)
     *GetSidSubAuthority(owner_rights, 0) = SECURITY_CREATOR_OWNER_RIGHTS_RID;
     return InitializeAcl(acl, cap, ACL_REVISION) &&
            AddAccessAllowedAce(acl, ACL_REVISION, 0, owner_rights);
-}
-
-int sd_has_real_dacl(PSECURITY_DESCRIPTOR sd)
-{
-    BOOL present = FALSE, defaulted = FALSE;
-    PACL dacl = NULL;
-    return GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) &&
-           present && dacl != NULL;
 }
 
 /* Creates the section object itself with `sd`; NULL name = unnamed. */
@@ -190,7 +183,9 @@ int plat_section_create(uint64_t size, const char *global_name,
     return SHMB_OK;
 }
 
-void plat_section_note_grantee(plat_section *section, plat_peer *peer)
+/* Remembers that `peer`'s process received a handle to `section`, once
+ * per process, so plat_section_in_use can tell when it has exited. */
+static void note_grantee(plat_section *section, plat_peer *peer)
 {
     HANDLE h = NULL;
     size_t i;
@@ -254,7 +249,7 @@ void plat_section_close(plat_section *section)
  * SECTION_EXTEND_SIZE and SECTION_MAP_EXECUTE), never WRITE_DAC, WRITE_OWNER
  * or DELETE, so a holder can neither widen its own access nor change who
  * else may open the section. */
-DWORD plat_access_mask(shmb_access access)
+static DWORD access_mask(shmb_access access)
 {
     switch (access) {
     case SHMB_ACCESS_RO:
@@ -270,7 +265,7 @@ int plat_section_grant(plat_section *section, plat_peer *peer,
                        shmb_access access, uint64_t *handle, uint32_t *syserr)
 {
     HANDLE target = NULL;
-    DWORD mask = plat_access_mask(access);
+    DWORD mask = access_mask(access);
 
     if (mask == 0 || section == NULL)
         return SHMB_E_INTERNAL;
@@ -283,7 +278,7 @@ int plat_section_grant(plat_section *section, plat_peer *peer,
         return SHMB_E_SYSTEM;
     }
     *handle = (uint64_t)(uintptr_t)target;
-    plat_section_note_grantee(section, peer);
+    note_grantee(section, peer);
     return SHMB_OK;
 }
 

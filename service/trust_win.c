@@ -15,10 +15,13 @@
 #include <aclapi.h>
 #include <sddl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "peer_win.h"
+#include "platform.h"
+#include "shmb_config.h"
 #include "trust_win.h"
+#include "win_util.h"
 
 #define TRUSTED_INSTALLER                                                      \
     "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464"
@@ -93,7 +96,7 @@ static int object_trusted(const WCHAR *path, const char *shown, int is_dir,
     return ok;
 }
 
-int win_path_exists(const char *path)
+static int path_exists(const char *path)
 {
     WCHAR w[MAX_PATH * 2];
     return MultiByteToWideChar(CP_UTF8, 0, path, -1, w, MAX_PATH * 2) &&
@@ -125,4 +128,72 @@ int win_path_trusted(const char *path, int may_be_new, char *why, size_t cap)
     if (may_be_new && GetFileAttributesW(wpath) == INVALID_FILE_ATTRIBUTES)
         return 1;
     return object_trusted(wpath, path, 0, self, why, cap);
+}
+
+void plat_default_config_path(char *out, size_t cap)
+{
+    WCHAR dir[MAX_PATH];
+    char udir[MAX_PATH * 3];
+    DWORD n = GetEnvironmentVariableW(L"ProgramData", dir, MAX_PATH);
+    if (n == 0 || n >= MAX_PATH || !win_utf8(dir, udir, sizeof(udir)))
+        strcpy(udir, "C:\\ProgramData");
+    snprintf(out, cap, "%s\\shmbroker\\config.json", udir);
+}
+
+/* Reads a whole file of at most `max` bytes; NULL with *err on failure. */
+static char *read_file(const char *path, size_t max, size_t *len, DWORD *err)
+{
+    WCHAR wpath[MAX_PATH * 2];
+    HANDLE f;
+    LARGE_INTEGER size;
+    char *buf = NULL;
+    DWORD n = 0;
+
+    *err = 0;
+    if (!MultiByteToWideChar(CP_UTF8, 0, path, -1, wpath, MAX_PATH * 2)) {
+        *err = GetLastError();
+        return NULL;
+    }
+    f = CreateFileW(wpath, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                    FILE_ATTRIBUTE_NORMAL, NULL);
+    if (f == INVALID_HANDLE_VALUE) {
+        *err = GetLastError();
+        return NULL;
+    }
+    if (!GetFileSizeEx(f, &size) || (uint64_t)size.QuadPart > max) {
+        *err = ERROR_FILE_TOO_LARGE;
+    } else {
+        buf = malloc((size_t)size.QuadPart + 1);
+        if (buf == NULL)
+            *err = ERROR_NOT_ENOUGH_MEMORY;
+        else if (!ReadFile(f, buf, (DWORD)size.QuadPart, &n, NULL)) {
+            *err = GetLastError();
+            free(buf);
+            buf = NULL;
+        }
+    }
+    CloseHandle(f);
+    if (buf != NULL) {
+        buf[n] = '\0';
+        *len = n;
+    }
+    return buf;
+}
+
+int plat_file_read_trusted(const char *path, size_t max, char **text,
+                           size_t *len, char *why, size_t whycap)
+{
+    DWORD err;
+
+    /* Present: it is our policy, so it must be under administrators'
+     * control before we read a byte of it. */
+    if (!win_path_trusted(path, 0, why, whycap))
+        return path_exists(path) ? SHMB_E_ACCESS_DENIED : SHMB_E_NOT_FOUND;
+    *text = read_file(path, max, len, &err);
+    if (*text != NULL)
+        return SHMB_OK;
+    snprintf(why, whycap, "%s: cannot read (system error %lu)", path, err);
+    return err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND
+               ? SHMB_E_NOT_FOUND
+               : SHMB_E_SYSTEM;
 }

@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * listener_win.c - the control pipe's listener on Windows: creates the
+ * pipe instances, accepts and identifies clients, and hands each connected
+ * stream to the portable server (docs/security.md: the control pipe).
+ *
+ * Why we create the pipe instances ourselves instead of uv_pipe_bind():
+ * libuv creates named pipe instances with a NULL security descriptor (the
+ * default DACL of the service's token) and without PIPE_REJECT_REMOTE_CLIENTS
+ * or FILE_FLAG_FIRST_PIPE_INSTANCE. We need all three: the configured DACL
+ * and low mandatory label so that exactly the intended (sandboxed) clients
+ * can connect, remote clients refused by the kernel, and the first instance
+ * flagged so nobody can have created the name before us. So an accept thread
+ * creates each instance with CreateNamedPipeW, waits in ConnectNamedPipe,
+ * identifies the client (impersonation must happen on a connected
+ * instance), and hands the connected handle to the loop through
+ * uv_async_send; the loop gives it to the server as a CRT descriptor, which
+ * the server wraps with uv_pipe_open and does all further I/O with libuv.
+ */
+#include <windows.h>
+
+#include <aclapi.h>
+#include <io.h>
+#include <sddl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peer_win.h"
+#include "platform.h"
+#include "shmb_config.h"
+#include "win_util.h"
+
+#define PIPE_BUFFER 65536
+#define INSTANCE_RETRY_MS 200
+
+typedef struct pending {
+    HANDLE pipe;
+    plat_peer *peer; /* NULL when identification failed */
+    shmb_identity id;
+    int rc;
+    char why[160];
+    struct pending *next;
+} pending;
+
+struct plat_listener {
+    uv_loop_t *loop;
+    const shmb_logger *log;
+    plat_accept_cb cb;
+    void *ctx;
+    WCHAR pipe_name[SHMB_PIPE_NAME_MAX];
+    PSECURITY_DESCRIPTOR sd;
+    int has_label;
+    HANDLE first;      /* first instance, handed to the thread */
+    HANDLE stop_event; /* manual reset: tells the thread to finish */
+    HANDLE thread;
+    CRITICAL_SECTION lock;
+    pending *head, *tail; /* guarded by lock */
+    uv_async_t accepted;
+    int stopping;
+};
+
+/* ---- pipe instances --------------------------------------------------- */
+
+static int pipe_is_ours(plat_listener *l, HANDLE h)
+{
+    PSECURITY_DESCRIPTOR got = NULL;
+    PSID owner = NULL, want = NULL;
+    BOOL defaulted;
+    int ours;
+    if (GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, &owner,
+                        NULL, NULL, NULL, &got) != ERROR_SUCCESS)
+        return 0;
+    ours = GetSecurityDescriptorOwner(l->sd, &want, &defaulted) &&
+           want != NULL && owner != NULL && EqualSid(owner, want);
+    LocalFree(got);
+    return ours;
+}
+
+static HANDLE pipe_instance(plat_listener *l, int first)
+{
+    SECURITY_ATTRIBUTES sa;
+    DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED;
+    HANDLE h;
+
+    sa.nLength = sizeof(sa);
+    sa.lpSecurityDescriptor = l->sd;
+    sa.bInheritHandle = FALSE;
+    /* FIRST_PIPE_INSTANCE: fail if anyone created this name before us.
+     * WRITE_DAC | WRITE_OWNER: so that the label can be set below. */
+    open_mode |= WRITE_DAC | WRITE_OWNER;
+    if (first)
+        open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
+    h = CreateNamedPipeW(l->pipe_name, open_mode,
+                         PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
+                             PIPE_REJECT_REMOTE_CLIENTS,
+                         PIPE_UNLIMITED_INSTANCES, PIPE_BUFFER, PIPE_BUFFER, 0,
+                         &sa);
+    /* A mandatory label passed only at creation is not honoured
+     * everywhere; set it again so it sticks. An instance without its label
+     * would be medium (low-IL clients locked out): refuse it instead. */
+    if (h != INVALID_HANDLE_VALUE && l->has_label &&
+        !SetKernelObjectSecurity(h, LABEL_SECURITY_INFORMATION, l->sd)) {
+        DWORD e = GetLastError();
+        CloseHandle(h);
+        SetLastError(e);
+        h = INVALID_HANDLE_VALUE;
+    }
+    /* A later instance joins whatever pipe has the name. If ours ever
+     * vanished (every instance gone for a moment), someone else's could
+     * be there now: only serve instances of a pipe we own. */
+    if (h != INVALID_HANDLE_VALUE && !first && !pipe_is_ours(l, h)) {
+        CloseHandle(h);
+        SetLastError(ERROR_ACCESS_DENIED);
+        h = INVALID_HANDLE_VALUE;
+    }
+    return h;
+}
+
+/* ---- the accept thread ----------------------------------------------- */
+
+/* Waits for a client on `h`. Returns 1 when connected, 0 to retry with a
+ * new instance, -1 when asked to stop. */
+static int wait_for_client(plat_listener *l, HANDLE h)
+{
+    OVERLAPPED ov;
+    HANDLE waits[2];
+    DWORD got, n;
+    int rc = 0;
+
+    memset(&ov, 0, sizeof(ov));
+    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (ov.hEvent == NULL)
+        return 0;
+    if (ConnectNamedPipe(h, &ov)) {
+        rc = 1;
+    } else if (GetLastError() == ERROR_PIPE_CONNECTED) {
+        rc = 1;
+    } else if (GetLastError() == ERROR_IO_PENDING) {
+        waits[0] = ov.hEvent;
+        waits[1] = l->stop_event;
+        got = WaitForMultipleObjects(2, waits, FALSE, INFINITE);
+        if (got == WAIT_OBJECT_0) {
+            rc = GetOverlappedResult(h, &ov, &n, FALSE) ? 1 : 0;
+        } else {
+            CancelIoEx(h, &ov);
+            GetOverlappedResult(h, &ov, &n, TRUE);
+            rc = -1;
+        }
+    }
+    CloseHandle(ov.hEvent);
+    return rc;
+}
+
+static void enqueue(plat_listener *l, pending *p)
+{
+    EnterCriticalSection(&l->lock);
+    if (l->tail != NULL)
+        l->tail->next = p;
+    else
+        l->head = p;
+    l->tail = p;
+    LeaveCriticalSection(&l->lock);
+    uv_async_send(&l->accepted);
+}
+
+static DWORD WINAPI accept_thread(LPVOID arg)
+{
+    plat_listener *l = arg;
+    HANDLE h = l->first;
+    pending *p;
+    int got;
+
+    l->first = NULL;
+    for (;;) {
+        if (h == INVALID_HANDLE_VALUE) {
+            /* Out of instances or memory, or the name is not ours: back
+             * off and keep trying; connected clients are still served. */
+            shmb_logf(l->log, SHMB_LOG_ERROR,
+                      "event=pipe_instance_failed error=%lu", GetLastError());
+            if (WaitForSingleObject(l->stop_event, INSTANCE_RETRY_MS) ==
+                WAIT_OBJECT_0)
+                return 0;
+            h = pipe_instance(l, 0);
+            continue;
+        }
+        got = wait_for_client(l, h);
+        if (got < 0) {
+            CloseHandle(h);
+            return 0;
+        }
+        if (got == 0) {
+            /* Replace before closing, so the name never goes away. */
+            HANDLE next = pipe_instance(l, 0);
+            CloseHandle(h);
+            h = next;
+            continue;
+        }
+        p = calloc(1, sizeof(*p));
+        if (p == NULL) {
+            DisconnectNamedPipe(h);
+            CloseHandle(h);
+        } else {
+            p->pipe = h;
+            p->rc = peer_identify(h, &p->peer, &p->id, p->why, sizeof(p->why));
+            enqueue(l, p);
+        }
+        h = pipe_instance(l, 0);
+    }
+}
+
+/* ---- handing connections to the loop --------------------------------- */
+
+static void drop_pipe(HANDLE h)
+{
+    DisconnectNamedPipe(h);
+    CloseHandle(h);
+}
+
+static void on_accepted(uv_async_t *a)
+{
+    plat_listener *l = a->data;
+    pending *p, *next;
+    plat_accepted acc;
+
+    EnterCriticalSection(&l->lock);
+    p = l->head;
+    l->head = l->tail = NULL;
+    LeaveCriticalSection(&l->lock);
+    for (; p != NULL; p = next) {
+        next = p->next;
+        acc.fd = -1;
+        if (!l->stopping)
+            acc.fd = _open_osfhandle((intptr_t)p->pipe, 0);
+        if (acc.fd < 0) {
+            drop_pipe(p->pipe); /* stopping, or out of descriptors */
+        } else {
+            acc.rc = p->rc;
+            memcpy(acc.why, p->why, sizeof(acc.why));
+            acc.peer = p->peer;
+            acc.id = &p->id;
+            l->cb(l->ctx, &acc);
+            p->peer = acc.peer; /* NULL if the server took it */
+        }
+        shmb_identity_free(&p->id);
+        plat_peer_free(p->peer);
+        free(p);
+    }
+}
+
+void plat_stream_close(uv_file fd)
+{
+    HANDLE h = (HANDLE)_get_osfhandle(fd);
+    if (h != INVALID_HANDLE_VALUE)
+        DisconnectNamedPipe(h);
+    _close(fd);
+}
+
+/* ---- start / stop ----------------------------------------------------- */
+
+/* The pipe's SDDL with an explicit owner: our own user (LocalSystem under
+ * the SCM) unless the config names one. Clients check this owner to know
+ * they talk to the service (client_win.c). */
+static int pipe_sddl(const char *sddl, WCHAR *out, size_t cap)
+{
+    char sid[SHMB_SID_MAX], text[SHMB_SDDL_MAX + SHMB_SID_MAX + 4];
+    TOKEN_USER *self;
+    if (strncmp(sddl, "O:", 2) == 0) {
+        snprintf(text, sizeof(text), "%s", sddl);
+    } else {
+        self = win_self_user();
+        if (self == NULL || !win_sid_string(self->User.Sid, sid, sizeof(sid))) {
+            free(self);
+            return 0;
+        }
+        free(self);
+        snprintf(text, sizeof(text), "O:%s%s", sid, sddl);
+    }
+    return win_wide(text, out, cap);
+}
+
+static int sd_has_label(PSECURITY_DESCRIPTOR sd)
+{
+    BOOL present = FALSE, defaulted = FALSE;
+    PACL sacl = NULL;
+    DWORD i;
+    void *ace;
+
+    if (!GetSecurityDescriptorSacl(sd, &present, &sacl, &defaulted) ||
+        !present || sacl == NULL)
+        return 0;
+    for (i = 0; i < sacl->AceCount; i++) {
+        if (GetAce(sacl, i, &ace) &&
+            ((ACE_HEADER *)ace)->AceType == SYSTEM_MANDATORY_LABEL_ACE_TYPE)
+            return 1;
+    }
+    return 0;
+}
+
+/* Parses the descriptor and creates the first instance (so a squatted or
+ * invalid pipe name fails here, before the service reports RUNNING). */
+static int listener_prepare(plat_listener *l, const char *name,
+                            const char *sddl, char *why, size_t whycap)
+{
+    WCHAR wsddl[SHMB_SDDL_MAX + SHMB_SID_MAX + 4];
+    HANDLE second;
+
+    if (!win_wide(name, l->pipe_name, SHMB_PIPE_NAME_MAX) ||
+        !pipe_sddl(sddl, wsddl, sizeof(wsddl) / sizeof(wsddl[0]))) {
+        snprintf(why, whycap, "pipe name or SDDL is not valid UTF-8");
+        return SHMB_E_INVALID_ARG;
+    }
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(
+            wsddl, SDDL_REVISION_1, &l->sd, NULL)) {
+        snprintf(why, whycap, "pipe SDDL does not parse (error %lu)",
+                 GetLastError());
+        return SHMB_E_INVALID_ARG;
+    }
+    if (!sd_has_real_dacl(l->sd)) {
+        snprintf(why, whycap,
+                 "pipe SDDL has no DACL (\"D:\"): that would "
+                 "let everyone do anything with the pipe");
+        return SHMB_E_INVALID_ARG;
+    }
+    l->has_label = sd_has_label(l->sd);
+    l->first = pipe_instance(l, 1);
+    if (l->first == INVALID_HANDLE_VALUE) {
+        DWORD e = GetLastError();
+        snprintf(why, whycap,
+                 e == ERROR_ACCESS_DENIED
+                     ? "pipe %s already exists: another broker or a squatter "
+                       "owns it (error %lu)"
+                     : "cannot create pipe %s (error %lu)",
+                 name, e);
+        return SHMB_E_SYSTEM;
+    }
+    /* Every later instance needs FILE_CREATE_PIPE_INSTANCE for us in the
+     * configured DACL; find out now rather than serve one client. */
+    second = pipe_instance(l, 0);
+    if (second == INVALID_HANDLE_VALUE) {
+        snprintf(why, whycap,
+                 "the pipe SDDL does not let the service create more "
+                 "instances of %s (error %lu): grant its account "
+                 "FILE_CREATE_PIPE_INSTANCE (e.g. (A;;GA;;;SY))",
+                 name, GetLastError());
+        return SHMB_E_INVALID_ARG;
+    }
+    CloseHandle(second);
+    return SHMB_OK;
+}
+
+static void listener_free(plat_listener *l)
+{
+    if (l->first != INVALID_HANDLE_VALUE && l->first != NULL)
+        CloseHandle(l->first);
+    if (l->stop_event != NULL)
+        CloseHandle(l->stop_event);
+    LocalFree(l->sd);
+    DeleteCriticalSection(&l->lock);
+    free(l);
+}
+
+static void on_async_closed(uv_handle_t *h)
+{
+    listener_free(h->data);
+}
+
+int plat_listener_start(uv_loop_t *loop, const char *name, const char *sddl,
+                        const shmb_logger *log, plat_accept_cb cb, void *ctx,
+                        plat_listener **out, char *why, size_t whycap)
+{
+    plat_listener *l = calloc(1, sizeof(*l));
+    int rc;
+
+    if (l == NULL)
+        return SHMB_E_NOMEM;
+    l->loop = loop;
+    l->log = log;
+    l->cb = cb;
+    l->ctx = ctx;
+    l->first = INVALID_HANDLE_VALUE;
+    InitializeCriticalSection(&l->lock);
+    rc = listener_prepare(l, name, sddl, why, whycap);
+    if (rc == SHMB_OK) {
+        l->stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
+        if (l->stop_event == NULL ||
+            uv_async_init(loop, &l->accepted, on_accepted) != 0) {
+            snprintf(why, whycap, "cannot set up the accept thread (%lu)",
+                     GetLastError());
+            listener_free(l);
+            return SHMB_E_SYSTEM;
+        }
+        l->accepted.data = l;
+        l->thread = CreateThread(NULL, 0, accept_thread, l, 0, NULL);
+        if (l->thread == NULL) {
+            snprintf(why, whycap, "cannot start the accept thread (%lu)",
+                     GetLastError());
+            rc = SHMB_E_SYSTEM;
+            plat_listener_stop(l);
+            return rc;
+        }
+    } else {
+        listener_free(l);
+        return rc;
+    }
+    *out = l;
+    return SHMB_OK;
+}
+
+void plat_listener_stop(plat_listener *l)
+{
+    if (l == NULL)
+        return;
+    l->stopping = 1;
+    if (l->thread != NULL) {
+        SetEvent(l->stop_event);
+        WaitForSingleObject(l->thread, INFINITE);
+        CloseHandle(l->thread);
+        l->thread = NULL;
+    }
+    /* Connections identified but not yet handed over are dropped. */
+    on_accepted(&l->accepted);
+    uv_close((uv_handle_t *)&l->accepted, on_async_closed);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * win_util.h - small Win32 helpers the Windows backend files share: text
+ * conversions, SIDs, the service's own user, descriptors. Internal to the
+ * *_win.c files of service/.
+ */
+#ifndef SHMB_WIN_UTIL_H
+#define SHMB_WIN_UTIL_H
+
+#include <windows.h>
+
+#include <stddef.h>
+
+/* UTF-16 -> UTF-8 into a fixed buffer; returns 0 on failure. */
+int win_utf8(const WCHAR *w, char *out, size_t cap);
+/* UTF-8 -> UTF-16 into a fixed buffer (cap in WCHARs), rejecting invalid
+ * UTF-8; returns 0 on failure. */
+int win_wide(const char *s, WCHAR *out, size_t cap);
+/* SID -> "S-1-..." into a fixed buffer; returns 0 on failure. */
+int win_sid_string(PSID sid, char *out, size_t cap);
+/* The service process's own user (free() it), or NULL. */
+TOKEN_USER *win_self_user(void);
+/* 1 if the descriptor has a DACL and it is not NULL (a NULL DACL would let
+ * everyone do anything). */
+int sd_has_real_dacl(PSECURITY_DESCRIPTOR sd);
+
+#endif

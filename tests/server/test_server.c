@@ -1,0 +1,629 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * test_server.c - the portable server (service/server.c) natively, over a
+ * real libuv stream (a socketpair) and the fake platform: frames in,
+ * broker, replies out, pipelining, bad frames, the hello deadline,
+ * connection limits, refused identification, backpressure, undelivered
+ * grants and stopping with clients connected. The same code serves the
+ * Windows pipe; the Wine tests keep what needs the real kernel.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "fake_channel.h"
+#include "fake_platform.h"
+#include "harness.h"
+#include "server.h"
+#include "shmb_frame.h"
+
+#define ME "S-1-5-21-7-7-7-1001"
+#define WAIT_MS 5000
+
+typedef struct fixture {
+    uv_loop_t loop;
+    broker *b;
+    server *srv;
+    shmb_logger log;
+    char logged[16384]; /* the log lines so far (the first 16 KiB) */
+    size_t nlogged;
+} fixture;
+
+typedef struct tclient {
+    int fd;
+    uint32_t next_id;
+    uint8_t buf[1 << 20];
+    size_t have;
+} tclient;
+
+static void capture(void *ctx, shmb_log_level level, const char *line)
+{
+    fixture *f = ctx;
+    int n;
+    (void)level;
+    n = snprintf(f->logged + f->nlogged, sizeof(f->logged) - f->nlogged, "%s\n",
+                 line);
+    if (n > 0 && f->nlogged + (size_t)n < sizeof(f->logged))
+        f->nlogged += (size_t)n;
+}
+
+static int fixture_up(fixture *f, const char *config_json)
+{
+    shmb_config cfg;
+    char why[SHMB_CONFIG_ERR_MAX];
+
+    memset(f, 0, sizeof(*f));
+    memset(&g_fake, 0, sizeof(g_fake));
+    fake_channel_reset();
+    if (config_json == NULL)
+        shmb_config_defaults(&cfg);
+    else if (shmb_config_parse(config_json, strlen(config_json), "t", &cfg, why,
+                               sizeof(why)) != SHMB_OK) {
+        fprintf(stderr, "config: %s\n", why);
+        return -1;
+    }
+    f->log.sink = capture;
+    f->log.ctx = f;
+    f->log.max_level = SHMB_LOG_DEBUG;
+    uv_loop_init(&f->loop);
+    f->b = broker_new(&cfg, &f->log);
+    shmb_config_free(&cfg);
+    if (f->b == NULL || server_start(&f->loop, f->b, "test", "D:", &f->log,
+                                     &f->srv, why, sizeof(why)) != SHMB_OK)
+        return -1;
+    return 0;
+}
+
+/* Stops the server, lets every close finish, frees the broker; 0 when
+ * nothing is left behind. */
+static int fixture_down(fixture *f)
+{
+    int rc;
+    if (f->srv != NULL)
+        server_stop(f->srv);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    broker_free(f->b);
+    rc = uv_loop_close(&f->loop);
+    if (rc != 0 || g_fake.live_sections != 0 || g_chan.listening) {
+        fprintf(stderr, "left behind: loop %d, sections %d, listening %d\n", rc,
+                g_fake.live_sections, g_chan.listening);
+        return -1;
+    }
+    return 0;
+}
+
+static int connect_spec(fixture *f, tclient *c, const fake_peer_spec *spec)
+{
+    (void)f;
+    memset(c, 0, sizeof(*c));
+    c->fd = fake_connect(spec);
+    return c->fd >= 0 ? 0 : -1;
+}
+
+static int connect_me(fixture *f, tclient *c)
+{
+    fake_peer_spec spec = {ME, NULL, 0, 0, SHMB_OK, NULL};
+    return connect_spec(f, c, &spec);
+}
+
+static void client_close(tclient *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+/* Writes all of buf (pumping the loop while the socket is full). */
+static int send_raw(fixture *f, tclient *c, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = write(c->fd, p, len);
+        if (n < 0 && errno != EAGAIN)
+            return -1;
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+        } else {
+            uv_run(&f->loop, UV_RUN_NOWAIT);
+        }
+    }
+    return 0;
+}
+
+static int send_json(fixture *f, tclient *c, const char *json)
+{
+    uint8_t hdr[SHMB_FRAME_HEADER];
+    shmb_frame_put_header(hdr, (uint32_t)strlen(json));
+    return send_raw(f, c, hdr, sizeof(hdr)) ||
+           send_raw(f, c, json, strlen(json));
+}
+
+/* Sends a request body with the next id. */
+static int request(fixture *f, tclient *c, const char *body)
+{
+    char req[1024];
+    snprintf(req, sizeof(req), "{\"id\":%u,%s}", (unsigned)++c->next_id, body);
+    return send_json(f, c, req);
+}
+
+/* Reads one reply frame into out (NUL-terminated). 1 = got one, 0 = none
+ * within WAIT_MS, -1 = the server closed the connection. */
+static int recv_reply(fixture *f, tclient *c, char *out, size_t cap)
+{
+    uint64_t deadline = uv_now(&f->loop) + WAIT_MS;
+    for (;;) {
+        if (c->have >= SHMB_FRAME_HEADER) {
+            uint32_t len = shmb_frame_get_header(c->buf);
+            if (c->have >= SHMB_FRAME_HEADER + len) {
+                size_t n = len < cap - 1 ? len : cap - 1;
+                memcpy(out, c->buf + SHMB_FRAME_HEADER, n);
+                out[n] = '\0';
+                c->have -= SHMB_FRAME_HEADER + len;
+                memmove(c->buf, c->buf + SHMB_FRAME_HEADER + len, c->have);
+                return 1;
+            }
+        }
+        ssize_t n = read(c->fd, c->buf + c->have, sizeof(c->buf) - c->have);
+        if (n == 0)
+            return -1;
+        if (n > 0) {
+            c->have += (size_t)n;
+            continue;
+        }
+        if (errno != EAGAIN)
+            return -1;
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+        uv_update_time(&f->loop);
+        if (uv_now(&f->loop) > deadline)
+            return 0;
+        uv_sleep(1);
+    }
+}
+
+/* The next reply contains `want`. */
+static int expect(fixture *f, tclient *c, const char *want)
+{
+    char reply[65536];
+    int r = recv_reply(f, c, reply, sizeof(reply));
+    if (r != 1 || strstr(reply, want) == NULL) {
+        fprintf(stderr, "reply (%d): %s\n  want: %s\n", r, r == 1 ? reply : "-",
+                want);
+        return 0;
+    }
+    return 1;
+}
+
+static int call(fixture *f, tclient *c, const char *body, const char *want)
+{
+    return request(f, c, body) == 0 && expect(f, c, want);
+}
+
+static int hello(fixture *f, tclient *c)
+{
+    return call(f, c, "\"op\":\"hello\",\"versions\":[1]", "\"version\":1");
+}
+
+/* The server closed this connection (after any replies in flight). */
+static int closed_by_server(fixture *f, tclient *c)
+{
+    char reply[4096];
+    int r;
+    while ((r = recv_reply(f, c, reply, sizeof(reply))) == 1)
+        ;
+    return r == -1;
+}
+
+/* ---- the request path --------------------------------------------------- */
+
+int test_server_request_path(void)
+{
+    fixture f;
+    tclient a, b;
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    CHECK(connect_me(&f, &a) == 0 && connect_me(&f, &b) == 0);
+    CHECK(hello(&f, &a) && hello(&f, &b));
+    CHECK(call(&f, &a, "\"op\":\"ping\"",
+               "{\"id\":2,\"result\":{\"pong\":true}}"));
+    CHECK(call(&f, &a,
+               "\"op\":\"create\",\"name\":\"users/" ME "/r\",\"size\":4096",
+               "\"handle\":"));
+    CHECK_INT(g_fake.live_sections, 1);
+    CHECK(call(&f, &b,
+               "\"op\":\"open\",\"name\":\"users/" ME "/r\",\"access\":\"ro\"",
+               "\"access\":\"ro\""));
+    CHECK(call(&f, &b, "\"op\":\"stat\",\"name\":\"users/" ME "/r\"",
+               "\"holders\":2"));
+    CHECK(call(&f, &a, "\"op\":\"list\"", "\"truncated\":false"));
+    CHECK(call(&f, &a, "\"op\":\"release\",\"name\":\"users/" ME "/r\"",
+               "\"result\""));
+    /* b still holds the client region; when b goes, so does the region. */
+    CHECK_INT(g_fake.live_sections, 1);
+    client_close(&b);
+    CHECK(call(&f, &a, "\"op\":\"ping\"", "\"pong\""));
+    CHECK_INT(g_fake.live_sections, 0);
+    client_close(&a);
+    CHECK(fixture_down(&f) == 0);
+    return 0;
+}
+
+int test_server_pipelined_and_split_frames(void)
+{
+    fixture f;
+    tclient a;
+    char many[64 * 40], one[64];
+    const char *split = "{\"id\":99,\"op\":\"ping\"}";
+    uint8_t hdr[SHMB_FRAME_HEADER];
+    size_t off = 0, i;
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    CHECK(connect_me(&f, &a) == 0);
+    CHECK(hello(&f, &a));
+    /* 40 requests in one write: 40 replies, in order. */
+    for (i = 0; i < 40; i++) {
+        int n = snprintf(one, sizeof(one), "{\"id\":%u,\"op\":\"ping\"}",
+                         (unsigned)(100 + i));
+        shmb_frame_put_header((uint8_t *)many + off, (uint32_t)n);
+        memcpy(many + off + SHMB_FRAME_HEADER, one, (size_t)n);
+        off += SHMB_FRAME_HEADER + (size_t)n;
+    }
+    CHECK(send_raw(&f, &a, many, off) == 0);
+    for (i = 0; i < 40; i++) {
+        snprintf(one, sizeof(one), "{\"id\":%u,", (unsigned)(100 + i));
+        CHECK(expect(&f, &a, one));
+    }
+    /* One request a byte at a time, the loop running in between. */
+    shmb_frame_put_header(hdr, (uint32_t)strlen(split));
+    for (i = 0; i < sizeof(hdr); i++) {
+        CHECK(send_raw(&f, &a, hdr + i, 1) == 0);
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+    }
+    for (i = 0; split[i] != '\0'; i++) {
+        CHECK(send_raw(&f, &a, split + i, 1) == 0);
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+    }
+    CHECK(expect(&f, &a, "{\"id\":99,\"result\":{\"pong\":true}}"));
+    client_close(&a);
+    CHECK(fixture_down(&f) == 0);
+    return 0;
+}
+
+/* ---- what closes a connection ------------------------------------------ */
+
+int test_server_bad_frame_closes_only_that_connection(void)
+{
+    fixture f;
+    tclient bad, good;
+    const uint8_t zero[SHMB_FRAME_HEADER] = {0, 0, 0, 0};
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    CHECK(connect_me(&f, &bad) == 0 && connect_me(&f, &good) == 0);
+    CHECK(hello(&f, &bad) && hello(&f, &good));
+    CHECK(send_raw(&f, &bad, zero, sizeof(zero)) == 0);
+    CHECK(expect(&f, &bad, "{\"id\":null,\"error\":{\"code\":\"bad_frame\""));
+    CHECK(closed_by_server(&f, &bad));
+    CHECK(strstr(f.logged, "event=bad_frame") != NULL);
+    CHECK(call(&f, &good, "\"op\":\"ping\"", "\"pong\""));
+    client_close(&bad);
+    client_close(&good);
+    CHECK(fixture_down(&f) == 0);
+    return 0;
+}
+
+int test_server_bad_json_closes(void)
+{
+    fixture f;
+    tclient a;
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    CHECK(connect_me(&f, &a) == 0);
+    CHECK(send_json(&f, &a, "{not json") == 0);
+    CHECK(expect(&f, &a, "\"code\":\"bad_json\""));
+    CHECK(closed_by_server(&f, &a));
+    client_close(&a);
+    CHECK(fixture_down(&f) == 0);
+    return 0;
+}
+
+int test_server_oversized_frame_closes(void)
+{
+    fixture f;
+    tclient a;
+    uint8_t hdr[SHMB_FRAME_HEADER];
+
+    CHECK(fixture_up(&f, "{\"limits\":{\"max_frame\":1024}}") == 0);
+    CHECK(connect_me(&f, &a) == 0);
+    /* Refused from the header alone: no 1025 bytes are ever sent. */
+    shmb_frame_put_header(hdr, 1025);
+    CHECK(send_raw(&f, &a, hdr, sizeof(hdr)) == 0);
+    CHECK(expect(&f, &a, "\"code\":\"bad_frame\""));
+    CHECK(closed_by_server(&f, &a));
+    client_close(&a);
+    CHECK(fixture_down(&f) == 0);
+    return 0;
+}
+
+int test_server_hello_deadline(void)
+{
+    fixture f;
+    tclient silent, polite;
+
+    CHECK(fixture_up(&f, "{\"limits\":{\"hello_timeout_ms\":100}}") == 0);
+    CHECK(connect_me(&f, &silent) == 0 && connect_me(&f, &polite) == 0);
+    CHECK(hello(&f, &polite));
+    /* Unsolicited: id null, the limit named, then the connection ends. */
+    CHECK(expect(&f, &silent,
+                 "{\"id\":null,\"error\":{\"code\":\"handshake_required\","
+                 "\"message\":\"no hello within limits.hello_timeout_ms "
+                 "(100 ms)\"}}"));
+    CHECK(closed_by_server(&f, &silent));
+    CHECK(strstr(f.logged, "event=hello_timeout") != NULL);
+    /* Long after the deadline, the one that said hello is still served. */
+    uv_sleep(150);
+    CHECK(call(&f, &polite, "\"op\":\"ping\"", "\"pong\""));
+    client_close(&silent);
+    client_close(&polite);
+    CHECK(fixture_down(&f) == 0);
+    return 0;
+}
+
+int test_server_half_frame_then_hello_deadline(void)
+{
+    fixture f;
+    tclient a;
+    const uint8_t part[] = {20, 0, 0, 0, '{', '"'};
+
+    CHECK(fixture_up(&f, "{\"limits\":{\"hello_timeout_ms\":100}}") == 0);
+    CHECK(connect_me(&f, &a) == 0);
+    CHECK(send_raw(&f, &a, part, sizeof(part)) == 0);
+    CHECK(expect(&f, &a, "\"code\":\"handshake_required\""));
+    CHECK(closed_by_server(&f, &a));
+    client_close(&a);
+    CHECK(fixture_down(&f) == 0);
+    return 0;
+}
+
+int test_server_connection_limits(void)
+{
+    fixture f;
+    tclient c[4];
+    fake_peer_spec other = {"S-1-5-21-7-7-7-2002", NULL, 0, 0, SHMB_OK, NULL};
+    int i;
+
+    CHECK(fixture_up(&f, "{\"limits\":{\"max_clients\":3,"
+                         "\"clients_per_user\":2}}") == 0);
+    CHECK(connect_me(&f, &c[0]) == 0 && connect_me(&f, &c[1]) == 0);
+    /* A third of the same principal: refused, named limit, closed. */
+    CHECK(connect_me(&f, &c[2]) == 0);
+    CHECK(expect(&f, &c[2],
+                 "\"code\":\"limit_reached\",\"message\":\"you already have "
+                 "limits.clients_per_user (2) connections open\""));
+    CHECK(closed_by_server(&f, &c[2]));
+    client_close(&c[2]);
+    /* Another user fills the last slot; then nobody else gets in. */
+    CHECK(connect_spec(&f, &c[2], &other) == 0);
+    CHECK(hello(&f, &c[2]));
+    other.user = "S-1-5-21-7-7-7-3003";
+    CHECK(connect_spec(&f, &c[3], &other) == 0);
+    CHECK(expect(&f, &c[3], "limits.max_clients (3) connections are open"));
+    CHECK(closed_by_server(&f, &c[3]));
+    /* Everyone admitted is still served. */
+    CHECK(hello(&f, &c[0]) && hello(&f, &c[1]));
+    for (i = 0; i < 4; i++)
+        client_close(&c[i]);
+    CHECK(fixture_down(&f) == 0);
+    return 0;
+}
+
+int test_server_refused_identification(void)
+{
+    fixture f;
+    tclient a;
+    fake_peer_spec spec = {ME,
+                           NULL,
+                           0,
+                           0,
+                           SHMB_E_ACCESS_DENIED,
+                           "process 4242 runs as someone else"};
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    CHECK(connect_spec(&f, &a, &spec) == 0);
+    CHECK(expect(&f, &a,
+                 "{\"id\":null,\"error\":{\"code\":\"access_denied\","
+                 "\"message\":\"process 4242 runs as someone else\"}}"));
+    CHECK(closed_by_server(&f, &a));
+    CHECK(strstr(f.logged, "event=connect_refused") != NULL);
+    client_close(&a);
+    CHECK(fixture_down(&f) == 0);
+    return 0;
+}
+
+/* ---- backpressure and undelivered grants -------------------------------- */
+
+int test_server_stops_reading_from_client_that_never_reads(void)
+{
+    fixture f;
+    tclient a;
+    char body[256], reply[65536];
+    size_t sent = 0, sent_bytes = 0, answered = 0, i;
+    const size_t cap = 1u << 20;
+    server_stats st;
+    int r, stalled = 0;
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    CHECK(connect_me(&f, &a) == 0);
+    CHECK(hello(&f, &a));
+    /* Make `list` replies large (about 2.4 KiB for a 25-byte request): 10
+     * regions with long names. */
+    for (i = 0; i < 10; i++) {
+        snprintf(body, sizeof(body),
+                 "\"op\":\"create\",\"name\":\"users/" ME "/%090u\","
+                 "\"size\":1,\"lifetime\":\"persistent\"",
+                 (unsigned)i);
+        CHECK(call(&f, &a, body, "\"handle\":"));
+    }
+    /* Send list requests and never read. A server that kept reading
+     * would take them all (and queue every reply): we could write the
+     * whole MiB. One that stops reading fills the socket, and then the
+     * client's writes stay refused however long the server runs. */
+    while (sent_bytes < cap && !stalled) {
+        char req[64];
+        uint8_t frame[80];
+        int n = snprintf(req, sizeof(req), "{\"id\":%u,\"op\":\"list\"}",
+                         (unsigned)++a.next_id);
+        shmb_frame_put_header(frame, (uint32_t)n);
+        memcpy(frame + SHMB_FRAME_HEADER, req, (size_t)n);
+        ssize_t w = write(a.fd, frame, SHMB_FRAME_HEADER + (size_t)n);
+        if (w == (ssize_t)(SHMB_FRAME_HEADER + (size_t)n)) {
+            sent++;
+            sent_bytes += (size_t)w;
+            continue;
+        }
+        CHECK(w < 0 && errno == EAGAIN); /* no partial frames in this test */
+        a.next_id--;
+        for (i = 0; i < 50; i++)
+            uv_run(&f.loop, UV_RUN_NOWAIT);
+        w = write(a.fd, frame, SHMB_FRAME_HEADER + (size_t)n);
+        if (w < 0 && errno == EAGAIN)
+            stalled = 1;
+        else if (w == (ssize_t)(SHMB_FRAME_HEADER + (size_t)n))
+            sent++, sent_bytes += (size_t)w, a.next_id++;
+        else
+            CHECK(0);
+    }
+    CHECK(stalled);
+    server_get_stats(f.srv, &st);
+    CHECK_INT(st.paused, 1);
+    /* Now read: every request is answered, in order, and reading resumes. */
+    while (answered < sent) {
+        char want[32];
+        r = recv_reply(&f, &a, reply, sizeof(reply));
+        CHECK_INT(r, 1);
+        snprintf(want, sizeof(want), "{\"id\":%u,",
+                 (unsigned)(a.next_id - sent + answered + 1));
+        CHECK(strncmp(reply, want, strlen(want)) == 0);
+        answered++;
+    }
+    server_get_stats(f.srv, &st);
+    CHECK_INT(st.paused, 0);
+    CHECK(call(&f, &a, "\"op\":\"ping\"", "\"pong\""));
+    client_close(&a);
+    CHECK(fixture_down(&f) == 0);
+    return 0;
+}
+
+int test_server_undelivered_grant_revoked(void)
+{
+    fixture f;
+    tclient a;
+    broker_stats bs;
+    int i;
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    CHECK(connect_me(&f, &a) == 0);
+    CHECK(hello(&f, &a));
+    /* The client asks for a region and is gone before the reply. */
+    CHECK(request(&f, &a,
+                  "\"op\":\"create\",\"name\":\"users/" ME "/gone\","
+                  "\"size\":4096") == 0);
+    client_close(&a);
+    for (i = 0; i < 100 && g_fake.revoked_total == 0; i++) {
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+        uv_sleep(1);
+    }
+    CHECK_INT(g_fake.revoked_total, 1);
+    CHECK(strstr(f.logged, "event=undelivered") != NULL);
+    /* Its `client` region went with the connection. */
+    for (i = 0; i < 100 && g_fake.live_sections > 0; i++)
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+    broker_get_stats(f.b, &bs);
+    CHECK_INT(bs.clients, 0);
+    CHECK_INT(bs.regions, 0);
+    CHECK(fixture_down(&f) == 0);
+    return 0;
+}
+
+/* ---- start and stop ------------------------------------------------------ */
+
+int test_server_stop_with_clients_connected(void)
+{
+    fixture f;
+    tclient c[5];
+    char body[128];
+    int i;
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    for (i = 0; i < 5; i++) {
+        CHECK(connect_me(&f, &c[i]) == 0);
+        if (i == 4)
+            break; /* one that never says hello */
+        CHECK(hello(&f, &c[i]));
+        snprintf(body, sizeof(body),
+                 "\"op\":\"create\",\"name\":\"users/" ME "/s%d\","
+                 "\"size\":100",
+                 i);
+        CHECK(call(&f, &c[i], body, "\"handle\":"));
+    }
+    CHECK_INT(g_fake.live_sections, 4);
+    server_stop(f.srv);
+    f.srv = NULL;
+    uv_run(&f.loop, UV_RUN_DEFAULT);
+    for (i = 0; i < 5; i++) {
+        CHECK(closed_by_server(&f, &c[i]));
+        client_close(&c[i]);
+    }
+    CHECK(!g_chan.listening);
+    CHECK(fake_connect(&(fake_peer_spec){ME, NULL, 0, 0, SHMB_OK, NULL}) < 0);
+    CHECK(fixture_down(&f) == 0);
+    return 0;
+}
+
+int test_server_start_refused(void)
+{
+    uv_loop_t loop;
+    shmb_config cfg;
+    broker *b;
+    server *srv = NULL;
+    char why[256] = "";
+
+    fake_channel_reset();
+    uv_loop_init(&loop);
+    shmb_config_defaults(&cfg);
+    b = broker_new(&cfg, NULL);
+    shmb_config_free(&cfg);
+    CHECK(b != NULL);
+    g_chan.refuse_start = 1;
+    CHECK_INT(
+        server_start(&loop, b, "taken", "D:", NULL, &srv, why, sizeof(why)),
+        SHMB_E_SYSTEM);
+    CHECK_STR(why, "channel taken already exists");
+    CHECK(srv == NULL);
+    broker_free(b);
+    CHECK_INT(uv_loop_close(&loop), 0);
+    return 0;
+}
+
+/* A reload lands in the broker, and the server follows it: a connection
+ * accepted after the reload gets the new hello deadline. */
+int test_server_follows_reloaded_limits(void)
+{
+    fixture f;
+    tclient a;
+    shmb_config fresh;
+    char why[SHMB_CONFIG_ERR_MAX];
+    const char *json = "{\"limits\":{\"hello_timeout_ms\":100}}";
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    CHECK(shmb_config_parse(json, strlen(json), "t", &fresh, why,
+                            sizeof(why)) == SHMB_OK);
+    CHECK_INT(broker_reconfigure(f.b, &fresh), SHMB_OK);
+    shmb_config_free(&fresh);
+    CHECK(connect_me(&f, &a) == 0);
+    CHECK(expect(&f, &a, "limits.hello_timeout_ms (100 ms)"));
+    client_close(&a);
+    CHECK(fixture_down(&f) == 0);
+    return 0;
+}
