@@ -28,7 +28,14 @@ logged() {
 }
 
 as_root() {
-    if [ "$EUID" -eq 0 ]; then "$@"; else sudo -n "$@"; fi
+    if [ "$EUID" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null; then
+        sudo -n "$@"
+    else
+        echo "root (or password-less sudo) is needed for: $*" >&2
+        return 1
+    fi
 }
 
 apt_get() {
