@@ -3,14 +3,17 @@
 # scripts/build.sh [native|asan|fuzz|windows]...
 #
 # Installs what is missing on a Debian 12 machine (compilers, Wine, CMake,
-# Ninja, the native libuv/cJSON dev packages, the deb-src entry), builds
-# libuv and cJSON for MinGW from Debian's source packages (cached), then
-# configures and builds the given presets (default: native asan fuzz
-# windows).
+# Ninja, the native libuv/cJSON dev packages), builds libuv and cJSON for
+# MinGW from Debian's source packages (cached), then configures and builds
+# the given presets (default: native asan fuzz windows), quietly: the logs
+# are build/apt.log and build/.{configure,build}-<preset>.log.
 # Idempotent: a second run only rebuilds what changed.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+mkdir -p build
+APT_LOG=$repo/build/apt.log
+# shellcheck source=scripts/lib/apt.sh
 . scripts/lib/apt.sh
 
 presets=("$@")
@@ -22,8 +25,7 @@ step "checking build packages"
 apt_ensure cmake ninja-build gcc clang libclang-rt-14-dev pkg-config \
     libcjson-dev libuv1-dev \
     gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev \
-    wine wine64 dpkg-dev ||
-    { echo "build: could not install packages (log: ${APT_LOG:-see above})" >&2; exit 1; }
+    wine wine64
 
 for p in "${presets[@]}"; do
     if [ "$p" = windows ]; then
@@ -31,10 +33,9 @@ for p in "${presets[@]}"; do
         bash scripts/deps-mingw.sh
     fi
     step "configure + build preset '$p' (build/$p)"
-    mkdir -p build
-    cmake --preset "$p" >"build/.configure-$p.log" 2>&1 || {
-        tail -40 "build/.configure-$p.log" >&2
-        exit 1
-    }
-    cmake --build --preset "$p" -- -j"$(nproc)" | tail -n 3
+    : >"build/.configure-$p.log"
+    : >"build/.build-$p.log"
+    logged "build/.configure-$p.log" cmake --preset "$p"
+    logged "build/.build-$p.log" cmake --build --preset "$p" -- -j"$(nproc)"
+    tail -n 1 "build/.build-$p.log"
 done
