@@ -29,7 +29,7 @@
 #include "peer_win.h"
 #include "platform.h"
 #include "shmb_config.h"
-#include "win_util.h"
+#include "util_win.h"
 
 #define PIPE_BUFFER 65536
 #define INSTANCE_RETRY_MS 200

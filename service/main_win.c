@@ -20,7 +20,7 @@
 #include "platform.h"
 #include "scm_win.h"
 #include "service.h"
-#include "win_util.h"
+#include "util_win.h"
 
 /* The console control handler has no context parameter: the service it
  * stops, guarded so a late Ctrl+C never touches a freed service. */

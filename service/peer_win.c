@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "peer_win.h"
-#include "win_util.h"
+#include "util_win.h"
 
 /* TokenAppContainerSid is 31; older MinGW headers may lack the enum name. */
 #define TOKEN_APPCONTAINER_SID_CLASS ((TOKEN_INFORMATION_CLASS)31)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 
 #include "peer_win.h"
-#include "win_util.h"
+#include "util_win.h"
 #include "platform.h"
 #include "shmb_config.h"
 

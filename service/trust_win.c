@@ -21,7 +21,7 @@
 #include "platform.h"
 #include "shmb_config.h"
 #include "trust_win.h"
-#include "win_util.h"
+#include "util_win.h"
 
 #define TRUSTED_INSTALLER                                                      \
     "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464"

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MPL-2.0 */
-/* win_util.c - see win_util.h. */
+/* util_win.c - see util_win.h. */
 #include <windows.h>
 
 #include <sddl.h>
 #include <stdlib.h>
 
-#include "win_util.h"
+#include "util_win.h"
 
 int win_utf8(const WCHAR *w, char *out, size_t cap)
 {

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MPL-2.0 */
 /*
- * win_util.h - small Win32 helpers the Windows backend files share: text
+ * util_win.h - small Win32 helpers the Windows backend files share: text
  * conversions, SIDs, the service's own user, descriptors. Internal to the
  * *_win.c files of service/.
  */
-#ifndef SHMB_WIN_UTIL_H
-#define SHMB_WIN_UTIL_H
+#ifndef SHMB_UTIL_WIN_H
+#define SHMB_UTIL_WIN_H
 
 #include <windows.h>
 
