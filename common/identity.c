@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MPL-2.0 */
-/* identity.c - storage helpers for shmb_identity. */
+/* identity.c - storage helpers for shmb_identity, and how two views of one
+ * client (its impersonation token and its process token) combine. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,4 +38,50 @@ int shmb_identity_add_group(shmb_identity *id, const char *sid, int deny_only)
     memcpy(copy, sid, len);
     nv[(*n)++] = copy;
     return SHMB_OK;
+}
+
+static int list_has(char **v, size_t n, const char *s)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (strcmp(v[i], s) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int shmb_identity_merge(const shmb_identity *a, const shmb_identity *b,
+                        shmb_identity *out)
+{
+    const shmb_identity *both[2];
+    size_t i, k;
+    int ok = 1;
+
+    both[0] = a;
+    both[1] = b;
+    for (k = 0; k < 2 && ok; k++) {
+        const shmb_identity *x = both[k], *y = both[1 - k];
+        for (i = 0; i < x->ngroups && ok; i++) {
+            const char *g = x->groups[i];
+            int enabled_in_y = list_has(y->groups, y->ngroups, g);
+            if (enabled_in_y && k == 0)
+                ok = shmb_identity_add_group(out, g, 0) == SHMB_OK;
+            else if (!enabled_in_y &&
+                     !list_has(out->deny_groups, out->ndeny_groups, g))
+                ok = shmb_identity_add_group(out, g, 1) == SHMB_OK;
+        }
+        for (i = 0; i < x->ndeny_groups && ok; i++) {
+            if (!list_has(out->deny_groups, out->ndeny_groups,
+                          x->deny_groups[i]))
+                ok = shmb_identity_add_group(out, x->deny_groups[i], 1) ==
+                     SHMB_OK;
+        }
+    }
+    out->integrity = a->integrity < b->integrity ? a->integrity : b->integrity;
+    out->user_deny_only = a->user_deny_only || b->user_deny_only;
+    out->session = a->session;
+    memcpy(out->appcontainer_sid,
+           a->appcontainer_sid[0] ? a->appcontainer_sid : b->appcontainer_sid,
+           sizeof(out->appcontainer_sid));
+    return ok ? SHMB_OK : SHMB_E_NOMEM;
 }

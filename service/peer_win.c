@@ -10,7 +10,7 @@
  * another user, so grants only ever go to the process we identified.
  *
  * The effective identity is the *lesser* of the two tokens (see
- * identity_merge): a group counts for an allow only if enabled in both, it
+ * shmb_identity_merge): a group counts for an allow only if enabled in both, it
  * counts for a deny if deny-only in either or present in only one, and the
  * integrity level is the lower one. A client gains nothing by impersonating
  * someone, and a thread that impersonates a weaker token gets less. (Under
@@ -179,54 +179,6 @@ static int process_identity(HANDLE process, shmb_identity *id,
     return ok;
 }
 
-static int list_has(char **v, size_t n, const char *s)
-{
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (strcmp(v[i], s) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-/* Combines the impersonation token's identity `a` with the process token's
- * `b` into `out` (whose pid, image and user are already set). */
-static int identity_merge(const shmb_identity *a, const shmb_identity *b,
-                          shmb_identity *out)
-{
-    const shmb_identity *both[2];
-    size_t i, k;
-    int ok = 1;
-
-    both[0] = a;
-    both[1] = b;
-    for (k = 0; k < 2 && ok; k++) {
-        const shmb_identity *x = both[k], *y = both[1 - k];
-        for (i = 0; i < x->ngroups && ok; i++) {
-            const char *g = x->groups[i];
-            int enabled_in_y = list_has(y->groups, y->ngroups, g);
-            if (enabled_in_y && k == 0)
-                ok = shmb_identity_add_group(out, g, 0) == SHMB_OK;
-            else if (!enabled_in_y &&
-                     !list_has(out->deny_groups, out->ndeny_groups, g))
-                ok = shmb_identity_add_group(out, g, 1) == SHMB_OK;
-        }
-        for (i = 0; i < x->ndeny_groups && ok; i++) {
-            if (!list_has(out->deny_groups, out->ndeny_groups,
-                          x->deny_groups[i]))
-                ok = shmb_identity_add_group(out, x->deny_groups[i], 1) ==
-                     SHMB_OK;
-        }
-    }
-    out->integrity = a->integrity < b->integrity ? a->integrity : b->integrity;
-    out->user_deny_only = a->user_deny_only || b->user_deny_only;
-    out->session = a->session;
-    memcpy(out->appcontainer_sid,
-           a->appcontainer_sid[0] ? a->appcontainer_sid : b->appcontainer_sid,
-           sizeof(out->appcontainer_sid));
-    return ok;
-}
-
 /* Two different AppContainers in one client cannot be resolved safely. */
 static int appcontainers_agree(const shmb_identity *a, const shmb_identity *b)
 {
@@ -290,7 +242,7 @@ int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
         goto cleanup;
     }
     memcpy(id->user_sid, imp.user_sid, sizeof(id->user_sid));
-    if (!identity_merge(&imp, &proc, id)) {
+    if (shmb_identity_merge(&imp, &proc, id) != SHMB_OK) {
         rc = SHMB_E_NOMEM;
         goto cleanup;
     }

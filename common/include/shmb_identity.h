@@ -40,4 +40,15 @@ int shmb_identity_add_group(shmb_identity *id, const char *sid, int deny_only);
 
 void shmb_identity_free(shmb_identity *id);
 
+/* Combines two readings of one client - `a` from the token it connected
+ * with (impersonation), `b` from its process token - into `out`, whose pid,
+ * image and user are already set, as the *lesser* of the two: a group
+ * counts for an allow only if enabled in both, counts for a deny if
+ * deny-only in either or present in only one; the lower integrity level;
+ * the user is deny-only if it is in either; the AppContainer of whichever
+ * has one (the caller refuses two different ones). SHMB_OK or
+ * SHMB_E_NOMEM. */
+int shmb_identity_merge(const shmb_identity *a, const shmb_identity *b,
+                        shmb_identity *out);
+
 #endif
