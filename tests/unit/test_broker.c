@@ -464,3 +464,139 @@ int test_broker_reconfigure(void)
     CHECK_INT(g_fake.live_sections, 0);
     return 0;
 }
+
+/* Runs a request and checks the whole reply, byte for byte: clients in
+ * other languages are written from docs/protocol.md, so key order and
+ * number format are part of the protocol. */
+static int exact(client *cl, const char *body, const char *want)
+{
+    char *reply = call(cl, body, NULL);
+    int ok = reply != NULL && strcmp(reply, want) == 0;
+    if (!ok)
+        fprintf(stderr, "request {%s}\n  reply: %s\n  want:  %s\n", body,
+                reply ? reply : "(null)", want);
+    free(reply);
+    return ok;
+}
+
+/* Sizes above 2^31 print through cJSON's "%1.15g" path, not "%d". */
+static const char replies_json[] =
+    "{\"limits\":{\"max_frame\":1024,\"max_region_size\":8589934592,"
+    "\"commit_per_client\":17179869184,\"commit_per_user\":17179869184,"
+    "\"commit_total\":34359738368},"
+    "\"regions\":[{\"name\":\"cfg/one\",\"size\":4096}],"
+    "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],\"create\":true,"
+    "\"open\":\"rw\",\"delete\":true},"
+    "{\"name\":\"no\",\"effect\":\"deny\",\"regions\":[\"no/**\"],"
+    "\"open\":\"ro\"}]}";
+
+int test_broker_reply_bytes(void)
+{
+    shmb_config cfg;
+    char why[256];
+    broker *b = new_broker(&cfg, replies_json);
+    client a, c2;
+    broker_outcome oc;
+    char *reply;
+
+    CHECK(b != NULL);
+    CHECK_INT(broker_create_config_regions(b, why, sizeof(why)), SHMB_OK);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK_INT(connect_as(b, &c2, ME), SHMB_OK);
+    CHECK(exact(&a, "\"op\":\"ping\"",
+                "{\"id\":1,\"error\":{\"code\":\"handshake_required\","
+                "\"message\":\"send hello before 'ping'\"}}"));
+    CHECK(exact(&a, "\"op\":\"hello\",\"versions\":[1,2],\"client\":\"t\"",
+                "{\"id\":2,\"result\":{\"version\":1,\"server\":\"shmbroker "
+                "0.1.0\",\"max_frame\":1024,\"max_region_size\":8589934592,"
+                "\"granularity\":65536,\"client_id\":1}}"));
+    CHECK(exact(&c2, "\"op\":\"hello\",\"versions\":[1]",
+                "{\"id\":1,\"result\":{\"version\":1,\"server\":\"shmbroker "
+                "0.1.0\",\"max_frame\":1024,\"max_region_size\":8589934592,"
+                "\"granularity\":65536,\"client_id\":2}}"));
+    CHECK(
+        exact(&a, "\"op\":\"ping\"", "{\"id\":3,\"result\":{\"pong\":true}}"));
+    CHECK(exact(&a,
+                "\"op\":\"create\",\"name\":\"big\",\"size\":5000000000,"
+                "\"lifetime\":\"persistent\"",
+                "{\"id\":4,\"result\":{\"name\":\"big\",\"size\":5000000000,"
+                "\"lifetime\":\"persistent\",\"access\":\"rw\","
+                "\"handle\":256}}"));
+    CHECK(exact(&a, "\"op\":\"create\",\"name\":\"small\",\"size\":100",
+                "{\"id\":5,\"result\":{\"name\":\"small\",\"size\":100,"
+                "\"lifetime\":\"client\",\"access\":\"rw\","
+                "\"handle\":260}}"));
+    CHECK(exact(&c2, "\"op\":\"open\",\"name\":\"cfg/one\",\"access\":\"ro\"",
+                "{\"id\":2,\"result\":{\"name\":\"cfg/one\",\"size\":4096,"
+                "\"lifetime\":\"config\",\"access\":\"ro\","
+                "\"handle\":264}}"));
+    CHECK(exact(&c2, "\"op\":\"open\",\"name\":\"small\",\"access\":\"rw\"",
+                "{\"id\":3,\"result\":{\"name\":\"small\",\"size\":100,"
+                "\"lifetime\":\"client\",\"access\":\"rw\","
+                "\"handle\":268}}"));
+    CHECK(exact(&c2, "\"op\":\"open\",\"name\":\"small\",\"access\":\"ro\"",
+                "{\"id\":4,\"result\":{\"name\":\"small\",\"size\":100,"
+                "\"lifetime\":\"client\",\"access\":\"ro\","
+                "\"handle\":272}}"));
+    CHECK(exact(&a, "\"op\":\"stat\",\"name\":\"big\"",
+                "{\"id\":6,\"result\":{\"name\":\"big\",\"size\":5000000000,"
+                "\"lifetime\":\"persistent\",\"charge\":5000003584,"
+                "\"holders\":1,\"your_grants\":1,\"owner\":true}}"));
+    CHECK(exact(&c2, "\"op\":\"stat\",\"name\":\"small\"",
+                "{\"id\":5,\"result\":{\"name\":\"small\",\"size\":100,"
+                "\"lifetime\":\"client\",\"charge\":65536,\"holders\":2,"
+                "\"your_grants\":2,\"owner\":true}}"));
+    CHECK(exact(&c2, "\"op\":\"stat\",\"name\":\"cfg/one\"",
+                "{\"id\":6,\"result\":{\"name\":\"cfg/one\",\"size\":4096,"
+                "\"lifetime\":\"config\",\"charge\":65536,\"holders\":1,"
+                "\"your_grants\":1,\"owner\":false}}"));
+    /* max_frame 1024 leaves room for three entries: a fourth truncates.
+     * The order is the registry's hash order (fixed: FNV-1a, 1024
+     * buckets). */
+    CHECK(exact(&a, "\"op\":\"list\"",
+                "{\"id\":7,\"result\":{\"regions\":["
+                "{\"name\":\"small\",\"size\":100,\"lifetime\":\"client\","
+                "\"holders\":2,\"held\":true},"
+                "{\"name\":\"cfg/one\",\"size\":4096,\"lifetime\":"
+                "\"config\",\"holders\":1,\"held\":false},"
+                "{\"name\":\"big\",\"size\":5000000000,\"lifetime\":"
+                "\"persistent\",\"holders\":1,\"held\":true}],"
+                "\"truncated\":false}}"));
+    CHECK(exact(&a, "\"op\":\"create\",\"name\":\"x4\",\"size\":1",
+                "{\"id\":8,\"result\":{\"name\":\"x4\",\"size\":1,"
+                "\"lifetime\":\"client\",\"access\":\"rw\","
+                "\"handle\":276}}"));
+    CHECK(exact(&a, "\"op\":\"list\"",
+                "{\"id\":9,\"result\":{\"regions\":["
+                "{\"name\":\"small\",\"size\":100,\"lifetime\":\"client\","
+                "\"holders\":2,\"held\":true},"
+                "{\"name\":\"cfg/one\",\"size\":4096,\"lifetime\":"
+                "\"config\",\"holders\":1,\"held\":false},"
+                "{\"name\":\"big\",\"size\":5000000000,\"lifetime\":"
+                "\"persistent\",\"holders\":1,\"held\":true}],"
+                "\"truncated\":true}}"));
+    CHECK(exact(&c2, "\"op\":\"release\",\"name\":\"small\"",
+                "{\"id\":7,\"result\":{\"name\":\"small\"}}"));
+    CHECK(exact(&c2, "\"op\":\"release\",\"name\":\"small\"",
+                "{\"id\":8,\"error\":{\"code\":\"not_held\",\"message\":"
+                "\"this connection holds no grant on 'small'\"}}"));
+    CHECK(exact(&a, "\"op\":\"delete\",\"name\":\"big\"",
+                "{\"id\":10,\"result\":{\"name\":\"big\",\"holders\":1}}"));
+    CHECK(exact(&a, "\"op\":\"delete\",\"name\":\"cfg/one\"",
+                "{\"id\":11,\"error\":{\"code\":\"access_denied\",\"message\":"
+                "\"'cfg/one' is declared in the config and cannot be "
+                "deleted\"}}"));
+    reply = broker_handle(a.conn, (const uint8_t *)"{\"op\":1}", 8, &oc);
+    CHECK_STR(reply, "{\"id\":null,\"error\":{\"code\":\"bad_request\","
+                     "\"message\":\"missing field 'id'\"}}");
+    free(reply);
+    reply = broker_reply_refused(SHMB_E_LIMIT_REACHED, "too many");
+    CHECK_STR(reply, "{\"id\":null,\"error\":{\"code\":\"limit_reached\","
+                     "\"message\":\"too many\"}}");
+    free(reply);
+    broker_conn_close(a.conn);
+    broker_conn_close(c2.conn);
+    broker_free(b);
+    CHECK_INT(g_fake.live_sections, 0);
+    return 0;
+}
