@@ -29,7 +29,7 @@
 #define SUPPORTED_VERSIONS (1u << SHMB_PROTOCOL_VERSION)
 
 struct holding {
-    shmb_region *region;
+    broker_region *region;
     uint32_t grants;
 };
 
@@ -120,7 +120,7 @@ static broker_conn *conn_by_id(broker *b, uint64_t id)
 
 /* The creating connection stops paying when the region is retired: its
  * limits are about the regions it has now. */
-static void uncharge_conn(broker *b, shmb_region *r)
+static void uncharge_conn(broker *b, broker_region *r)
 {
     broker_conn *owner = r->owner_conn ? conn_by_id(b, r->owner_conn) : NULL;
     if (owner != NULL) {
@@ -129,7 +129,7 @@ static void uncharge_conn(broker *b, shmb_region *r)
     }
 }
 
-static void region_key(const shmb_region *r, char *out, size_t cap)
+static void region_key(const broker_region *r, char *out, size_t cap)
 {
     if (r->owner_sid[0] == '\0')
         out[0] = '\0'; /* config regions are charged to the total only */
@@ -153,7 +153,7 @@ static void uncharge_user_total(broker *b, const char *key, uint64_t charge,
 }
 
 /* Keeps a retired section's charge until plat_section_in_use says no. */
-static int drain_add(broker *b, shmb_region *r)
+static int drain_add(broker *b, broker_region *r)
 {
     struct drain *d = calloc(1, sizeof(*d));
     struct user_charge *u;
@@ -161,7 +161,7 @@ static int drain_add(broker *b, shmb_region *r)
         return 0;
     region_key(r, d->owner_key, sizeof(d->owner_key));
     u = d->owner_key[0] ? user_charge_get(b, d->owner_key, 0) : NULL;
-    d->section = (plat_section *)r->section;
+    d->section = r->section;
     d->charge = r->charge;
     memcpy(d->name, r->name, sizeof(d->name));
     d->next = b->drains;
@@ -198,19 +198,18 @@ void broker_sweep(broker *b)
  * once no connection holds it. Handles already granted stay valid in
  * clients - which is why the commit stays charged (drain_add) while the
  * section may still be mapped anywhere. */
-static void region_retire(broker *b, shmb_region *r, const char *why)
+static void region_retire(broker *b, broker_region *r, const char *why)
 {
     registry_remove(&b->reg, r);
     if (r->section != NULL) {
         int draining = 0;
         uncharge_conn(b, r);
-        if (plat_section_in_use((plat_section *)r->section) &&
-            drain_add(b, r)) {
+        if (plat_section_in_use(r->section) && drain_add(b, r)) {
             draining = 1;
         } else {
             char key[2 * SHMB_SID_MAX];
             region_key(r, key, sizeof(key));
-            plat_section_close((plat_section *)r->section);
+            plat_section_close(r->section);
             uncharge_user_total(b, key, r->charge, 0);
         }
         r->section = NULL;
@@ -223,7 +222,7 @@ static void region_retire(broker *b, shmb_region *r, const char *why)
         free(r);
 }
 
-static struct holding *holding_find(broker_conn *c, const shmb_region *r,
+static struct holding *holding_find(broker_conn *c, const broker_region *r,
                                     size_t *index)
 {
     size_t i;
@@ -237,7 +236,7 @@ static struct holding *holding_find(broker_conn *c, const shmb_region *r,
     return NULL;
 }
 
-static int holding_add(broker_conn *c, shmb_region *r)
+static int holding_add(broker_conn *c, broker_region *r)
 {
     struct holding *h = holding_find(c, r, NULL);
     if (h == NULL) {
@@ -261,7 +260,7 @@ static int holding_add(broker_conn *c, shmb_region *r)
 
 static void holding_drop(broker_conn *c, size_t index, const char *why)
 {
-    shmb_region *r = c->holds[index].region;
+    broker_region *r = c->holds[index].region;
 
     c->holds[index] = c->holds[--c->nholds];
     r->holders--;
@@ -329,7 +328,7 @@ int broker_create_config_regions(broker *b, char *why, size_t whycap)
         const shmb_static_region *sr = &b->cfg.regions[i];
         plat_section *section = NULL;
         uint32_t syserr = 0;
-        shmb_region *r;
+        broker_region *r;
         uint64_t charge = charge_of(sr->size);
         int rc;
 
@@ -380,7 +379,7 @@ int broker_create_config_regions(broker *b, char *why, size_t whycap)
     return SHMB_OK;
 }
 
-static int retire_each(shmb_region *r, void *ctx)
+static int retire_each(broker_region *r, void *ctx)
 {
     region_retire((broker *)ctx, r, "service_stop");
     return 0;
@@ -535,7 +534,7 @@ static int op_fail(op_ctx *x, int code, const char *fmt, ...)
     return code;
 }
 
-static void add_region_fields(cJSON *o, const shmb_region *r)
+static void add_region_fields(cJSON *o, const broker_region *r)
 {
     cJSON_AddStringToObject(o, "name", r->name);
     cJSON_AddNumberToObject(o, "size", (double)r->size);
@@ -576,7 +575,7 @@ static int op_hello(op_ctx *x, cJSON *res)
     return SHMB_OK;
 }
 
-static int grant_into_reply(op_ctx *x, shmb_region *r, shmb_access access,
+static int grant_into_reply(op_ctx *x, broker_region *r, shmb_access access,
                             cJSON *res)
 {
     broker_conn *c = x->c;
@@ -584,8 +583,7 @@ static int grant_into_reply(op_ctx *x, shmb_region *r, shmb_access access,
     uint32_t syserr = 0;
     int rc;
 
-    rc = plat_section_grant((plat_section *)r->section, c->peer, access,
-                            &handle, &syserr);
+    rc = plat_section_grant(r->section, c->peer, access, &handle, &syserr);
     if (rc != SHMB_OK)
         return op_fail(x, rc,
                        "duplicating the section into pid %u failed "
@@ -674,7 +672,7 @@ static int policy_allows(op_ctx *x, shmb_op op, shmb_access access,
 /* The creator is its user *in the same sandbox at no lower integrity*: a
  * low-integrity or AppContainer process of the same user is not the owner
  * of what the user's normal programs created. */
-static int is_owner(const broker_conn *c, const shmb_region *r)
+static int is_owner(const broker_conn *c, const broker_region *r)
 {
     return r->owner_sid[0] != '\0' && !c->ident.user_deny_only &&
            strcmp(r->owner_sid, c->ident.user_sid) == 0 &&
@@ -685,7 +683,7 @@ static int is_owner(const broker_conn *c, const shmb_region *r)
 /* A caller sees a region (list, stat) if it may open it, holds it or
  * created it; anything else it cannot tell from a name that does not
  * exist. */
-static int may_see(op_ctx *x, shmb_region *r, shmb_verdict *v)
+static int may_see(op_ctx *x, broker_region *r, shmb_verdict *v)
 {
     shmb_policy_req q;
     memset(&q, 0, sizeof(q));
@@ -705,7 +703,7 @@ static int op_create(op_ctx *x, cJSON *res)
     uint64_t charge;
     struct user_charge *u;
     plat_section *section = NULL;
-    shmb_region *r;
+    broker_region *r;
     shmb_verdict v;
     uint32_t syserr = 0;
     int rc;
@@ -772,7 +770,7 @@ static int op_create(op_ctx *x, cJSON *res)
 
 static int op_open(op_ctx *x, cJSON *res)
 {
-    shmb_region *r;
+    broker_region *r;
     shmb_verdict v;
 
     /* Policy before existence: a caller not allowed to open a name learns
@@ -790,7 +788,7 @@ static int op_release(op_ctx *x, cJSON *res)
 {
     broker_conn *c = x->c;
     size_t i;
-    shmb_region *r = registry_find(&c->b->reg, x->req->name);
+    broker_region *r = registry_find(&c->b->reg, x->req->name);
 
     if (r == NULL || holding_find(c, r, &i) == NULL)
         return op_fail(x, SHMB_E_NOT_HELD,
@@ -803,7 +801,7 @@ static int op_release(op_ctx *x, cJSON *res)
 static int op_delete(op_ctx *x, cJSON *res)
 {
     broker_conn *c = x->c;
-    shmb_region *r = registry_find(&c->b->reg, x->req->name);
+    broker_region *r = registry_find(&c->b->reg, x->req->name);
     shmb_verdict v;
     int allowed;
 
@@ -841,7 +839,7 @@ struct list_ctx {
     int truncated;
 };
 
-static int list_one(shmb_region *r, void *p)
+static int list_one(broker_region *r, void *p)
 {
     struct list_ctx *l = p;
     shmb_verdict v;
@@ -881,7 +879,7 @@ static int op_list(op_ctx *x, cJSON *res)
 static int op_stat(op_ctx *x, cJSON *res)
 {
     broker_conn *c = x->c;
-    shmb_region *r = registry_find(&c->b->reg, x->req->name);
+    broker_region *r = registry_find(&c->b->reg, x->req->name);
     struct holding *h;
     shmb_verdict v;
 
