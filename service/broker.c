@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "broker.h"
 #include "shmb_policy.h"
 #include "shmb_proto.h"
@@ -520,7 +518,8 @@ typedef struct op_ctx {
     broker_conn *c;
     const shmb_request *req;
     broker_outcome *out;
-    char msg[SHMB_MSG_MAX];
+    char *reply;            /* the result reply, when the op succeeds */
+    char msg[SHMB_MSG_MAX]; /* the error message, when it does not */
 } op_ctx;
 
 static int op_fail(op_ctx *x, int code, const char *fmt, ...) SHMB_PRINTF(3, 4);
@@ -534,20 +533,21 @@ static int op_fail(op_ctx *x, int code, const char *fmt, ...)
     return code;
 }
 
-static void add_region_fields(cJSON *o, const broker_region *r)
+static void region_info(shmb_region_info *out, const broker_region *r)
 {
-    cJSON_AddStringToObject(o, "name", r->name);
-    cJSON_AddNumberToObject(o, "size", (double)r->size);
-    cJSON_AddStringToObject(o, "lifetime", shmb_lifetime_name(r->lifetime));
+    memcpy(out->name, r->name, sizeof(out->name));
+    out->size = r->size;
+    out->lifetime = r->lifetime;
 }
 
 /* ---- operations ------------------------------------------------------- */
 
-static int op_hello(op_ctx *x, cJSON *res)
+static int op_hello(op_ctx *x)
 {
     broker_conn *c = x->c;
     uint32_t common = x->req->versions & SUPPORTED_VERSIONS;
     uint32_t v;
+    shmb_hello_result res;
 
     if (c->hello_done)
         return op_fail(x, SHMB_E_BAD_REQUEST, "hello was already done");
@@ -560,25 +560,23 @@ static int op_hello(op_ctx *x, cJSON *res)
     for (v = 31; !(common & (1u << v)); v--)
         ;
     c->hello_done = 1;
-    cJSON_AddNumberToObject(res, "version", (double)v);
-    cJSON_AddStringToObject(res, "server", "shmbroker " SHMB_SERVER_VERSION);
-    cJSON_AddNumberToObject(res, "max_frame",
-                            (double)c->b->cfg.limits.max_frame);
-    cJSON_AddNumberToObject(res, "max_region_size",
-                            (double)c->b->cfg.limits.max_region_size);
-    cJSON_AddNumberToObject(res, "granularity",
-                            (double)plat_commit_granularity());
-    cJSON_AddNumberToObject(res, "client_id", (double)c->id);
+    res.version = v;
+    res.server = "shmbroker " SHMB_SERVER_VERSION;
+    res.max_frame = c->b->cfg.limits.max_frame;
+    res.max_region_size = c->b->cfg.limits.max_region_size;
+    res.granularity = plat_commit_granularity();
+    res.client_id = c->id;
+    x->reply = shmb_reply_hello(x->req->id, &res);
     if (x->req->client[0])
         shmb_logf(c->b->log, SHMB_LOG_INFO, "event=hello conn=%llu client=%s",
                   (unsigned long long)c->id, x->req->client);
     return SHMB_OK;
 }
 
-static int grant_into_reply(op_ctx *x, broker_region *r, shmb_access access,
-                            cJSON *res)
+static int grant_into_reply(op_ctx *x, broker_region *r, shmb_access access)
 {
     broker_conn *c = x->c;
+    shmb_grant_result res;
     uint64_t handle = 0;
     uint32_t syserr = 0;
     int rc;
@@ -595,9 +593,10 @@ static int grant_into_reply(op_ctx *x, broker_region *r, shmb_access access,
     }
     x->out->has_grant = 1;
     x->out->grant_handle = handle;
-    add_region_fields(res, r);
-    cJSON_AddStringToObject(res, "access", shmb_access_name(access));
-    cJSON_AddNumberToObject(res, "handle", (double)handle);
+    region_info(&res.region, r);
+    res.access = access;
+    res.handle = handle;
+    x->reply = shmb_reply_grant(x->req->id, &res);
     shmb_logf(c->b->log, SHMB_LOG_INFO,
               "event=grant region=%s conn=%llu pid=%u access=%s handle=0x%llx",
               r->name, (unsigned long long)c->id, (unsigned)c->ident.pid,
@@ -695,7 +694,7 @@ static int may_see(op_ctx *x, broker_region *r, shmb_verdict *v)
            holding_find(x->c, r, NULL) != NULL;
 }
 
-static int op_create(op_ctx *x, cJSON *res)
+static int op_create(op_ctx *x)
 {
     broker_conn *c = x->c;
     broker *b = c->b;
@@ -762,13 +761,13 @@ static int op_create(op_ctx *x, cJSON *res)
               r->name, (unsigned long long)r->size, (unsigned long long)charge,
               shmb_lifetime_name(r->lifetime), (unsigned long long)c->id,
               c->ident.user_sid, v.rule->name);
-    rc = grant_into_reply(x, r, req->access, res);
+    rc = grant_into_reply(x, r, req->access);
     if (rc != SHMB_OK)
         region_retire(b, r, "grant_failed");
     return rc;
 }
 
-static int op_open(op_ctx *x, cJSON *res)
+static int op_open(op_ctx *x)
 {
     broker_region *r;
     shmb_verdict v;
@@ -781,10 +780,10 @@ static int op_open(op_ctx *x, cJSON *res)
     if (r == NULL)
         return op_fail(x, SHMB_E_NOT_FOUND, "no region named '%s'",
                        x->req->name);
-    return grant_into_reply(x, r, x->req->access, res);
+    return grant_into_reply(x, r, x->req->access);
 }
 
-static int op_release(op_ctx *x, cJSON *res)
+static int op_release(op_ctx *x)
 {
     broker_conn *c = x->c;
     size_t i;
@@ -793,15 +792,16 @@ static int op_release(op_ctx *x, cJSON *res)
     if (r == NULL || holding_find(c, r, &i) == NULL)
         return op_fail(x, SHMB_E_NOT_HELD,
                        "this connection holds no grant on '%s'", x->req->name);
-    cJSON_AddStringToObject(res, "name", r->name);
+    x->reply = shmb_reply_release(x->req->id, r->name);
     holding_drop(c, i, "released");
     return SHMB_OK;
 }
 
-static int op_delete(op_ctx *x, cJSON *res)
+static int op_delete(op_ctx *x)
 {
     broker_conn *c = x->c;
     broker_region *r = registry_find(&c->b->reg, x->req->name);
+    shmb_delete_result res;
     shmb_verdict v;
     int allowed;
 
@@ -823,8 +823,9 @@ static int op_delete(op_ctx *x, cJSON *res)
         return op_fail(x, SHMB_E_ACCESS_DENIED,
                        "'%s' is declared in the config and cannot be deleted",
                        r->name);
-    cJSON_AddStringToObject(res, "name", r->name);
-    cJSON_AddNumberToObject(res, "holders", (double)r->holders);
+    memcpy(res.name, r->name, sizeof(res.name));
+    res.holders = r->holders;
+    x->reply = shmb_reply_delete(x->req->id, &res);
     shmb_logf(c->b->log, SHMB_LOG_INFO,
               "event=delete region=%s conn=%llu user=%s", r->name,
               (unsigned long long)c->id, c->ident.user_sid);
@@ -834,53 +835,69 @@ static int op_delete(op_ctx *x, cJSON *res)
 
 struct list_ctx {
     op_ctx *x;
-    cJSON *arr;
-    size_t left;
+    shmb_list_entry *v;
+    size_t n, cap;
+    size_t max; /* entries that fit in one frame */
     int truncated;
+    int nomem;
 };
 
 static int list_one(broker_region *r, void *p)
 {
     struct list_ctx *l = p;
+    shmb_list_entry *e;
     shmb_verdict v;
-    cJSON *o;
+
     if (!may_see(l->x, r, &v))
         return 0;
-    if (l->left == 0) {
+    if (l->n == l->max) {
         l->truncated = 1;
         return 1;
     }
-    o = cJSON_CreateObject();
-    if (o == NULL)
-        return 1;
-    add_region_fields(o, r);
-    cJSON_AddNumberToObject(o, "holders", (double)r->holders);
-    cJSON_AddBoolToObject(o, "held", holding_find(l->x->c, r, NULL) != NULL);
-    cJSON_AddItemToArray(l->arr, o);
-    l->left--;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        shmb_list_entry *nv;
+        if (cap > l->max)
+            cap = l->max;
+        nv = realloc(l->v, cap * sizeof(*nv));
+        if (nv == NULL) {
+            l->nomem = 1;
+            return 1;
+        }
+        l->v = nv;
+        l->cap = cap;
+    }
+    e = &l->v[l->n++];
+    region_info(&e->region, r);
+    e->holders = r->holders;
+    e->held = holding_find(l->x->c, r, NULL) != NULL;
     return 0;
 }
 
-static int op_list(op_ctx *x, cJSON *res)
+static int op_list(op_ctx *x)
 {
-    /* One entry prints to at most ~NAME_MAX+120 bytes; stay in one frame. */
     struct list_ctx l;
+
+    memset(&l, 0, sizeof(l));
     l.x = x;
-    l.arr = cJSON_AddArrayToObject(res, "regions");
-    l.left = (x->c->b->cfg.limits.max_frame - 64) / (SHMB_NAME_MAX + 120);
-    l.truncated = 0;
-    if (l.arr == NULL)
-        return op_fail(x, SHMB_E_NOMEM, "out of memory");
+    /* One entry prints to at most ~NAME_MAX+120 bytes; stay in one frame. */
+    l.max = (x->c->b->cfg.limits.max_frame - 64) / (SHMB_NAME_MAX + 120);
     registry_foreach(&x->c->b->reg, list_one, &l);
-    cJSON_AddBoolToObject(res, "truncated", l.truncated);
+    if (l.nomem) {
+        free(l.v);
+        return op_fail(x, SHMB_E_NOMEM, "out of memory");
+    }
+    x->reply = shmb_reply_list(x->req->id, l.v, l.n, l.truncated);
+    free(l.v);
     return SHMB_OK;
 }
 
-static int op_stat(op_ctx *x, cJSON *res)
+static int op_stat(op_ctx *x)
 {
     broker_conn *c = x->c;
     broker_region *r = registry_find(&c->b->reg, x->req->name);
     struct holding *h;
+    shmb_stat_result res;
     shmb_verdict v;
 
     if (r == NULL || !may_see(x, r, &v)) {
@@ -892,22 +909,24 @@ static int op_stat(op_ctx *x, cJSON *res)
                        x->req->name);
     }
     h = holding_find(c, r, NULL);
-    add_region_fields(res, r);
-    cJSON_AddNumberToObject(res, "charge", (double)r->charge);
-    cJSON_AddNumberToObject(res, "holders", (double)r->holders);
-    cJSON_AddNumberToObject(res, "your_grants", h ? (double)h->grants : 0.0);
-    cJSON_AddBoolToObject(res, "owner", is_owner(c, r));
+    region_info(&res.region, r);
+    res.charge = r->charge;
+    res.holders = r->holders;
+    res.your_grants = h ? h->grants : 0;
+    res.owner = is_owner(c, r);
+    x->reply = shmb_reply_stat(x->req->id, &res);
     return SHMB_OK;
 }
 
-static int op_ping(op_ctx *x, cJSON *res)
+static int op_ping(op_ctx *x)
 {
-    (void)x;
-    cJSON_AddBoolToObject(res, "pong", 1);
+    x->reply = shmb_reply_ping(x->req->id);
     return SHMB_OK;
 }
 
-typedef int (*op_fn)(op_ctx *x, cJSON *res);
+/* Each op either fills x->reply (NULL when out of memory) and returns
+ * SHMB_OK, or returns an error code with x->msg saying why. */
+typedef int (*op_fn)(op_ctx *x);
 
 static const op_fn op_table[SHMB_OP_COUNT_] = {
     [SHMB_OP_HELLO] = op_hello,     [SHMB_OP_PING] = op_ping,
@@ -916,26 +935,11 @@ static const op_fn op_table[SHMB_OP_COUNT_] = {
     [SHMB_OP_LIST] = op_list,       [SHMB_OP_STAT] = op_stat,
 };
 
-static char *reply_result(const shmb_request *req, cJSON *res)
-{
-    cJSON *root = cJSON_CreateObject();
-    char *out = NULL;
-    if (root == NULL)
-        return NULL;
-    cJSON_AddNumberToObject(root, "id", (double)req->id);
-    cJSON_AddItemToObject(root, "result", res);
-    out = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    return out;
-}
-
 char *broker_handle(broker_conn *c, const uint8_t *payload, size_t len,
                     broker_outcome *out)
 {
     shmb_request req;
     op_ctx x;
-    cJSON *res;
-    char *reply;
     int rc, parsed;
 
     memset(out, 0, sizeof(*out));
@@ -952,20 +956,14 @@ char *broker_handle(broker_conn *c, const uint8_t *payload, size_t len,
         out->close_after = 1; /* the peer is not speaking our protocol */
     if (rc != SHMB_OK)
         goto error;
-    res = cJSON_CreateObject();
-    if (res == NULL)
-        return NULL;
-    rc = op_table[req.op](&x, res);
-    if (rc != SHMB_OK) {
-        cJSON_Delete(res);
+    rc = op_table[req.op](&x);
+    if (rc != SHMB_OK)
         goto error;
-    }
-    reply = reply_result(&req, res);
-    if (reply == NULL && out->has_grant) {
+    if (x.reply == NULL && out->has_grant) {
         plat_grant_revoke(c->peer, out->grant_handle);
         out->has_grant = 0;
     }
-    return reply;
+    return x.reply;
 error:
     shmb_logf(c->b->log, SHMB_LOG_INFO,
               "event=refused conn=%llu pid=%u op=%s code=%s reason=\"%s\"",
