@@ -499,6 +499,11 @@ int broker_conn_hello_done(const broker_conn *c)
     return c->hello_done;
 }
 
+const shmb_limits *broker_limits(const broker *b)
+{
+    return &b->cfg.limits;
+}
+
 void broker_get_stats(const broker *b, broker_stats *st)
 {
     st->regions = b->reg.count;

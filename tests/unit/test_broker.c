@@ -431,9 +431,13 @@ int test_broker_reconfigure(void)
         "{\"limits\":{\"max_region_size\":4096},\"rules\":["
         "{\"name\":\"new\",\"regions\":[\"n/**\"],\"create\":true}]}";
     broker *b = new_broker(&cfg, NULL);
+    const shmb_limits *limits;
     client a;
 
     CHECK(b != NULL);
+    limits = broker_limits(b);
+    CHECK_INT(limits->max_region_size, (uint64_t)1 << 30);
+    CHECK_INT(limits->max_frame, 65536);
     CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
     CHECK(hello(&a));
     CHECK(expect(&a,
@@ -447,6 +451,9 @@ int test_broker_reconfigure(void)
               SHMB_OK);
     CHECK_INT(broker_reconfigure(b, &next), SHMB_OK);
     shmb_config_free(&next);
+    /* The server's view of the limits follows without being told. */
+    CHECK(broker_limits(b) == limits);
+    CHECK_INT(limits->max_region_size, 4096);
     /* New rules and limits apply at once... */
     CHECK(expect(&a, "\"op\":\"create\",\"name\":\"n/x\",\"size\":1",
                  "\"result\""));
