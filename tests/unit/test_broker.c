@@ -607,3 +607,61 @@ int test_broker_reply_bytes(void)
     CHECK_INT(g_fake.live_sections, 0);
     return 0;
 }
+
+/* Config regions go through the same constructor as created ones: a
+ * failure leaves nothing behind and says which region and why, and the
+ * commit they take counts against what clients can create. */
+int test_broker_config_regions(void)
+{
+    static const char json[] =
+        "{\"limits\":{\"commit_total\":196608},"
+        "\"regions\":[{\"name\":\"cfg/a\",\"size\":65536},"
+        "{\"name\":\"cfg/b\",\"size\":65537}],"
+        "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],\"create\":true,"
+        "\"open\":\"rw\"}]}";
+    shmb_config cfg;
+    char why[256];
+    broker *b = new_broker(&cfg, json);
+    broker_stats st;
+    client a;
+
+    CHECK(b != NULL);
+    g_fake.fail_create = 1;
+    CHECK_INT(broker_create_config_regions(b, why, sizeof(why)), SHMB_E_SYSTEM);
+    CHECK_STR(why, "config region 'cfg/a': cannot create the section "
+                   "(system error 1455)");
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, 0);
+    CHECK_INT(st.committed, 0);
+    CHECK_INT(g_fake.live_sections, 0);
+    broker_free(b);
+
+    b = new_broker(&cfg, json);
+    CHECK(b != NULL);
+    CHECK_INT(broker_create_config_regions(b, why, sizeof(why)), SHMB_OK);
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, 2);
+    CHECK_INT(st.committed, 65536 + 131072);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK(hello(&a));
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"x\",\"size\":1",
+                 "the broker has 0 of limits.commit_total (196608) left"));
+    CHECK(expect(&a, "\"op\":\"stat\",\"name\":\"cfg/b\"",
+                 "\"lifetime\":\"config\",\"charge\":131072,\"holders\":0,"
+                 "\"your_grants\":0,\"owner\":false"));
+    broker_conn_close(a.conn);
+    broker_free(b);
+    CHECK_INT(g_fake.live_sections, 0);
+
+    /* One that does not fit in the total refuses the start by name. */
+    b = new_broker(&cfg, "{\"limits\":{\"commit_total\":65536},"
+                         "\"regions\":[{\"name\":\"cfg/a\",\"size\":1},"
+                         "{\"name\":\"cfg/b\",\"size\":1}]}");
+    CHECK(b != NULL);
+    CHECK_INT(broker_create_config_regions(b, why, sizeof(why)),
+              SHMB_E_QUOTA_EXCEEDED);
+    CHECK_STR(why, "config region 'cfg/b' does not fit in limits.commit_total");
+    broker_free(b);
+    CHECK_INT(g_fake.live_sections, 0);
+    return 0;
+}
