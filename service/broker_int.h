@@ -114,7 +114,8 @@ uint64_t quota_charge_of(uint64_t size);
 /* The principal's account; created when `create` (NULL if out of memory). */
 struct user_charge *quota_user(broker *b, const char *key, int create);
 /* Whether c may create one more region costing `charge`: SHMB_OK, or
- * SHMB_E_LIMIT_REACHED / SHMB_E_QUOTA_EXCEEDED with msg naming the limit. */
+ * SHMB_E_LIMIT_REACHED / SHMB_E_QUOTA_EXCEEDED with msg naming the limit.
+ * Sweeps the draining sections first when that could change the answer. */
 int quota_check_create(broker_conn *c, uint64_t charge, char *msg, size_t cap);
 /* Charges a new region's commit to the total and, for a dynamic region, to
  * its owner connection and principal `u`. */
