@@ -413,31 +413,6 @@ int shmb_request_parse(const uint8_t *payload, size_t len, shmb_request *req,
     return r;
 }
 
-char *shmb_reply_error(int has_id, uint32_t id, int code, const char *message)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON *err = cJSON_CreateObject();
-    char *out = NULL;
-
-    if (root == NULL || err == NULL)
-        goto cleanup;
-    if (!(has_id ? cJSON_AddNumberToObject(root, "id", (double)id)
-                 : cJSON_AddNullToObject(root, "id")))
-        goto cleanup;
-    if (!cJSON_AddStringToObject(err, "code", shmb_err_name(code)) ||
-        !cJSON_AddStringToObject(err, "message",
-                                 message && *message ? message
-                                                     : shmb_strerror(code)))
-        goto cleanup;
-    cJSON_AddItemToObject(root, "error", err);
-    err = NULL;
-    out = cJSON_PrintUnformatted(root);
-cleanup:
-    cJSON_Delete(err);
-    cJSON_Delete(root);
-    return out;
-}
-
 int shmb_reply_parse(const uint8_t *payload, size_t len, shmb_reply *reply)
 {
     cJSON *root = NULL;

@@ -38,9 +38,9 @@ void registry_free(shmb_registry *reg)
     memset(reg, 0, sizeof(*reg));
 }
 
-shmb_region *registry_find(const shmb_registry *reg, const char *name)
+broker_region *registry_find(const shmb_registry *reg, const char *name)
 {
-    shmb_region *r = reg->buckets[name_hash(name) & (reg->nbuckets - 1)];
+    broker_region *r = reg->buckets[name_hash(name) & (reg->nbuckets - 1)];
     while (r != NULL && strcmp(r->name, name) != 0)
         r = r->next;
     return r;
@@ -49,13 +49,13 @@ shmb_region *registry_find(const shmb_registry *reg, const char *name)
 static int registry_grow(shmb_registry *reg)
 {
     size_t n = reg->nbuckets * 2, i;
-    shmb_region **nb = calloc(n, sizeof(*nb));
+    broker_region **nb = calloc(n, sizeof(*nb));
     if (nb == NULL)
         return SHMB_E_NOMEM;
     for (i = 0; i < reg->nbuckets; i++) {
-        shmb_region *r = reg->buckets[i];
+        broker_region *r = reg->buckets[i];
         while (r != NULL) {
-            shmb_region *next = r->next;
+            broker_region *next = r->next;
             size_t b = name_hash(r->name) & (n - 1);
             r->next = nb[b];
             nb[b] = r;
@@ -68,7 +68,7 @@ static int registry_grow(shmb_registry *reg)
     return SHMB_OK;
 }
 
-int registry_add(shmb_registry *reg, shmb_region *region)
+int registry_add(shmb_registry *reg, broker_region *region)
 {
     size_t b;
     if (registry_find(reg, region->name) != NULL)
@@ -84,9 +84,9 @@ int registry_add(shmb_registry *reg, shmb_region *region)
     return SHMB_OK;
 }
 
-void registry_remove(shmb_registry *reg, shmb_region *region)
+void registry_remove(shmb_registry *reg, broker_region *region)
 {
-    shmb_region **pp;
+    broker_region **pp;
     if (!region->listed)
         return;
     pp = &reg->buckets[name_hash(region->name) & (reg->nbuckets - 1)];
@@ -101,13 +101,13 @@ void registry_remove(shmb_registry *reg, shmb_region *region)
 }
 
 void registry_foreach(const shmb_registry *reg,
-                      int (*fn)(shmb_region *region, void *ctx), void *ctx)
+                      int (*fn)(broker_region *region, void *ctx), void *ctx)
 {
     size_t i;
     for (i = 0; i < reg->nbuckets; i++) {
-        shmb_region *r = reg->buckets[i];
+        broker_region *r = reg->buckets[i];
         while (r != NULL) {
-            shmb_region *next = r->next;
+            broker_region *next = r->next;
             if (fn(r, ctx))
                 return;
             r = next;

@@ -59,14 +59,17 @@ char *broker_reply_refused(int code, const char *message);
 
 void broker_get_stats(const broker *b, broker_stats *st);
 
-/* The limits in force (the broker owns the configuration; a reload changes
- * them through broker_reconfigure only). */
+/* The limits in force. The broker owns the configuration: the server reads
+ * max_frame, hello_timeout_ms, max_clients... from here rather than from a
+ * copy of its own. The pointer stays valid for the broker's life and
+ * follows broker_reconfigure. */
 const shmb_limits *broker_limits(const broker *b);
 
 /* Applies a reloaded configuration's rules and limits (pipe settings and
- * config regions stay as they were at start). Grants already made and
- * regions that exist are not revisited. Returns SHMB_OK or SHMB_E_NOMEM
- * (then the old configuration stays). */
+ * config regions stay as they were at start). This is the one place a
+ * reload changes. Grants already made and regions that exist are not
+ * revisited. Returns SHMB_OK or SHMB_E_NOMEM (then the old configuration
+ * stays). */
 int broker_reconfigure(broker *b, const shmb_config *cfg);
 
 /* Releases the commit of retired regions whose sections are gone. Call it

@@ -90,3 +90,67 @@ int shmb_reply_get_u64(const shmb_reply *reply, const char *field,
 const char *shmb_reply_get_str(const shmb_reply *reply, const char *field);
 
 #endif
+
+/* ---- Replies (common/proto_reply.c) --------------------------------------
+ * Every reply the service sends is built by one family of functions, from
+ * plain structs: the broker and the server never write JSON. Each returns
+ * the frame payload, {"id":id,"result":{...}}, as malloc'd text, or NULL
+ * when memory is exhausted. Key order and number format are part of the
+ * protocol (docs/protocol.md shows them) and are fixed here. Error replies
+ * come from shmb_reply_error above, which lives in proto_reply.c too. */
+#ifndef SHMB_PROTO_REPLY_H
+#define SHMB_PROTO_REPLY_H
+
+/* The fields every reply about a region starts with. */
+typedef struct shmb_region_info {
+    char name[SHMB_NAME_MAX + 1];
+    uint64_t size; /* bytes asked for at creation */
+    shmb_lifetime lifetime;
+} shmb_region_info;
+
+typedef struct shmb_hello_result {
+    uint32_t version;         /* the protocol version chosen */
+    const char *server;       /* product and version: "shmbroker 0.1.0" */
+    uint64_t max_frame;       /* limits.max_frame */
+    uint64_t max_region_size; /* limits.max_region_size */
+    uint64_t granularity;     /* commit is charged in these units */
+    uint64_t client_id;       /* the connection's id in the service log */
+} shmb_hello_result;
+
+/* create and open: a handle duplicated into the caller. */
+typedef struct shmb_grant_result {
+    shmb_region_info region;
+    shmb_access access;
+    uint64_t handle; /* valid in the caller's process */
+} shmb_grant_result;
+
+typedef struct shmb_delete_result {
+    char name[SHMB_NAME_MAX + 1];
+    uint32_t holders; /* connections that still hold grants on it */
+} shmb_delete_result;
+
+typedef struct shmb_stat_result {
+    shmb_region_info region;
+    uint64_t charge;      /* commit charged for it */
+    uint32_t holders;     /* connections holding grants */
+    uint32_t your_grants; /* grants the caller's connection holds */
+    int owner;            /* the caller counts as its creator */
+} shmb_stat_result;
+
+typedef struct shmb_list_entry {
+    shmb_region_info region;
+    uint32_t holders;
+    int held; /* the caller's connection holds a grant on it */
+} shmb_list_entry;
+
+char *shmb_reply_hello(uint32_t id, const shmb_hello_result *res);
+char *shmb_reply_ping(uint32_t id);
+char *shmb_reply_grant(uint32_t id, const shmb_grant_result *res);
+char *shmb_reply_release(uint32_t id, const char *name);
+char *shmb_reply_delete(uint32_t id, const shmb_delete_result *res);
+char *shmb_reply_stat(uint32_t id, const shmb_stat_result *res);
+/* `truncated`: more regions were visible than one frame can carry. */
+char *shmb_reply_list(uint32_t id, const shmb_list_entry *entries, size_t n,
+                      int truncated);
+
+#endif /* SHMB_PROTO_REPLY_H */

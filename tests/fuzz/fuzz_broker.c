@@ -2,9 +2,9 @@
 /*
  * fuzz_broker.c - libFuzzer target: an arbitrary byte stream from one
  * client, cut into frames by the real frame reader and handled by the real
- * broker (over the in-memory platform). Invariants checked after every
- * input: the broker survives, and once the client and broker are gone no
- * section is left open.
+ * broker (over the in-memory platform). Invariants checked: every reply is
+ * a well-formed reply that fits in one frame; the broker survives; and once
+ * the client and broker are gone no section is left open.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 #include "fake_platform.h"
 #include "shmb_config.h"
 #include "shmb_frame.h"
+#include "shmb_proto.h"
 
 static const char config_json[] =
     "{\"limits\":{\"max_frame\":4096,\"max_regions\":64,\"regions_per_client\":"
@@ -54,6 +55,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (shmb_frame_reader_feed(&rd, data, size) == 0) {
         while ((r = shmb_frame_reader_next(&rd, &payload, &len)) == 1) {
             char *reply = broker_handle(conn, payload, len, &oc);
+            shmb_reply parsed;
+            if (reply != NULL) {
+                if (strlen(reply) > 4096 ||
+                    shmb_reply_parse((const uint8_t *)reply, strlen(reply),
+                                     &parsed) != SHMB_OK)
+                    abort(); /* the client could not read it */
+                shmb_reply_free(&parsed);
+            }
             free(reply);
             if (oc.close_after)
                 break;

@@ -431,9 +431,13 @@ int test_broker_reconfigure(void)
         "{\"limits\":{\"max_region_size\":4096},\"rules\":["
         "{\"name\":\"new\",\"regions\":[\"n/**\"],\"create\":true}]}";
     broker *b = new_broker(&cfg, NULL);
+    const shmb_limits *limits;
     client a;
 
     CHECK(b != NULL);
+    limits = broker_limits(b);
+    CHECK_INT(limits->max_region_size, (uint64_t)1 << 30);
+    CHECK_INT(limits->max_frame, 65536);
     CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
     CHECK(hello(&a));
     CHECK(expect(&a,
@@ -447,6 +451,9 @@ int test_broker_reconfigure(void)
               SHMB_OK);
     CHECK_INT(broker_reconfigure(b, &next), SHMB_OK);
     shmb_config_free(&next);
+    /* The server's view of the limits follows without being told. */
+    CHECK(broker_limits(b) == limits);
+    CHECK_INT(limits->max_region_size, 4096);
     /* New rules and limits apply at once... */
     CHECK(expect(&a, "\"op\":\"create\",\"name\":\"n/x\",\"size\":1",
                  "\"result\""));
@@ -460,6 +467,200 @@ int test_broker_reconfigure(void)
     CHECK(expect(&a, "\"op\":\"stat\",\"name\":\"users/" ME "/keep\"",
                  "\"owner\":true"));
     broker_conn_close(a.conn);
+    broker_free(b);
+    CHECK_INT(g_fake.live_sections, 0);
+    return 0;
+}
+
+/* Runs a request and checks the whole reply, byte for byte: clients in
+ * other languages are written from docs/protocol.md, so key order and
+ * number format are part of the protocol. */
+static int exact(client *cl, const char *body, const char *want)
+{
+    char *reply = call(cl, body, NULL);
+    int ok = reply != NULL && strcmp(reply, want) == 0;
+    if (!ok)
+        fprintf(stderr, "request {%s}\n  reply: %s\n  want:  %s\n", body,
+                reply ? reply : "(null)", want);
+    free(reply);
+    return ok;
+}
+
+/* Sizes above 2^31 print through cJSON's "%1.15g" path, not "%d". */
+static const char replies_json[] =
+    "{\"limits\":{\"max_frame\":1024,\"max_region_size\":8589934592,"
+    "\"commit_per_client\":17179869184,\"commit_per_user\":17179869184,"
+    "\"commit_total\":34359738368},"
+    "\"regions\":[{\"name\":\"cfg/one\",\"size\":4096}],"
+    "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],\"create\":true,"
+    "\"open\":\"rw\",\"delete\":true},"
+    "{\"name\":\"no\",\"effect\":\"deny\",\"regions\":[\"no/**\"],"
+    "\"open\":\"ro\"}]}";
+
+int test_broker_reply_bytes(void)
+{
+    shmb_config cfg;
+    char why[256];
+    broker *b = new_broker(&cfg, replies_json);
+    client a, c2;
+    broker_outcome oc;
+    char *reply;
+
+    CHECK(b != NULL);
+    CHECK_INT(broker_create_config_regions(b, why, sizeof(why)), SHMB_OK);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK_INT(connect_as(b, &c2, ME), SHMB_OK);
+    CHECK(exact(&a, "\"op\":\"ping\"",
+                "{\"id\":1,\"error\":{\"code\":\"handshake_required\","
+                "\"message\":\"send hello before 'ping'\"}}"));
+    CHECK(exact(&a, "\"op\":\"hello\",\"versions\":[1,2],\"client\":\"t\"",
+                "{\"id\":2,\"result\":{\"version\":1,\"server\":\"shmbroker "
+                "0.1.0\",\"max_frame\":1024,\"max_region_size\":8589934592,"
+                "\"granularity\":65536,\"client_id\":1}}"));
+    CHECK(exact(&c2, "\"op\":\"hello\",\"versions\":[1]",
+                "{\"id\":1,\"result\":{\"version\":1,\"server\":\"shmbroker "
+                "0.1.0\",\"max_frame\":1024,\"max_region_size\":8589934592,"
+                "\"granularity\":65536,\"client_id\":2}}"));
+    CHECK(
+        exact(&a, "\"op\":\"ping\"", "{\"id\":3,\"result\":{\"pong\":true}}"));
+    CHECK(exact(&a,
+                "\"op\":\"create\",\"name\":\"big\",\"size\":5000000000,"
+                "\"lifetime\":\"persistent\"",
+                "{\"id\":4,\"result\":{\"name\":\"big\",\"size\":5000000000,"
+                "\"lifetime\":\"persistent\",\"access\":\"rw\","
+                "\"handle\":256}}"));
+    CHECK(exact(&a, "\"op\":\"create\",\"name\":\"small\",\"size\":100",
+                "{\"id\":5,\"result\":{\"name\":\"small\",\"size\":100,"
+                "\"lifetime\":\"client\",\"access\":\"rw\","
+                "\"handle\":260}}"));
+    CHECK(exact(&c2, "\"op\":\"open\",\"name\":\"cfg/one\",\"access\":\"ro\"",
+                "{\"id\":2,\"result\":{\"name\":\"cfg/one\",\"size\":4096,"
+                "\"lifetime\":\"config\",\"access\":\"ro\","
+                "\"handle\":264}}"));
+    CHECK(exact(&c2, "\"op\":\"open\",\"name\":\"small\",\"access\":\"rw\"",
+                "{\"id\":3,\"result\":{\"name\":\"small\",\"size\":100,"
+                "\"lifetime\":\"client\",\"access\":\"rw\","
+                "\"handle\":268}}"));
+    CHECK(exact(&c2, "\"op\":\"open\",\"name\":\"small\",\"access\":\"ro\"",
+                "{\"id\":4,\"result\":{\"name\":\"small\",\"size\":100,"
+                "\"lifetime\":\"client\",\"access\":\"ro\","
+                "\"handle\":272}}"));
+    CHECK(exact(&a, "\"op\":\"stat\",\"name\":\"big\"",
+                "{\"id\":6,\"result\":{\"name\":\"big\",\"size\":5000000000,"
+                "\"lifetime\":\"persistent\",\"charge\":5000003584,"
+                "\"holders\":1,\"your_grants\":1,\"owner\":true}}"));
+    CHECK(exact(&c2, "\"op\":\"stat\",\"name\":\"small\"",
+                "{\"id\":5,\"result\":{\"name\":\"small\",\"size\":100,"
+                "\"lifetime\":\"client\",\"charge\":65536,\"holders\":2,"
+                "\"your_grants\":2,\"owner\":true}}"));
+    CHECK(exact(&c2, "\"op\":\"stat\",\"name\":\"cfg/one\"",
+                "{\"id\":6,\"result\":{\"name\":\"cfg/one\",\"size\":4096,"
+                "\"lifetime\":\"config\",\"charge\":65536,\"holders\":1,"
+                "\"your_grants\":1,\"owner\":false}}"));
+    /* max_frame 1024 leaves room for three entries: a fourth truncates.
+     * The order is the registry's hash order (fixed: FNV-1a, 1024
+     * buckets). */
+    CHECK(exact(&a, "\"op\":\"list\"",
+                "{\"id\":7,\"result\":{\"regions\":["
+                "{\"name\":\"small\",\"size\":100,\"lifetime\":\"client\","
+                "\"holders\":2,\"held\":true},"
+                "{\"name\":\"cfg/one\",\"size\":4096,\"lifetime\":"
+                "\"config\",\"holders\":1,\"held\":false},"
+                "{\"name\":\"big\",\"size\":5000000000,\"lifetime\":"
+                "\"persistent\",\"holders\":1,\"held\":true}],"
+                "\"truncated\":false}}"));
+    CHECK(exact(&a, "\"op\":\"create\",\"name\":\"x4\",\"size\":1",
+                "{\"id\":8,\"result\":{\"name\":\"x4\",\"size\":1,"
+                "\"lifetime\":\"client\",\"access\":\"rw\","
+                "\"handle\":276}}"));
+    CHECK(exact(&a, "\"op\":\"list\"",
+                "{\"id\":9,\"result\":{\"regions\":["
+                "{\"name\":\"small\",\"size\":100,\"lifetime\":\"client\","
+                "\"holders\":2,\"held\":true},"
+                "{\"name\":\"cfg/one\",\"size\":4096,\"lifetime\":"
+                "\"config\",\"holders\":1,\"held\":false},"
+                "{\"name\":\"big\",\"size\":5000000000,\"lifetime\":"
+                "\"persistent\",\"holders\":1,\"held\":true}],"
+                "\"truncated\":true}}"));
+    CHECK(exact(&c2, "\"op\":\"release\",\"name\":\"small\"",
+                "{\"id\":7,\"result\":{\"name\":\"small\"}}"));
+    CHECK(exact(&c2, "\"op\":\"release\",\"name\":\"small\"",
+                "{\"id\":8,\"error\":{\"code\":\"not_held\",\"message\":"
+                "\"this connection holds no grant on 'small'\"}}"));
+    CHECK(exact(&a, "\"op\":\"delete\",\"name\":\"big\"",
+                "{\"id\":10,\"result\":{\"name\":\"big\",\"holders\":1}}"));
+    CHECK(exact(&a, "\"op\":\"delete\",\"name\":\"cfg/one\"",
+                "{\"id\":11,\"error\":{\"code\":\"access_denied\",\"message\":"
+                "\"'cfg/one' is declared in the config and cannot be "
+                "deleted\"}}"));
+    reply = broker_handle(a.conn, (const uint8_t *)"{\"op\":1}", 8, &oc);
+    CHECK_STR(reply, "{\"id\":null,\"error\":{\"code\":\"bad_request\","
+                     "\"message\":\"missing field 'id'\"}}");
+    free(reply);
+    reply = broker_reply_refused(SHMB_E_LIMIT_REACHED, "too many");
+    CHECK_STR(reply, "{\"id\":null,\"error\":{\"code\":\"limit_reached\","
+                     "\"message\":\"too many\"}}");
+    free(reply);
+    broker_conn_close(a.conn);
+    broker_conn_close(c2.conn);
+    broker_free(b);
+    CHECK_INT(g_fake.live_sections, 0);
+    return 0;
+}
+
+/* Config regions go through the same constructor as created ones: a
+ * failure leaves nothing behind and says which region and why, and the
+ * commit they take counts against what clients can create. */
+int test_broker_config_regions(void)
+{
+    static const char json[] =
+        "{\"limits\":{\"commit_total\":196608},"
+        "\"regions\":[{\"name\":\"cfg/a\",\"size\":65536},"
+        "{\"name\":\"cfg/b\",\"size\":65537}],"
+        "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],\"create\":true,"
+        "\"open\":\"rw\"}]}";
+    shmb_config cfg;
+    char why[256];
+    broker *b = new_broker(&cfg, json);
+    broker_stats st;
+    client a;
+
+    CHECK(b != NULL);
+    g_fake.fail_create = 1;
+    CHECK_INT(broker_create_config_regions(b, why, sizeof(why)), SHMB_E_SYSTEM);
+    CHECK_STR(why, "config region 'cfg/a': cannot create the section "
+                   "(system error 1455)");
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, 0);
+    CHECK_INT(st.committed, 0);
+    CHECK_INT(g_fake.live_sections, 0);
+    broker_free(b);
+
+    b = new_broker(&cfg, json);
+    CHECK(b != NULL);
+    CHECK_INT(broker_create_config_regions(b, why, sizeof(why)), SHMB_OK);
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, 2);
+    CHECK_INT(st.committed, 65536 + 131072);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK(hello(&a));
+    CHECK(expect(&a, "\"op\":\"create\",\"name\":\"x\",\"size\":1",
+                 "the broker has 0 of limits.commit_total (196608) left"));
+    CHECK(expect(&a, "\"op\":\"stat\",\"name\":\"cfg/b\"",
+                 "\"lifetime\":\"config\",\"charge\":131072,\"holders\":0,"
+                 "\"your_grants\":0,\"owner\":false"));
+    broker_conn_close(a.conn);
+    broker_free(b);
+    CHECK_INT(g_fake.live_sections, 0);
+
+    /* One that does not fit in the total refuses the start by name. */
+    b = new_broker(&cfg, "{\"limits\":{\"commit_total\":65536},"
+                         "\"regions\":[{\"name\":\"cfg/a\",\"size\":1},"
+                         "{\"name\":\"cfg/b\",\"size\":1}]}");
+    CHECK(b != NULL);
+    CHECK_INT(broker_create_config_regions(b, why, sizeof(why)),
+              SHMB_E_QUOTA_EXCEEDED);
+    CHECK_STR(why, "config region 'cfg/b' does not fit in limits.commit_total");
     broker_free(b);
     CHECK_INT(g_fake.live_sections, 0);
     return 0;

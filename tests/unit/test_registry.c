@@ -5,9 +5,9 @@
 #include "harness.h"
 #include "shmb_registry.h"
 
-static shmb_region *region(const char *name)
+static broker_region *region(const char *name)
 {
-    shmb_region *r = calloc(1, sizeof(*r));
+    broker_region *r = calloc(1, sizeof(*r));
     if (r != NULL)
         snprintf(r->name, sizeof(r->name), "%s", name);
     return r;
@@ -16,7 +16,7 @@ static shmb_region *region(const char *name)
 int test_registry_basic(void)
 {
     shmb_registry reg;
-    shmb_region *a = region("a"), *b = region("b"), *a2 = region("a");
+    broker_region *a = region("a"), *b = region("b"), *a2 = region("a");
 
     CHECK_INT(registry_init(&reg, 0), SHMB_OK);
     CHECK(registry_find(&reg, "a") == NULL);
@@ -41,7 +41,7 @@ int test_registry_basic(void)
     return 0;
 }
 
-static int count_one(shmb_region *r, void *ctx)
+static int count_one(broker_region *r, void *ctx)
 {
     (void)r;
     (*(size_t *)ctx)++;
@@ -52,7 +52,7 @@ int test_registry_10000(void)
 {
     enum { N = 10000 };
     shmb_registry reg;
-    shmb_region **all = calloc(N, sizeof(*all));
+    broker_region **all = calloc(N, sizeof(*all));
     char name[32];
     size_t i, seen = 0;
 

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * broker_int.h - what the broker's own files share, and nobody else sees:
+ * the broker and connection structs, holdings, and the calls between
+ *   broker.c        state: the broker, its regions, connections, holdings;
+ *   broker_quota.c  commit accounting, draining sections, limit checks;
+ *   broker_ops.c    one handler per request op, and broker_handle.
+ * The server and the platform use broker.h only.
+ */
+#ifndef SHMB_BROKER_INT_H
+#define SHMB_BROKER_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker.h"
+#include "shmb_proto.h"
+#include "shmb_registry.h"
+
+/* "user|appcontainer": who quotas and connection limits count against. */
+#define BROKER_KEY_MAX (2 * SHMB_SID_MAX)
+
+/* A connection's grants on one region. */
+struct holding {
+    broker_region *region;
+    uint32_t grants;
+};
+
+/* The commit one principal has created (see quota_principal_key). */
+struct user_charge {
+    char sid[BROKER_KEY_MAX]; /* principal key: "user|appcontainer" */
+    uint64_t bytes;           /* all charged commit, draining included */
+    uint64_t draining; /* of which: retired regions possibly still mapped */
+    struct user_charge *next;
+};
+
+/* A retired region whose section may still be mapped somewhere: its commit
+ * stays charged until the platform says the section is gone. */
+struct drain {
+    plat_section *section;
+    uint64_t charge;
+    char owner_key[BROKER_KEY_MAX];
+    char name[SHMB_NAME_MAX + 1];
+    struct drain *next;
+};
+
+struct broker {
+    shmb_config cfg; /* the broker's own copy; broker_reconfigure patches it */
+    const shmb_logger *log;
+    shmb_registry reg;
+    broker_conn *conns;
+    size_t nconns;
+    uint64_t next_conn_id;
+    uint64_t committed; /* all charged commit, draining included */
+    uint64_t draining;  /* of which: retired regions possibly still mapped */
+    struct user_charge *users;
+    struct drain *drains;
+    size_t ndrains;
+};
+
+struct broker_conn {
+    broker *b;
+    broker_conn *prev, *next;
+    uint64_t id;
+    plat_peer *peer;
+    shmb_identity ident;
+    int hello_done;
+    struct holding *holds;
+    size_t nholds, capholds;
+    uint32_t created;         /* live regions this connection created */
+    uint64_t committed;       /* their charge */
+    char key[BROKER_KEY_MAX]; /* quota_principal_key of ident */
+};
+
+/* ---- regions and holdings (broker.c) ---------------------------------- */
+
+/* What to create: config regions have no owner and may have a Global\
+ * name; dynamic regions belong to the connection that asked. */
+typedef struct region_spec {
+    const char *name;
+    uint64_t size;
+    shmb_lifetime lifetime;
+    const char *global_name; /* NULL: unnamed (docs/security.md rule 1) */
+    const char *sddl;        /* for a global_name only */
+    broker_conn *owner;      /* NULL for config regions */
+} region_spec;
+
+/* The one region constructor: creates the section, fills the region, lists
+ * it and charges its commit. The caller has checked the name and the
+ * limits. On failure nothing is left behind; returns the error (with the
+ * OS error in *syserr for SHMB_E_SYSTEM or SHMB_E_INVALID_ARG). */
+int region_create(broker *b, const region_spec *spec, broker_region **out,
+                  uint32_t *syserr);
+/* Unlists the region and gives up the broker's section; frees the struct
+ * once no connection holds it. */
+void region_retire(broker *b, broker_region *r, const char *why);
+
+struct holding *holding_find(broker_conn *c, const broker_region *r,
+                             size_t *index);
+/* Counts one more grant of r to c. SHMB_OK or SHMB_E_NOMEM. */
+int holding_add(broker_conn *c, broker_region *r);
+/* Drops c's holding at `index` (every grant of it); retires a `client`
+ * region nobody holds any more. */
+void holding_drop(broker_conn *c, size_t index, const char *why);
+
+/* ---- commit accounting (broker_quota.c) ------------------------------- */
+
+/* Quotas and connection limits are per principal: the user SID, and an
+ * AppContainer counts as a principal of its own. */
+void quota_principal_key(const char *user, const char *ac, char *out,
+                         size_t cap);
+/* The commit a region of `size` bytes costs. */
+uint64_t quota_charge_of(uint64_t size);
+/* The principal's account; created when `create` (NULL if out of memory). */
+struct user_charge *quota_user(broker *b, const char *key, int create);
+/* Whether c may create one more region costing `charge`: SHMB_OK, or
+ * SHMB_E_LIMIT_REACHED / SHMB_E_QUOTA_EXCEEDED with msg naming the limit.
+ * Sweeps the draining sections first when that could change the answer. */
+int quota_check_create(broker_conn *c, uint64_t charge, char *msg, size_t cap);
+/* Charges a new region's commit to the total and, for a dynamic region, to
+ * its owner connection and principal `u`. */
+void quota_charge(broker *b, const broker_region *r, broker_conn *owner,
+                  struct user_charge *u);
+/* Gives up a retiring region's section: closes it and returns the commit,
+ * or, while it may still be mapped, keeps it charged as draining (then 1).
+ * The owner connection stops paying either way. */
+int quota_release(broker *b, broker_region *r);
+/* Service stop: closes draining sections, frees the principals' accounts. */
+void quota_free(broker *b);
+
+#endif

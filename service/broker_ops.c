@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * broker_ops.c - the request ops: broker_handle parses one request, checks
+ * the handshake, runs the op's handler and returns the reply the protocol
+ * module built. Each handler asks the policy, touches the broker's state
+ * through broker_int.h and fills a plain result struct; none of them
+ * writes JSON (common/proto_reply.c does).
+ *
+ * Two habits hold throughout: a caller who may not open a name learns
+ * nothing about whether it exists (docs/security.md, "Denials that do not
+ * leak"), and every refusal says which rule or limit refused, in x->msg.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker_int.h"
+#include "shmb_policy.h"
+
+#define SHMB_SERVER_VERSION "0.1.0"
+#define SUPPORTED_VERSIONS (1u << SHMB_PROTOCOL_VERSION)
+
+/* One request in flight. An op either fills `reply` (NULL only when
+ * memory ran out) and returns SHMB_OK, or returns an error code with `msg`
+ * saying why. */
+typedef struct op_ctx {
+    broker_conn *c;
+    const shmb_request *req;
+    broker_outcome *out;
+    char *reply;
+    char msg[SHMB_MSG_MAX];
+} op_ctx;
+
+typedef int (*op_fn)(op_ctx *x);
+
+/* ---- shared by the ops ------------------------------------------------ */
+
+static int op_fail(op_ctx *x, int code, const char *fmt, ...) SHMB_PRINTF(3, 4);
+
+static int op_fail(op_ctx *x, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->msg, sizeof(x->msg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Runs the policy for the request's name; fills x->msg when refused. */
+static int policy_allows(op_ctx *x, shmb_op op, shmb_access access,
+                         shmb_verdict *v)
+{
+    shmb_policy_req q;
+    q.op = op;
+    q.name = x->req->name;
+    q.access = access;
+    q.size = x->req->size;
+    q.lifetime = x->req->lifetime;
+    shmb_policy_check(&x->c->b->cfg, &x->c->ident, &q, v);
+    if (!v->allowed)
+        snprintf(x->msg, sizeof(x->msg), "%s", v->message);
+    return v->allowed;
+}
+
+/* The creator is its user *in the same sandbox at no lower integrity*: a
+ * low-integrity or AppContainer process of the same user is not the owner
+ * of what the user's normal programs created. */
+static int is_owner(const broker_conn *c, const broker_region *r)
+{
+    return r->owner_sid[0] != '\0' && !c->ident.user_deny_only &&
+           strcmp(r->owner_sid, c->ident.user_sid) == 0 &&
+           strcmp(r->owner_ac, c->ident.appcontainer_sid) == 0 &&
+           c->ident.integrity >= r->owner_il;
+}
+
+/* A caller sees a region (list, stat) if it may open it, holds it or
+ * created it; anything else it cannot tell from a name that does not
+ * exist. */
+static int may_see(op_ctx *x, broker_region *r, shmb_verdict *v)
+{
+    shmb_policy_req q;
+    memset(&q, 0, sizeof(q));
+    q.op = SHMB_OP_OPEN;
+    q.name = r->name;
+    q.access = SHMB_ACCESS_RO;
+    shmb_policy_check(&x->c->b->cfg, &x->c->ident, &q, v);
+    return v->allowed || is_owner(x->c, r) ||
+           holding_find(x->c, r, NULL) != NULL;
+}
+
+static void region_info(shmb_region_info *out, const broker_region *r)
+{
+    memcpy(out->name, r->name, sizeof(out->name));
+    out->size = r->size;
+    out->lifetime = r->lifetime;
+}
+
+/* The handle goes into the connected process itself, never into a pid a
+ * request names (docs/security.md rule 3); the outcome tells the server
+ * which handle to close should the reply not arrive (rule 4). */
+static int grant_into_reply(op_ctx *x, broker_region *r, shmb_access access)
+{
+    broker_conn *c = x->c;
+    shmb_grant_result res;
+    uint64_t handle = 0;
+    uint32_t syserr = 0;
+    int rc;
+
+    rc = plat_section_grant(r->section, c->peer, access, &handle, &syserr);
+    if (rc != SHMB_OK)
+        return op_fail(x, rc,
+                       "duplicating the section into pid %u failed "
+                       "(system error %u)",
+                       (unsigned)c->ident.pid, (unsigned)syserr);
+    if (holding_add(c, r) != SHMB_OK) {
+        plat_grant_revoke(c->peer, handle);
+        return op_fail(x, SHMB_E_NOMEM, "out of memory");
+    }
+    x->out->has_grant = 1;
+    x->out->grant_handle = handle;
+    region_info(&res.region, r);
+    res.access = access;
+    res.handle = handle;
+    x->reply = shmb_reply_grant(x->req->id, &res);
+    shmb_logf(c->b->log, SHMB_LOG_INFO,
+              "event=grant region=%s conn=%llu pid=%u access=%s handle=0x%llx",
+              r->name, (unsigned long long)c->id, (unsigned)c->ident.pid,
+              shmb_access_name(access), (unsigned long long)handle);
+    return SHMB_OK;
+}
+
+/* ---- the ops, in the order of docs/protocol.md ------------------------ */
+
+static int op_hello(op_ctx *x)
+{
+    broker_conn *c = x->c;
+    uint32_t common = x->req->versions & SUPPORTED_VERSIONS;
+    uint32_t v;
+    shmb_hello_result res;
+
+    if (c->hello_done)
+        return op_fail(x, SHMB_E_BAD_REQUEST, "hello was already done");
+    if (common == 0) {
+        x->out->close_after = 1;
+        return op_fail(x, SHMB_E_UNSUPPORTED_VERSION,
+                       "server speaks protocol versions 1..%d",
+                       SHMB_PROTOCOL_VERSION);
+    }
+    for (v = 31; !(common & (1u << v)); v--)
+        ;
+    c->hello_done = 1;
+    res.version = v;
+    res.server = "shmbroker " SHMB_SERVER_VERSION;
+    res.max_frame = c->b->cfg.limits.max_frame;
+    res.max_region_size = c->b->cfg.limits.max_region_size;
+    res.granularity = plat_commit_granularity();
+    res.client_id = c->id;
+    x->reply = shmb_reply_hello(x->req->id, &res);
+    if (x->req->client[0])
+        shmb_logf(c->b->log, SHMB_LOG_INFO, "event=hello conn=%llu client=%s",
+                  (unsigned long long)c->id, x->req->client);
+    return SHMB_OK;
+}
+
+static int op_ping(op_ctx *x)
+{
+    x->reply = shmb_reply_ping(x->req->id);
+    return SHMB_OK;
+}
+
+static int op_create(op_ctx *x)
+{
+    broker_conn *c = x->c;
+    broker *b = c->b;
+    const shmb_request *req = x->req;
+    region_spec spec;
+    broker_region *r;
+    shmb_verdict v;
+    uint32_t syserr = 0;
+    int rc;
+
+    if (req->size > b->cfg.limits.max_region_size)
+        return op_fail(x, SHMB_E_INVALID_SIZE,
+                       "size %llu exceeds limits.max_region_size (%llu)",
+                       (unsigned long long)req->size,
+                       (unsigned long long)b->cfg.limits.max_region_size);
+    if (!policy_allows(x, SHMB_OP_CREATE, req->access, &v))
+        return SHMB_E_ACCESS_DENIED;
+    if (registry_find(&b->reg, req->name) != NULL)
+        return op_fail(x, SHMB_E_EXISTS, "a region named '%s' exists",
+                       req->name);
+    rc = quota_check_create(c, quota_charge_of(req->size), x->msg,
+                            sizeof(x->msg));
+    if (rc != SHMB_OK)
+        return rc;
+    memset(&spec, 0, sizeof(spec));
+    spec.name = req->name;
+    spec.size = req->size;
+    spec.lifetime = req->lifetime;
+    spec.owner = c;
+    rc = region_create(b, &spec, &r, &syserr);
+    if (rc == SHMB_E_NOMEM)
+        return op_fail(x, rc, "out of memory");
+    if (rc != SHMB_OK)
+        return op_fail(x, rc,
+                       "creating a %llu-byte section failed (system "
+                       "error %u)",
+                       (unsigned long long)req->size, (unsigned)syserr);
+    shmb_logf(b->log, SHMB_LOG_INFO,
+              "event=create region=%s size=%llu charge=%llu lifetime=%s "
+              "conn=%llu user=%s rule=%s",
+              r->name, (unsigned long long)r->size,
+              (unsigned long long)r->charge, shmb_lifetime_name(r->lifetime),
+              (unsigned long long)c->id, c->ident.user_sid, v.rule->name);
+    rc = grant_into_reply(x, r, req->access);
+    if (rc != SHMB_OK)
+        region_retire(b, r, "grant_failed");
+    return rc;
+}
+
+static int op_open(op_ctx *x)
+{
+    broker_region *r;
+    shmb_verdict v;
+
+    /* Policy before existence: a caller not allowed to open a name learns
+     * nothing about whether it exists. */
+    if (!policy_allows(x, SHMB_OP_OPEN, x->req->access, &v))
+        return SHMB_E_ACCESS_DENIED;
+    r = registry_find(&x->c->b->reg, x->req->name);
+    if (r == NULL)
+        return op_fail(x, SHMB_E_NOT_FOUND, "no region named '%s'",
+                       x->req->name);
+    return grant_into_reply(x, r, x->req->access);
+}
+
+static int op_release(op_ctx *x)
+{
+    broker_conn *c = x->c;
+    size_t i;
+    broker_region *r = registry_find(&c->b->reg, x->req->name);
+
+    if (r == NULL || holding_find(c, r, &i) == NULL)
+        return op_fail(x, SHMB_E_NOT_HELD,
+                       "this connection holds no grant on '%s'", x->req->name);
+    x->reply = shmb_reply_release(x->req->id, r->name);
+    holding_drop(c, i, "released");
+    return SHMB_OK;
+}
+
+static int op_delete(op_ctx *x)
+{
+    broker_conn *c = x->c;
+    broker_region *r = registry_find(&c->b->reg, x->req->name);
+    shmb_delete_result res;
+    shmb_verdict v;
+    int allowed;
+
+    policy_allows(x, SHMB_OP_DELETE, SHMB_ACCESS_NONE, &v);
+    /* The creating user may delete its region unless a deny rule says
+     * otherwise; anyone else needs a rule granting delete. */
+    allowed = !v.denied_by_rule && (v.allowed || (r != NULL && is_owner(c, r)));
+    if (!allowed && !v.denied_by_rule && r != NULL)
+        op_fail(x, 0,
+                "delete of '%s' is not allowed: you did not create it "
+                "and no rule grants you delete on it",
+                r->name);
+    if (!allowed)
+        return SHMB_E_ACCESS_DENIED;
+    if (r == NULL)
+        return op_fail(x, SHMB_E_NOT_FOUND, "no region named '%s'",
+                       x->req->name);
+    if (r->lifetime == SHMB_LIFETIME_CONFIG)
+        return op_fail(x, SHMB_E_ACCESS_DENIED,
+                       "'%s' is declared in the config and cannot be deleted",
+                       r->name);
+    memcpy(res.name, r->name, sizeof(res.name));
+    res.holders = r->holders;
+    x->reply = shmb_reply_delete(x->req->id, &res);
+    shmb_logf(c->b->log, SHMB_LOG_INFO,
+              "event=delete region=%s conn=%llu user=%s", r->name,
+              (unsigned long long)c->id, c->ident.user_sid);
+    region_retire(c->b, r, "deleted");
+    return SHMB_OK;
+}
+
+struct list_ctx {
+    op_ctx *x;
+    shmb_list_entry *v;
+    size_t n, cap;
+    size_t max; /* entries that fit in one frame */
+    int truncated;
+    int nomem;
+};
+
+static int list_one(broker_region *r, void *p)
+{
+    struct list_ctx *l = p;
+    shmb_list_entry *e;
+    shmb_verdict v;
+
+    if (!may_see(l->x, r, &v))
+        return 0;
+    if (l->n == l->max) {
+        l->truncated = 1;
+        return 1;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        shmb_list_entry *nv;
+        if (cap > l->max)
+            cap = l->max;
+        nv = realloc(l->v, cap * sizeof(*nv));
+        if (nv == NULL) {
+            l->nomem = 1;
+            return 1;
+        }
+        l->v = nv;
+        l->cap = cap;
+    }
+    e = &l->v[l->n++];
+    region_info(&e->region, r);
+    e->holders = r->holders;
+    e->held = holding_find(l->x->c, r, NULL) != NULL;
+    return 0;
+}
+
+static int op_list(op_ctx *x)
+{
+    struct list_ctx l;
+
+    memset(&l, 0, sizeof(l));
+    l.x = x;
+    /* One entry prints to at most ~NAME_MAX+120 bytes; stay in one frame. */
+    l.max = (x->c->b->cfg.limits.max_frame - 64) / (SHMB_NAME_MAX + 120);
+    registry_foreach(&x->c->b->reg, list_one, &l);
+    if (l.nomem) {
+        free(l.v);
+        return op_fail(x, SHMB_E_NOMEM, "out of memory");
+    }
+    x->reply = shmb_reply_list(x->req->id, l.v, l.n, l.truncated);
+    free(l.v);
+    return SHMB_OK;
+}
+
+static int op_stat(op_ctx *x)
+{
+    broker_conn *c = x->c;
+    broker_region *r = registry_find(&c->b->reg, x->req->name);
+    struct holding *h;
+    shmb_stat_result res;
+    shmb_verdict v;
+
+    if (r == NULL || !may_see(x, r, &v)) {
+        /* Same answer whether or not it exists, for callers who may not
+         * see it. */
+        if (!policy_allows(x, SHMB_OP_OPEN, SHMB_ACCESS_RO, &v))
+            return SHMB_E_ACCESS_DENIED;
+        return op_fail(x, SHMB_E_NOT_FOUND, "no region named '%s'",
+                       x->req->name);
+    }
+    h = holding_find(c, r, NULL);
+    region_info(&res.region, r);
+    res.charge = r->charge;
+    res.holders = r->holders;
+    res.your_grants = h ? h->grants : 0;
+    res.owner = is_owner(c, r);
+    x->reply = shmb_reply_stat(x->req->id, &res);
+    return SHMB_OK;
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+static const op_fn op_table[SHMB_OP_COUNT_] = {
+    [SHMB_OP_HELLO] = op_hello,     [SHMB_OP_PING] = op_ping,
+    [SHMB_OP_CREATE] = op_create,   [SHMB_OP_OPEN] = op_open,
+    [SHMB_OP_RELEASE] = op_release, [SHMB_OP_DELETE] = op_delete,
+    [SHMB_OP_LIST] = op_list,       [SHMB_OP_STAT] = op_stat,
+};
+
+char *broker_handle(broker_conn *c, const uint8_t *payload, size_t len,
+                    broker_outcome *out)
+{
+    shmb_request req;
+    op_ctx x;
+    int rc, parsed;
+
+    memset(out, 0, sizeof(*out));
+    memset(&x, 0, sizeof(x));
+    x.c = c;
+    x.req = &req;
+    x.out = out;
+    rc = shmb_request_parse(payload, len, &req, x.msg, sizeof(x.msg));
+    parsed = rc == SHMB_OK;
+    if (rc == SHMB_OK && !c->hello_done && req.op != SHMB_OP_HELLO)
+        rc = op_fail(&x, SHMB_E_HANDSHAKE_REQUIRED, "send hello before '%s'",
+                     shmb_op_name(req.op));
+    if (rc == SHMB_E_BAD_JSON)
+        out->close_after = 1; /* the peer is not speaking our protocol */
+    if (rc != SHMB_OK)
+        goto error;
+    rc = op_table[req.op](&x);
+    if (rc != SHMB_OK)
+        goto error;
+    if (x.reply == NULL && out->has_grant) { /* a reply we cannot send */
+        plat_grant_revoke(c->peer, out->grant_handle);
+        out->has_grant = 0;
+    }
+    return x.reply;
+error:
+    shmb_logf(c->b->log, SHMB_LOG_INFO,
+              "event=refused conn=%llu pid=%u op=%s code=%s reason=\"%s\"",
+              (unsigned long long)c->id, (unsigned)c->ident.pid,
+              parsed ? shmb_op_name(req.op) : "?", shmb_err_name(rc), x.msg);
+    return shmb_reply_error(req.has_id, req.id, rc, x.msg);
+}
+
+char *broker_reply_refused(int code, const char *message)
+{
+    return shmb_reply_error(0, 0, code, message);
+}
