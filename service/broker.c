@@ -3,7 +3,7 @@
  * broker.c - the portable heart of the service: the broker's state. It
  * keeps the region registry, the connections and what each one holds; the
  * request ops (broker_ops.c) and the commit accounting (broker_quota.c)
- * work on this state through broker_int.h. No I/O and no <windows.h>: the
+ * work on this state through broker_int.h. No I/O and no system calls: the
  * server feeds frames in and delivers the replies, the platform makes the
  * sections (platform.h).
  *

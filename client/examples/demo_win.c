@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MPL-2.0 */
 /*
- * shmb_demo.c - two processes sharing memory through the broker.
+ * demo_win.c (shmb_demo.exe) - two processes sharing memory through the broker.
  *
  *   shmb_demo writer NAME SECONDS  create NAME (rw), write a greeting, tick a
  *                                  counter for SECONDS, then exit (the region
