@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MPL-2.0 */
 /*
  * section_win.c - pagefile-backed sections and the grants that hand them out
- * (DESIGN.md security rules 1, 2 and 4).
+ * (docs/security.md, rules 1, 2 and 4).
  *
  * A section is created unnamed and with a DACL that grants nothing (empty
  * but for an OWNER RIGHTS ACE with no rights, see section_dacl): no one,
