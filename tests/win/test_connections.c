@@ -71,7 +71,7 @@ int test_max_clients_enforced(void)
     shmb_disconnect(cs[0]);
     cs[0] = NULL;
     /* One slot free again, once the broker has seen the close. */
-    WAIT_UNTIL(connect_or_null(&o, &cs[0]) == SHMB_OK, 5000);
+    WAIT_UNTIL(connect_or_null(&o, &cs[0]) == SHMB_OK, ITEST_WAIT_MS);
 done:
     shmb_disconnect(extra);
     for (i = 0; i < MAX; i++)

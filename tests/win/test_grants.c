@@ -186,13 +186,13 @@ int test_undelivered_grant_closed_in_client(void)
              itest_name("undelivered"));
     CHECK(raw_send_frame(h, req) == 0);
     /* The broker duplicates the grant into us, then queues the reply. */
-    WAIT_UNTIL((during = count_sections()) > before, 5000);
+    WAIT_UNTIL((during = count_sections()) > before, ITEST_WAIT_MS);
     CHECK_INT(during, before + 1);
     /* We go away without reading: the reply cannot be written... */
     CloseHandle(h);
     h = INVALID_HANDLE_VALUE;
     /* ...so the broker closes the handle inside our process. */
-    WAIT_UNTIL((after = count_sections()) < during, 5000);
+    WAIT_UNTIL((after = count_sections()) < during, ITEST_WAIT_MS);
     CHECK_INT(after, before);
 done:
     raw_close(h);

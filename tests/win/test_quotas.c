@@ -89,14 +89,14 @@ int test_quota_commit_per_client_and_user(void)
     CHECK(d != NULL);
     /* ...and holds both (we look, not create, while we wait)... */
     snprintf(name, sizeof(name), "it/qb.%lu.1", GetCurrentProcessId());
-    WAIT_UNTIL(stat_rc(d, name) == SHMB_OK, 5000);
+    WAIT_UNTIL(stat_rc(d, name) == SHMB_OK, ITEST_WAIT_MS);
     /* ...so the user's quota is spent. */
     CHECK_ERR(d, itest_create(d, "it/qd", 1, SHMB_LIFETIME_CLIENT, &r),
               SHMB_E_QUOTA_EXCEEDED,
               "your user has 0 of limits.commit_per_user (67108864) left");
     /* The child exits: its regions and their commit come back. */
     CHECK_INT(itest_child_stop(&child), 0);
-    WAIT_UNTIL(create_closed(d, "it/qd2", mib16) == SHMB_OK, 5000);
+    WAIT_UNTIL(create_closed(d, "it/qd2", mib16) == SHMB_OK, ITEST_WAIT_MS);
 done:
     itest_child_stop(&child);
     shmb_region_close(&r);
@@ -163,9 +163,9 @@ int test_quota_counts_mapped_released_regions(void)
     CHECK_INT(itest_child_start(&child, "child-hold-view q/held"), 0);
     /* Watch (stat grants nothing) q/held appear; then the child releases
      * it, keeping a view, and it is unlisted. */
-    WAIT_UNTIL(stat_rc(c, "q/held") == SHMB_OK, 5000);
+    WAIT_UNTIL(stat_rc(c, "q/held") == SHMB_OK, ITEST_WAIT_MS);
     CHECK_INT(itest_child_tell(&child), 0);
-    WAIT_UNTIL(stat_rc(c, "q/held") == SHMB_E_NOT_FOUND, 5000);
+    WAIT_UNTIL(stat_rc(c, "q/held") == SHMB_E_NOT_FOUND, ITEST_WAIT_MS);
     CHECK(itest_child_running(&child));
     /* Its 1 MiB is still mapped by the child, so still charged: with the
      * 1 MiB ballast, 128 KiB more does not fit in 2 MiB + 64 KiB. */
@@ -175,7 +175,7 @@ int test_quota_counts_mapped_released_regions(void)
               "granted to exit");
     /* Once the child is gone, the commit comes back. */
     CHECK_INT(itest_child_stop(&child), 0);
-    WAIT_UNTIL(create_closed(c, "q/more", 131072) == SHMB_OK, 5000);
+    WAIT_UNTIL(create_closed(c, "q/more", 131072) == SHMB_OK, ITEST_WAIT_MS);
 done:
     itest_child_stop(&child);
     shmb_region_close(&r);

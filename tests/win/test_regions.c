@@ -74,7 +74,7 @@ int test_client_region_freed_with_last_holder(void)
     snprintf(args, sizeof(args), "child-create %s client", name);
     CHECK_INT(itest_child(args), 0);
     /* The child was the only holder; its exit freed the region. */
-    WAIT_UNTIL((rc = open_and_release(c, name)) != SHMB_OK, 5000);
+    WAIT_UNTIL((rc = open_and_release(c, name)) != SHMB_OK, ITEST_WAIT_MS);
     CHECK_INT(rc, SHMB_E_NOT_FOUND);
 done:
     shmb_disconnect(c);
@@ -178,7 +178,7 @@ int test_client_dies_holding_region(void)
     snprintf(args, sizeof(args), "child-create-die %s client", name);
     CHECK_INT(itest_child(args), 0);
     /* The broker saw the pipe break and freed the child's region. */
-    WAIT_UNTIL((rc = open_and_release(c, name)) != SHMB_OK, 5000);
+    WAIT_UNTIL((rc = open_and_release(c, name)) != SHMB_OK, ITEST_WAIT_MS);
     CHECK_INT(rc, SHMB_E_NOT_FOUND);
     CHECK_OK(c, shmb_ping(c));
 done:

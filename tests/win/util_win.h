@@ -46,6 +46,11 @@
             SKIP("needs real Windows: %s", why);                               \
     } while (0)
 
+/* How long WAIT_UNTIL gives the service to act on something it learns
+ * asynchronously (a client gone, a grant undelivered). Generous: it only
+ * costs time when a test fails. */
+#define ITEST_WAIT_MS 10000
+
 /* The pipe of the service under test (env SHMB_PIPE or the default). */
 const char *itest_pipe(void);
 /* Connects or returns NULL with the reason printed. */
