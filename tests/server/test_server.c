@@ -29,14 +29,18 @@ typedef struct fixture {
     shmb_logger log;
     char logged[16384]; /* the log lines so far (the first 16 KiB) */
     size_t nlogged;
+    int loop_on; /* the loop is initialised and not closed yet */
 } fixture;
 
 typedef struct tclient {
     int fd;
     uint32_t next_id;
-    uint8_t buf[1 << 20];
+    uint8_t buf[1 << 17]; /* replies are at most 64 KiB (max_frame) */
     size_t have;
 } tclient;
+
+/* Every client starts closed, so a test's cleanup can close them all. */
+#define TCLIENT_INIT {-1, 0, {0}, 0}
 
 static void capture(void *ctx, shmb_log_level level, const char *line)
 {
@@ -68,6 +72,7 @@ static int fixture_up(fixture *f, const char *config_json)
     f->log.ctx = f;
     f->log.max_level = SHMB_LOG_DEBUG;
     uv_loop_init(&f->loop);
+    f->loop_on = 1;
     f->b = broker_new(&cfg, &f->log);
     shmb_config_free(&cfg);
     if (f->b == NULL || server_start(&f->loop, f->b, "test", "D:", &f->log,
@@ -77,14 +82,19 @@ static int fixture_up(fixture *f, const char *config_json)
 }
 
 /* Stops the server, lets every close finish, frees the broker; 0 when
- * nothing is left behind. */
+ * nothing is left behind. Once only: a test's cleanup calls it again. */
 static int fixture_down(fixture *f)
 {
     int rc;
+    if (!f->loop_on)
+        return 0;
+    f->loop_on = 0;
     if (f->srv != NULL)
         server_stop(f->srv);
+    f->srv = NULL;
     uv_run(&f->loop, UV_RUN_DEFAULT);
     broker_free(f->b);
+    f->b = NULL;
     rc = uv_loop_close(&f->loop);
     if (rc != 0 || g_fake.live_sections != 0 || g_chan.listening) {
         fprintf(stderr, "left behind: loop %d, sections %d, listening %d\n", rc,
@@ -220,8 +230,8 @@ static int closed_by_server(fixture *f, tclient *c)
 
 int test_server_request_path(void)
 {
-    fixture f;
-    tclient a, b;
+    fixture f = {0};
+    tclient a = TCLIENT_INIT, b = TCLIENT_INIT;
 
     CHECK(fixture_up(&f, NULL) == 0);
     CHECK(connect_me(&f, &a) == 0 && connect_me(&f, &b) == 0);
@@ -245,15 +255,17 @@ int test_server_request_path(void)
     client_close(&b);
     CHECK(call(&f, &a, "\"op\":\"ping\"", "\"pong\""));
     CHECK_INT(g_fake.live_sections, 0);
-    client_close(&a);
     CHECK(fixture_down(&f) == 0);
-    return 0;
+done:
+    client_close(&a);
+    fixture_down(&f);
+    return TEST_RESULT;
 }
 
 int test_server_pipelined_and_split_frames(void)
 {
-    fixture f;
-    tclient a;
+    fixture f = {0};
+    tclient a = TCLIENT_INIT;
     char many[64 * 40], one[64];
     const char *split = "{\"id\":99,\"op\":\"ping\"}";
     uint8_t hdr[SHMB_FRAME_HEADER];
@@ -286,17 +298,19 @@ int test_server_pipelined_and_split_frames(void)
         uv_run(&f.loop, UV_RUN_NOWAIT);
     }
     CHECK(expect(&f, &a, "{\"id\":99,\"result\":{\"pong\":true}}"));
-    client_close(&a);
     CHECK(fixture_down(&f) == 0);
-    return 0;
+done:
+    client_close(&a);
+    fixture_down(&f);
+    return TEST_RESULT;
 }
 
 /* ---- what closes a connection ------------------------------------------ */
 
 int test_server_bad_frame_closes_only_that_connection(void)
 {
-    fixture f;
-    tclient bad, good;
+    fixture f = {0};
+    tclient bad = TCLIENT_INIT, good = TCLIENT_INIT;
     const uint8_t zero[SHMB_FRAME_HEADER] = {0, 0, 0, 0};
 
     CHECK(fixture_up(&f, NULL) == 0);
@@ -307,31 +321,35 @@ int test_server_bad_frame_closes_only_that_connection(void)
     CHECK(closed_by_server(&f, &bad));
     CHECK(strstr(f.logged, "event=bad_frame") != NULL);
     CHECK(call(&f, &good, "\"op\":\"ping\"", "\"pong\""));
+    CHECK(fixture_down(&f) == 0);
+done:
     client_close(&bad);
     client_close(&good);
-    CHECK(fixture_down(&f) == 0);
-    return 0;
+    fixture_down(&f);
+    return TEST_RESULT;
 }
 
 int test_server_bad_json_closes(void)
 {
-    fixture f;
-    tclient a;
+    fixture f = {0};
+    tclient a = TCLIENT_INIT;
 
     CHECK(fixture_up(&f, NULL) == 0);
     CHECK(connect_me(&f, &a) == 0);
     CHECK(send_json(&f, &a, "{not json") == 0);
     CHECK(expect(&f, &a, "\"code\":\"bad_json\""));
     CHECK(closed_by_server(&f, &a));
-    client_close(&a);
     CHECK(fixture_down(&f) == 0);
-    return 0;
+done:
+    client_close(&a);
+    fixture_down(&f);
+    return TEST_RESULT;
 }
 
 int test_server_oversized_frame_closes(void)
 {
-    fixture f;
-    tclient a;
+    fixture f = {0};
+    tclient a = TCLIENT_INIT;
     uint8_t hdr[SHMB_FRAME_HEADER];
 
     CHECK(fixture_up(&f, "{\"limits\":{\"max_frame\":1024}}") == 0);
@@ -341,15 +359,17 @@ int test_server_oversized_frame_closes(void)
     CHECK(send_raw(&f, &a, hdr, sizeof(hdr)) == 0);
     CHECK(expect(&f, &a, "\"code\":\"bad_frame\""));
     CHECK(closed_by_server(&f, &a));
-    client_close(&a);
     CHECK(fixture_down(&f) == 0);
-    return 0;
+done:
+    client_close(&a);
+    fixture_down(&f);
+    return TEST_RESULT;
 }
 
 int test_server_hello_deadline(void)
 {
-    fixture f;
-    tclient silent, polite;
+    fixture f = {0};
+    tclient silent = TCLIENT_INIT, polite = TCLIENT_INIT;
 
     CHECK(fixture_up(&f, "{\"limits\":{\"hello_timeout_ms\":100}}") == 0);
     CHECK(connect_me(&f, &silent) == 0 && connect_me(&f, &polite) == 0);
@@ -364,16 +384,18 @@ int test_server_hello_deadline(void)
     /* Long after the deadline, the one that said hello is still served. */
     uv_sleep(150);
     CHECK(call(&f, &polite, "\"op\":\"ping\"", "\"pong\""));
+    CHECK(fixture_down(&f) == 0);
+done:
     client_close(&silent);
     client_close(&polite);
-    CHECK(fixture_down(&f) == 0);
-    return 0;
+    fixture_down(&f);
+    return TEST_RESULT;
 }
 
 int test_server_half_frame_then_hello_deadline(void)
 {
-    fixture f;
-    tclient a;
+    fixture f = {0};
+    tclient a = TCLIENT_INIT;
     const uint8_t part[] = {20, 0, 0, 0, '{', '"'};
 
     CHECK(fixture_up(&f, "{\"limits\":{\"hello_timeout_ms\":100}}") == 0);
@@ -381,15 +403,17 @@ int test_server_half_frame_then_hello_deadline(void)
     CHECK(send_raw(&f, &a, part, sizeof(part)) == 0);
     CHECK(expect(&f, &a, "\"code\":\"handshake_required\""));
     CHECK(closed_by_server(&f, &a));
-    client_close(&a);
     CHECK(fixture_down(&f) == 0);
-    return 0;
+done:
+    client_close(&a);
+    fixture_down(&f);
+    return TEST_RESULT;
 }
 
 int test_server_connection_limits(void)
 {
-    fixture f;
-    tclient c[4];
+    fixture f = {0};
+    tclient c[4] = {TCLIENT_INIT, TCLIENT_INIT, TCLIENT_INIT, TCLIENT_INIT};
     fake_peer_spec other = {"S-1-5-21-7-7-7-2002", NULL, 0, 0, SHMB_OK, NULL};
     int i;
 
@@ -412,16 +436,18 @@ int test_server_connection_limits(void)
     CHECK(closed_by_server(&f, &c[3]));
     /* Everyone admitted is still served. */
     CHECK(hello(&f, &c[0]) && hello(&f, &c[1]));
+    CHECK(fixture_down(&f) == 0);
+done:
     for (i = 0; i < 4; i++)
         client_close(&c[i]);
-    CHECK(fixture_down(&f) == 0);
-    return 0;
+    fixture_down(&f);
+    return TEST_RESULT;
 }
 
 int test_server_refused_identification(void)
 {
-    fixture f;
-    tclient a;
+    fixture f = {0};
+    tclient a = TCLIENT_INIT;
     fake_peer_spec spec = {ME,
                            NULL,
                            0,
@@ -436,17 +462,19 @@ int test_server_refused_identification(void)
                  "\"message\":\"process 4242 runs as someone else\"}}"));
     CHECK(closed_by_server(&f, &a));
     CHECK(strstr(f.logged, "event=connect_refused") != NULL);
-    client_close(&a);
     CHECK(fixture_down(&f) == 0);
-    return 0;
+done:
+    client_close(&a);
+    fixture_down(&f);
+    return TEST_RESULT;
 }
 
 /* ---- backpressure and undelivered grants -------------------------------- */
 
 int test_server_stops_reading_from_client_that_never_reads(void)
 {
-    fixture f;
-    tclient a;
+    fixture f = {0};
+    tclient a = TCLIENT_INIT;
     char body[256], reply[65536];
     size_t sent = 0, sent_bytes = 0, answered = 0, i;
     const size_t cap = 1u << 20;
@@ -510,15 +538,17 @@ int test_server_stops_reading_from_client_that_never_reads(void)
     server_get_stats(f.srv, &st);
     CHECK_INT(st.paused, 0);
     CHECK(call(&f, &a, "\"op\":\"ping\"", "\"pong\""));
-    client_close(&a);
     CHECK(fixture_down(&f) == 0);
-    return 0;
+done:
+    client_close(&a);
+    fixture_down(&f);
+    return TEST_RESULT;
 }
 
 int test_server_undelivered_grant_revoked(void)
 {
-    fixture f;
-    tclient a;
+    fixture f = {0};
+    tclient a = TCLIENT_INIT;
     broker_stats bs;
     int i;
 
@@ -543,15 +573,18 @@ int test_server_undelivered_grant_revoked(void)
     CHECK_INT(bs.clients, 0);
     CHECK_INT(bs.regions, 0);
     CHECK(fixture_down(&f) == 0);
-    return 0;
+done:
+    fixture_down(&f);
+    return TEST_RESULT;
 }
 
 /* ---- start and stop ------------------------------------------------------ */
 
 int test_server_stop_with_clients_connected(void)
 {
-    fixture f;
-    tclient c[5];
+    fixture f = {0};
+    tclient c[5] = {TCLIENT_INIT, TCLIENT_INIT, TCLIENT_INIT, TCLIENT_INIT,
+                    TCLIENT_INIT};
     char body[128];
     int i;
 
@@ -578,14 +611,18 @@ int test_server_stop_with_clients_connected(void)
     CHECK(!g_chan.listening);
     CHECK(fake_connect(&(fake_peer_spec){ME, NULL, 0, 0, SHMB_OK, NULL}) < 0);
     CHECK(fixture_down(&f) == 0);
-    return 0;
+done:
+    for (i = 0; i < 5; i++)
+        client_close(&c[i]);
+    fixture_down(&f);
+    return TEST_RESULT;
 }
 
 int test_server_start_refused(void)
 {
     uv_loop_t loop;
     shmb_config cfg;
-    broker *b;
+    broker *b = NULL;
     server *srv = NULL;
     char why[256] = "";
 
@@ -601,17 +638,20 @@ int test_server_start_refused(void)
         SHMB_E_SYSTEM);
     CHECK_STR(why, "channel taken already exists");
     CHECK(srv == NULL);
+    /* Nothing was left on the loop. */
+    CHECK_INT(uv_run(&loop, UV_RUN_NOWAIT), 0);
+done:
     broker_free(b);
-    CHECK_INT(uv_loop_close(&loop), 0);
-    return 0;
+    uv_loop_close(&loop);
+    return TEST_RESULT;
 }
 
 /* A reload lands in the broker, and the server follows it: a connection
  * accepted after the reload gets the new hello deadline. */
 int test_server_follows_reloaded_limits(void)
 {
-    fixture f;
-    tclient a;
+    fixture f = {0};
+    tclient a = TCLIENT_INIT;
     shmb_config fresh;
     char why[SHMB_CONFIG_ERR_MAX];
     const char *json = "{\"limits\":{\"hello_timeout_ms\":100}}";
@@ -623,7 +663,9 @@ int test_server_follows_reloaded_limits(void)
     shmb_config_free(&fresh);
     CHECK(connect_me(&f, &a) == 0);
     CHECK(expect(&f, &a, "limits.hello_timeout_ms (100 ms)"));
-    client_close(&a);
     CHECK(fixture_down(&f) == 0);
-    return 0;
+done:
+    client_close(&a);
+    fixture_down(&f);
+    return TEST_RESULT;
 }

@@ -37,7 +37,8 @@ int test_service_options(void)
     CHECK_INT(service_options_parse(2, unknown, &o), -1);
     CHECK_INT(service_options_parse(3, empty, &o), -1);
     CHECK(strstr(service_version(), "(protocol 1)") != NULL);
-    return 0;
+done:
+    return TEST_RESULT;
 }
 
 int test_service_check_config(void)
@@ -65,7 +66,8 @@ int test_service_check_config(void)
     g_chan.config_text = "{\"rules\":[]}";
     CHECK_INT(service_check_config(&o, msg, sizeof(msg)), 0);
     CHECK_STR(msg, "ok: /etc/shmbroker/config.json: 0 rules, 0 regions");
-    return 0;
+done:
+    return TEST_RESULT;
 }
 
 typedef struct runner {
@@ -83,26 +85,26 @@ static void run_service(void *arg)
 int test_service_runs_and_stops(void)
 {
     service_options o;
-    runner r;
+    runner r = {NULL, -99};
     uv_thread_t t;
-    int i;
+    int running = 0;
 
     fake_channel_reset();
     memset(&g_fake, 0, sizeof(g_fake));
     memset(&o, 0, sizeof(o));
     strcpy(o.service_name, "shmbroker");
     r.s = service_new(&o);
-    r.rc = -99;
     CHECK(r.s != NULL);
     CHECK_INT(uv_thread_create(&t, run_service, &r), 0);
-    for (i = 0; i < 500 && g_chan.nstates < 2; i++)
-        uv_sleep(2);
+    running = 1;
+    WAIT_UNTIL(g_chan.nstates >= 2, 5000);
     CHECK_INT(g_chan.nstates, 2);
     CHECK_INT(g_chan.states[0], PLAT_STATE_STARTING);
     CHECK_INT(g_chan.states[1], PLAT_STATE_RUNNING);
     CHECK(g_chan.listening);
     service_control(r.s, SERVICE_CTL_RELOAD); /* defaults again: harmless */
     service_control(r.s, SERVICE_CTL_STOP);
+    running = 0;
     CHECK_INT(uv_thread_join(&t), 0);
     CHECK_INT(r.rc, 0);
     CHECK_INT(g_chan.nstates, 4);
@@ -112,8 +114,13 @@ int test_service_runs_and_stops(void)
     CHECK(!g_chan.listening);
     /* After the run, a late control is ignored. */
     service_control(r.s, SERVICE_CTL_STOP);
+done:
+    if (running) {
+        service_control(r.s, SERVICE_CTL_STOP);
+        uv_thread_join(&t);
+    }
     service_free(r.s);
-    return 0;
+    return TEST_RESULT;
 }
 
 /* A start that fails (the channel name is taken, the config is bad)
@@ -121,7 +128,7 @@ int test_service_runs_and_stops(void)
 int test_service_refused_start(void)
 {
     service_options o;
-    service *s;
+    service *s = NULL;
 
     fake_channel_reset();
     memset(&o, 0, sizeof(o));
@@ -134,13 +141,16 @@ int test_service_refused_start(void)
     CHECK_INT(g_chan.states[1], PLAT_STATE_STOPPED);
     CHECK_INT(g_chan.exit_codes[1], SHMB_E_SYSTEM);
     service_free(s);
+    s = NULL;
 
     fake_channel_reset();
     g_chan.config_text = "{\"bogus\":1}";
     s = service_new(&o);
+    CHECK(s != NULL);
     CHECK_INT(service_run(s), PLAT_EXIT_BAD_CONFIG);
     CHECK_INT(g_chan.states[g_chan.nstates - 1], PLAT_STATE_STOPPED);
     CHECK_INT(g_chan.exit_codes[g_chan.nstates - 1], PLAT_EXIT_BAD_CONFIG);
+done:
     service_free(s);
-    return 0;
+    return TEST_RESULT;
 }

@@ -146,8 +146,9 @@ int test_broker_lifetimes(void)
     broker_conn_close(c2.conn); /* frees the deleted region's struct */
     broker_get_stats(b, &st);
     CHECK_INT(st.clients, 0);
+done:
     broker_free(b);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_broker_stop_frees_everything(void)
@@ -168,8 +169,11 @@ int test_broker_stop_frees_everything(void)
                  "\"result\""));
     /* Service stop with a client still connected. */
     broker_free(b);
+    b = NULL;
     CHECK_INT(g_fake.live_sections, 0);
-    return 0;
+done:
+    broker_free(b);
+    return TEST_RESULT;
 }
 
 int test_broker_failure_paths(void)
@@ -179,7 +183,7 @@ int test_broker_failure_paths(void)
     client a;
     broker_stats st;
     broker_outcome oc;
-    char *reply;
+    char *reply = NULL;
 
     CHECK(b != NULL);
     CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
@@ -210,19 +214,24 @@ int test_broker_failure_paths(void)
     CHECK_INT(oc.has_grant, 1);
     CHECK(oc.grant_handle != 0);
     free(reply);
+    reply = NULL;
     /* Bad JSON closes; a bad request does not. */
     reply = call(&a, "\"op\":\"ping\",\"x\":1", &oc);
     CHECK(reply != NULL && strstr(reply, "unknown field 'x'") != NULL);
     CHECK_INT(oc.close_after, 0);
     free(reply);
+    reply = NULL;
     reply = broker_handle(a.conn, (const uint8_t *)"{", 1, &oc);
     CHECK(reply != NULL && strstr(reply, "bad_json") != NULL);
     CHECK_INT(oc.close_after, 1);
     free(reply);
+    reply = NULL;
     broker_conn_close(a.conn);
     CHECK_INT(g_fake.live_sections, 0);
+done:
+    free(reply);
     broker_free(b);
-    return 0;
+    return TEST_RESULT;
 }
 
 static const char limits_json[] =
@@ -274,15 +283,16 @@ int test_broker_limits(void)
     broker_conn_close(c2.conn);
     broker_conn_close(c3.conn);
     CHECK_INT(g_fake.live_sections, 0);
+done:
     broker_free(b);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_broker_scale(void)
 {
     enum { CLIENTS = 1000, PER = 10 };
     shmb_config cfg;
-    broker *b;
+    broker *b = NULL;
     client *cl = calloc(CLIENTS, sizeof(*cl));
     char body[160];
     broker_stats st;
@@ -320,9 +330,10 @@ int test_broker_scale(void)
     CHECK_INT(st.regions, 0);
     CHECK_INT(st.committed, 0);
     CHECK_INT(g_fake.live_sections, 0);
+done:
     broker_free(b);
     free(cl);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_broker_commit_drains(void)
@@ -369,8 +380,11 @@ int test_broker_commit_drains(void)
     broker_get_stats(b, &st);
     CHECK_INT(st.draining, 1);
     broker_free(b);
+    b = NULL;
     CHECK_INT(g_fake.live_sections, 0);
-    return 0;
+done:
+    broker_free(b);
+    return TEST_RESULT;
 }
 
 int test_broker_principals(void)
@@ -419,8 +433,11 @@ int test_broker_principals(void)
     broker_conn_close(low.conn);
     broker_conn_close(ac.conn);
     broker_free(b);
+    b = NULL;
     CHECK_INT(g_fake.live_sections, 0);
-    return 0;
+done:
+    broker_free(b);
+    return TEST_RESULT;
 }
 
 int test_broker_reconfigure(void)
@@ -434,6 +451,7 @@ int test_broker_reconfigure(void)
     const shmb_limits *limits;
     client a;
 
+    memset(&next, 0, sizeof(next));
     CHECK(b != NULL);
     limits = broker_limits(b);
     CHECK_INT(limits->max_region_size, (uint64_t)1 << 30);
@@ -468,8 +486,12 @@ int test_broker_reconfigure(void)
                  "\"owner\":true"));
     broker_conn_close(a.conn);
     broker_free(b);
+    b = NULL;
     CHECK_INT(g_fake.live_sections, 0);
-    return 0;
+done:
+    shmb_config_free(&next);
+    broker_free(b);
+    return TEST_RESULT;
 }
 
 /* Runs a request and checks the whole reply, byte for byte: clients in
@@ -504,7 +526,7 @@ int test_broker_reply_bytes(void)
     broker *b = new_broker(&cfg, replies_json);
     client a, c2;
     broker_outcome oc;
-    char *reply;
+    char *reply = NULL;
 
     CHECK(b != NULL);
     CHECK_INT(broker_create_config_regions(b, why, sizeof(why)), SHMB_OK);
@@ -597,15 +619,21 @@ int test_broker_reply_bytes(void)
     CHECK_STR(reply, "{\"id\":null,\"error\":{\"code\":\"bad_request\","
                      "\"message\":\"missing field 'id'\"}}");
     free(reply);
+    reply = NULL;
     reply = broker_reply_refused(SHMB_E_LIMIT_REACHED, "too many");
     CHECK_STR(reply, "{\"id\":null,\"error\":{\"code\":\"limit_reached\","
                      "\"message\":\"too many\"}}");
     free(reply);
+    reply = NULL;
     broker_conn_close(a.conn);
     broker_conn_close(c2.conn);
     broker_free(b);
+    b = NULL;
     CHECK_INT(g_fake.live_sections, 0);
-    return 0;
+done:
+    free(reply);
+    broker_free(b);
+    return TEST_RESULT;
 }
 
 /* Config regions go through the same constructor as created ones: a
@@ -635,6 +663,7 @@ int test_broker_config_regions(void)
     CHECK_INT(st.committed, 0);
     CHECK_INT(g_fake.live_sections, 0);
     broker_free(b);
+    b = NULL;
 
     b = new_broker(&cfg, json);
     CHECK(b != NULL);
@@ -651,6 +680,7 @@ int test_broker_config_regions(void)
                  "\"your_grants\":0,\"owner\":false"));
     broker_conn_close(a.conn);
     broker_free(b);
+    b = NULL;
     CHECK_INT(g_fake.live_sections, 0);
 
     /* One that does not fit in the total refuses the start by name. */
@@ -662,6 +692,9 @@ int test_broker_config_regions(void)
               SHMB_E_QUOTA_EXCEEDED);
     CHECK_STR(why, "config region 'cfg/b' does not fit in limits.commit_total");
     broker_free(b);
+    b = NULL;
     CHECK_INT(g_fake.live_sections, 0);
-    return 0;
+done:
+    broker_free(b);
+    return TEST_RESULT;
 }

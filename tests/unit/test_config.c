@@ -156,19 +156,21 @@ int test_config_invalid_corpus(void)
     shmb_config cfg;
     char err[SHMB_CONFIG_ERR_MAX];
     size_t i;
-    int failed = 0;
 
+    memset(&cfg, 0, sizeof(cfg));
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int rc = parse_file("invalid", cases[i].file, &cfg, err, sizeof(err));
-        if (rc != SHMB_E_INVALID_ARG || strcmp(err, cases[i].msg) != 0) {
-            fprintf(stderr, "%s: rc %d\n  got:  %s\n  want: %s\n",
-                    cases[i].file, rc, err, cases[i].msg);
-            failed = 1;
-        }
+        if (rc != SHMB_E_INVALID_ARG || strcmp(err, cases[i].msg) != 0)
+            ADD_FAILURE("%s: rc %d\n  got:  %s\n  want: %s", cases[i].file, rc,
+                        err, cases[i].msg);
+        if (rc == SHMB_OK)
+            shmb_config_free(&cfg); /* accepted by mistake: reported above */
         /* A failed parse leaves nothing to free. */
         CHECK(cfg.rules == NULL && cfg.regions == NULL);
     }
-    return failed;
+done:
+    shmb_config_free(&cfg);
+    return TEST_RESULT;
 }
 
 int test_config_valid(void)
@@ -177,6 +179,7 @@ int test_config_valid(void)
     char err[SHMB_CONFIG_ERR_MAX];
     const shmb_rule *r;
 
+    memset(&cfg, 0, sizeof(cfg));
     CHECK_INT(parse_file("valid", "empty.json", &cfg, err, sizeof(err)),
               SHMB_OK);
     CHECK_STR(cfg.pipe_name, SHMB_DEFAULT_PIPE);
@@ -200,8 +203,9 @@ int test_config_valid(void)
     CHECK_STR(r->images.v[0], "C:\\Apps\\*.exe");
     CHECK_INT(r->open, SHMB_ACCESS_RO);
     CHECK_INT(r->deny, 0);
+done:
     shmb_config_free(&cfg);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_config_example_loads(void)
@@ -213,6 +217,8 @@ int test_config_example_loads(void)
     char err[SHMB_CONFIG_ERR_MAX] = "";
     int rc;
 
+    memset(&cfg, 0, sizeof(cfg));
+    memset(&copy, 0, sizeof(copy));
     snprintf(path, sizeof(path), "%s/../../installer/config.example.json",
              SHMB_TEST_DATA_DIR);
     text = slurp(path, &len);
@@ -231,8 +237,10 @@ int test_config_example_loads(void)
     CHECK_INT(shmb_config_copy(&copy, &cfg), SHMB_OK);
     shmb_config_free(&cfg);
     CHECK_STR(copy.rules[0].regions.v[0], "users/${user}/**");
+done:
+    shmb_config_free(&cfg);
     shmb_config_free(&copy);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_config_defaults(void)
@@ -243,8 +251,9 @@ int test_config_defaults(void)
     CHECK(strstr(cfg.pipe_sddl, "S:(ML;;NW;;;LW)") != NULL);
     CHECK_INT(cfg.nrules, 1);
     CHECK_STR(cfg.rules[0].name, "default-user-namespace");
+done:
     shmb_config_free(&cfg);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_config_oversized_and_nul(void)
@@ -252,6 +261,8 @@ int test_config_oversized_and_nul(void)
     shmb_config cfg;
     char err[SHMB_CONFIG_ERR_MAX];
     static const char nul[] = "{\"limits\":{}}\0junk";
+
+    memset(&cfg, 0, sizeof(cfg));
     CHECK_INT(shmb_config_parse(nul, sizeof(nul) - 1, "x.json", &cfg, err,
                                 sizeof(err)),
               SHMB_E_INVALID_ARG);
@@ -260,5 +271,7 @@ int test_config_oversized_and_nul(void)
                                 &cfg, err, sizeof(err)),
               SHMB_E_INVALID_ARG);
     CHECK_STR(err, "big.json: $: file is larger than 1048576 bytes");
-    return 0;
+done:
+    shmb_config_free(&cfg); /* in case a parse succeeded by mistake */
+    return TEST_RESULT;
 }

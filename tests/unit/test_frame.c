@@ -17,7 +17,8 @@ int test_errors_names_roundtrip(void)
     CHECK_STR(shmb_err_name(1), "unknown");
     CHECK_STR(shmb_err_name(SHMB_ERR_MIN - 1), "unknown");
     CHECK_INT(shmb_err_from_name("no_such_code"), SHMB_E_PROTOCOL);
-    return 0;
+done:
+    return TEST_RESULT;
 }
 
 int test_frame_header_little_endian(void)
@@ -29,7 +30,8 @@ int test_frame_header_little_endian(void)
     CHECK_INT(h[2], 2);
     CHECK_INT(h[3], 1);
     CHECK_INT(shmb_frame_get_header(h), 0x01020304u);
-    return 0;
+done:
+    return TEST_RESULT;
 }
 
 int test_frame_roundtrip(void)
@@ -39,18 +41,19 @@ int test_frame_roundtrip(void)
     const uint8_t *p;
     uint8_t *f = shmb_frame_encode("{\"a\":1}", 7, 100, &n);
 
+    shmb_frame_reader_init(&r, 100);
     CHECK(f != NULL);
     CHECK_INT(n, 11);
-    shmb_frame_reader_init(&r, 100);
     CHECK_INT(shmb_frame_reader_feed(&r, f, n), 0);
     CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 1);
     CHECK_INT(len, 7);
     CHECK(memcmp(p, "{\"a\":1}", 7) == 0);
     CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 0);
     CHECK_INT(shmb_frame_reader_pending(&r), 0);
+done:
     free(f);
     shmb_frame_reader_free(&r);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_frame_byte_by_byte(void)
@@ -61,6 +64,7 @@ int test_frame_byte_by_byte(void)
     uint8_t *f = shmb_frame_encode("hello", 5, 100, &n);
 
     shmb_frame_reader_init(&r, 100);
+    CHECK(f != NULL);
     for (i = 0; i + 1 < n; i++) {
         CHECK_INT(shmb_frame_reader_feed(&r, f + i, 1), 0);
         CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 0);
@@ -68,9 +72,10 @@ int test_frame_byte_by_byte(void)
     CHECK_INT(shmb_frame_reader_feed(&r, f + n - 1, 1), 0);
     CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 1);
     CHECK(len == 5 && memcmp(p, "hello", 5) == 0);
+done:
     free(f);
     shmb_frame_reader_free(&r);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_frame_truncated_header(void)
@@ -84,8 +89,9 @@ int test_frame_truncated_header(void)
     CHECK_INT(shmb_frame_reader_feed(&r, h, 3), 0);
     CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 0);
     CHECK_INT(shmb_frame_reader_pending(&r), 3);
+done:
     shmb_frame_reader_free(&r);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_frame_truncated_payload(void)
@@ -99,8 +105,9 @@ int test_frame_truncated_payload(void)
     CHECK_INT(shmb_frame_reader_feed(&r, f, sizeof(f)), 0);
     CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 0);
     CHECK_INT(shmb_frame_reader_pending(&r), 7);
+done:
     shmb_frame_reader_free(&r);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_frame_many_in_one_feed(void)
@@ -124,8 +131,9 @@ int test_frame_many_in_one_feed(void)
         CHECK_INT(p[0], '0' + i);
     }
     CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 0);
+done:
     shmb_frame_reader_free(&r);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_frame_zero_length(void)
@@ -138,8 +146,9 @@ int test_frame_zero_length(void)
     shmb_frame_reader_init(&r, 100);
     CHECK_INT(shmb_frame_reader_feed(&r, f, 4), 0);
     CHECK_INT(shmb_frame_reader_next(&r, &p, &len), SHMB_E_BAD_FRAME);
+done:
     shmb_frame_reader_free(&r);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_frame_oversized(void)
@@ -163,8 +172,9 @@ int test_frame_oversized(void)
     shmb_frame_put_header(f, 0xffffffffu);
     CHECK_INT(shmb_frame_reader_feed(&r, f, 4), 0);
     CHECK_INT(shmb_frame_reader_next(&r, &p, &len), SHMB_E_BAD_FRAME);
+done:
     shmb_frame_reader_free(&r);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_frame_limit_exact(void)
@@ -177,22 +187,29 @@ int test_frame_limit_exact(void)
 
     memset(payload, 'x', sizeof(payload));
     f = shmb_frame_encode(payload, sizeof(payload), 256, &n);
-    CHECK(f != NULL);
     shmb_frame_reader_init(&r, 256);
+    CHECK(f != NULL);
     CHECK_INT(shmb_frame_reader_feed(&r, f, n), 0);
     CHECK_INT(shmb_frame_reader_next(&r, &p, &len), 1);
     CHECK_INT(len, 256);
+done:
     free(f);
     shmb_frame_reader_free(&r);
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_frame_encode_limits(void)
 {
     size_t n = 0;
     char big[101];
+    uint8_t *empty = NULL, *over = NULL;
     memset(big, 'x', sizeof(big));
-    CHECK(shmb_frame_encode("", 0, 100, &n) == NULL);
-    CHECK(shmb_frame_encode(big, 101, 100, &n) == NULL);
-    return 0;
+    empty = shmb_frame_encode("", 0, 100, &n);
+    over = shmb_frame_encode(big, 101, 100, &n);
+    CHECK(empty == NULL);
+    CHECK(over == NULL);
+done:
+    free(empty);
+    free(over);
+    return TEST_RESULT;
 }

@@ -49,5 +49,6 @@ int test_identity_merge_is_the_lesser(void)
     shmb_identity_free(&proc);
     shmb_identity_free(&out);
     CHECK(ok);
-    return 0;
+done:
+    return TEST_RESULT;
 }

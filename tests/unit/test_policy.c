@@ -157,7 +157,8 @@ int test_policy_glob(void)
                            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
                            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
                            '/', 0));
-    return 0;
+done:
+    return TEST_RESULT;
 }
 
 int test_policy_table(void)
@@ -236,8 +237,8 @@ int test_policy_table(void)
     shmb_config cfg;
     shmb_verdict v;
     size_t i;
-    int failed = 0;
 
+    memset(&cfg, 0, sizeof(cfg));
     CHECK_INT(load_policy(&cfg), SHMB_OK);
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int got = check(&cfg, cases[i].w, cases[i].op, cases[i].name,
@@ -245,19 +246,16 @@ int test_policy_table(void)
         const char *rule = v.rule ? v.rule->name : NULL;
         if (got != cases[i].allowed ||
             (cases[i].rule == NULL) != (rule == NULL) ||
-            (rule && strcmp(rule, cases[i].rule) != 0)) {
-            fprintf(stderr, "case %zu (%s %s %s): allowed=%d rule=%s: %s\n", i,
-                    cases[i].w->label, shmb_op_name(cases[i].op), cases[i].name,
-                    got, rule ? rule : "-", v.message);
-            failed = 1;
-        }
-        if (cases[i].rule != NULL && !cases[i].allowed && !v.denied_by_rule) {
-            fprintf(stderr, "case %zu: expected a deny-rule verdict\n", i);
-            failed = 1;
-        }
+            (rule && strcmp(rule, cases[i].rule) != 0))
+            ADD_FAILURE("case %zu (%s %s %s): allowed=%d rule=%s: %s", i,
+                        cases[i].w->label, shmb_op_name(cases[i].op),
+                        cases[i].name, got, rule ? rule : "-", v.message);
+        if (cases[i].rule != NULL && !cases[i].allowed && !v.denied_by_rule)
+            ADD_FAILURE("case %zu: expected a deny-rule verdict", i);
     }
+done:
     shmb_config_free(&cfg);
-    return failed;
+    return TEST_RESULT;
 }
 
 int test_policy_messages(void)
@@ -265,6 +263,7 @@ int test_policy_messages(void)
     shmb_config cfg;
     shmb_verdict v;
 
+    memset(&cfg, 0, sizeof(cfg));
     CHECK_INT(load_policy(&cfg), SHMB_OK);
     check(&cfg, &alice, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RW, 0, 0, &v);
     CHECK_STR(v.message,
@@ -294,6 +293,7 @@ int test_policy_messages(void)
     check(&cfg, &alice, SHMB_OP_CREATE, "video/x", SHMB_ACCESS_RW, 1,
           SHMB_LIFETIME_CLIENT, &v);
     CHECK(strstr(v.message, "video-write") == NULL);
+done:
     shmb_config_free(&cfg);
-    return 0;
+    return TEST_RESULT;
 }

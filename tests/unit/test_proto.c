@@ -50,7 +50,8 @@ int test_proto_valid_requests(void)
     CHECK_INT(parse("{\"id\":8,\"op\":\"stat\",\"name\":\"x\"}", &q, m),
               SHMB_OK);
     CHECK_INT(q.op, SHMB_OP_STAT);
-    return 0;
+done:
+    return TEST_RESULT;
 }
 
 int test_proto_defaults(void)
@@ -62,7 +63,8 @@ int test_proto_defaults(void)
         SHMB_OK);
     CHECK_INT(q.access, SHMB_ACCESS_RW);
     CHECK_INT(q.lifetime, SHMB_LIFETIME_CLIENT);
-    return 0;
+done:
+    return TEST_RESULT;
 }
 
 int test_proto_bad_json(void)
@@ -112,7 +114,8 @@ int test_proto_bad_json(void)
                     &q, m),
               SHMB_OK);
     CHECK_STR(q.client, "x\\u0000");
-    return 0;
+done:
+    return TEST_RESULT;
 }
 
 int test_proto_bad_fields(void)
@@ -163,12 +166,10 @@ int test_proto_bad_fields(void)
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int rc = parse(cases[i].in, &q, m);
-        if (rc != cases[i].code || strcmp(m, cases[i].msg) != 0) {
-            fprintf(stderr, "case %zu: %s -> %d '%s'\n", i, cases[i].in, rc, m);
-            return 1;
-        }
+        if (rc != cases[i].code || strcmp(m, cases[i].msg) != 0)
+            ADD_FAILURE("case %zu: %s -> %d '%s'", i, cases[i].in, rc, m);
     }
-    return 0;
+    return TEST_RESULT;
 }
 
 int test_proto_ids(void)
@@ -189,7 +190,8 @@ int test_proto_ids(void)
     CHECK_INT(parse("{\"id\":9,\"op\":\"nope\"}", &q, m), SHMB_E_UNKNOWN_OP);
     CHECK_INT(q.has_id, 1);
     CHECK_INT(q.id, 9);
-    return 0;
+done:
+    return TEST_RESULT;
 }
 
 int test_proto_names(void)
@@ -232,7 +234,8 @@ int test_proto_names(void)
              longname);
     CHECK_INT(parse(req, &q, m), SHMB_E_INVALID_NAME);
     CHECK_STR(m, "field 'name' is longer than 128 bytes");
-    return 0;
+done:
+    return TEST_RESULT;
 }
 
 int test_proto_sizes(void)
@@ -255,7 +258,8 @@ int test_proto_sizes(void)
                     &q, m),
               SHMB_OK);
     CHECK_INT(q.size, 9007199254740991ull);
-    return 0;
+done:
+    return TEST_RESULT;
 }
 
 int test_proto_versions(void)
@@ -273,7 +277,8 @@ int test_proto_versions(void)
               SHMB_E_BAD_REQUEST);
     CHECK_INT(parse("{\"id\":1,\"op\":\"hello\"}", &q, m), SHMB_E_BAD_REQUEST);
     CHECK_STR(m, "missing field 'versions'");
-    return 0;
+done:
+    return TEST_RESULT;
 }
 
 int test_proto_error_reply(void)
@@ -286,8 +291,9 @@ int test_proto_error_reply(void)
     s = shmb_reply_error(0, 0, SHMB_E_BAD_FRAME, NULL);
     CHECK_STR(s, "{\"id\":null,\"error\":{\"code\":\"bad_frame\",\"message\":"
                  "\"frame length is zero or larger than the limit\"}}");
+done:
     free(s);
-    return 0;
+    return TEST_RESULT;
 }
 
 static int reply(const char *json, shmb_reply *r)
@@ -300,6 +306,7 @@ int test_proto_reply_parse(void)
     shmb_reply r;
     uint64_t v;
 
+    memset(&r, 0, sizeof(r));
     CHECK_INT(
         reply("{\"id\":3,\"result\":{\"handle\":1234,\"name\":\"n\"}}", &r),
         SHMB_OK);
@@ -335,5 +342,7 @@ int test_proto_reply_parse(void)
     CHECK_INT(reply("{\"id\":4,\"result\":{},\"error\":{}}", &r),
               SHMB_E_PROTOCOL);
     CHECK_INT(reply("[]", &r), SHMB_E_PROTOCOL);
-    return 0;
+done:
+    shmb_reply_free(&r);
+    return TEST_RESULT;
 }

@@ -87,5 +87,6 @@ int test_proto_reply_builders(void)
                "\"lifetime\":\"client\",\"holders\":1,\"held\":true},"
                "{\"name\":\"q\",\"size\":3,\"lifetime\":\"persistent\","
                "\"holders\":0,\"held\":false}],\"truncated\":true}}"));
-    return 0;
+done:
+    return TEST_RESULT;
 }

@@ -15,9 +15,10 @@ static broker_region *region(const char *name)
 
 int test_registry_basic(void)
 {
-    shmb_registry reg;
+    shmb_registry reg = {0};
     broker_region *a = region("a"), *b = region("b"), *a2 = region("a");
 
+    CHECK(a != NULL && b != NULL && a2 != NULL);
     CHECK_INT(registry_init(&reg, 0), SHMB_OK);
     CHECK(registry_find(&reg, "a") == NULL);
     CHECK_INT(registry_add(&reg, a), SHMB_OK);
@@ -34,11 +35,12 @@ int test_registry_basic(void)
     CHECK_INT(reg.count, 1);
     registry_remove(&reg, b);
     CHECK_INT(reg.count, 0);
+done:
     registry_free(&reg);
     free(a);
     free(b);
     free(a2);
-    return 0;
+    return TEST_RESULT;
 }
 
 static int count_one(broker_region *r, void *ctx)
@@ -51,7 +53,7 @@ static int count_one(broker_region *r, void *ctx)
 int test_registry_10000(void)
 {
     enum { N = 10000 };
-    shmb_registry reg;
+    shmb_registry reg = {0};
     broker_region **all = calloc(N, sizeof(*all));
     char name[32];
     size_t i, seen = 0;
@@ -78,9 +80,10 @@ int test_registry_10000(void)
         snprintf(name, sizeof(name), "r/%zu", i);
         CHECK((registry_find(&reg, name) != NULL) == (i % 2 == 1));
     }
-    for (i = 0; i < N; i++)
+done:
+    for (i = 0; all != NULL && i < N; i++)
         free(all[i]);
     free(all);
     registry_free(&reg);
-    return 0;
+    return TEST_RESULT;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MPL-2.0 */
-/* main.c - the integration test table; "child-*" arguments run helpers. */
+/* main.c - the integration test table; "child-*" arguments run one of the
+ * child processes of children.c instead. */
 #include <string.h>
 
 #include "util_win.h"

@@ -1,43 +1,52 @@
 /* SPDX-License-Identifier: MPL-2.0 */
-/* Integration tests through the installed service (ctest: win.NAME). */
+/* Integration tests through the installed service (ctest: win.NAME),
+ * grouped by the file that holds them. */
+/* test_regions.c */
 SHMB_TEST(hello_and_ping, "integration")
 SHMB_TEST(share_bytes_between_processes, "integration")
-SHMB_TEST(readonly_grant_write_refused, "integration")
-SHMB_TEST(grant_access_masks_exact, "security")
-SHMB_TEST(readonly_grant_cannot_escalate, "security")
 SHMB_TEST(client_region_freed_with_last_holder, "integration")
 SHMB_TEST(persistent_region_outlives_creator, "integration")
 SHMB_TEST(release_and_delete, "integration")
 SHMB_TEST(list_and_stat, "integration")
+SHMB_TEST(client_dies_holding_region, "robustness")
+SHMB_TEST(config_regions, "integration")
+/* test_grants.c */
+SHMB_TEST(readonly_grant_write_refused, "integration")
+SHMB_TEST(grant_access_masks_exact, "security")
+SHMB_TEST(readonly_grant_cannot_escalate, "security")
+SHMB_TEST(grant_cannot_take_write_dac, "windows-only")
+SHMB_TEST(undelivered_grant_closed_in_client, "security")
+SHMB_TEST(unnamed_section_has_no_name, "security")
+/* test_protocol.c */
 SHMB_TEST(error_codes, "integration")
 SHMB_TEST(handshake_required, "robustness")
 SHMB_TEST(version_mismatch_closes, "robustness")
 SHMB_TEST(bad_json_closes_connection, "robustness")
 SHMB_TEST(oversized_frame_closes_connection, "robustness")
 SHMB_TEST(client_dies_mid_frame, "robustness")
-SHMB_TEST(client_dies_holding_region, "robustness")
+/* test_connections.c */
 SHMB_TEST(many_connections, "robustness")
-SHMB_TEST(grant_cannot_take_write_dac, "windows-only")
+SHMB_TEST(max_clients_enforced, "robustness")
+SHMB_TEST(flood_without_reading, "robustness")
+/* test_policy_rules.c */
 SHMB_TEST(policy_denials_explain, "integration")
 SHMB_TEST(policy_group_rule_restricted_token, "integration")
 SHMB_TEST(policy_image_rule, "integration")
 SHMB_TEST(policy_session_integrity_appcontainer, "integration")
 SHMB_TEST(policy_user_namespace, "integration")
-SHMB_TEST(config_regions, "integration")
+SHMB_TEST(low_integrity_client, "windows-only")
+SHMB_TEST(appcontainer_client, "windows-only")
+/* test_quotas.c */
 SHMB_TEST(quota_regions_per_client, "integration")
 SHMB_TEST(quota_commit_per_client_and_user, "integration")
-SHMB_TEST(max_clients_enforced, "robustness")
+/* test_server_trust.c */
 SHMB_TEST(client_verifies_server, "security")
 SHMB_TEST(client_refuses_fake_server, "security")
-SHMB_TEST(undelivered_grant_closed_in_client, "security")
-SHMB_TEST(unnamed_section_has_no_name, "security")
+SHMB_TEST(client_drops_desynced_connection, "security")
+/* test_descriptors.c */
 SHMB_TEST(named_regions_dacl, "security")
 SHMB_TEST(pipe_descriptor_applied, "security")
 SHMB_TEST(named_section_descriptor_applied, "security")
-SHMB_TEST(low_integrity_client, "windows-only")
-SHMB_TEST(appcontainer_client, "windows-only")
 SHMB_TEST(pipe_dacl_denies_user, "windows-only")
 SHMB_TEST(pipe_squat_refused, "windows-only")
 SHMB_TEST(named_region_deny_ace_deny_only_group, "windows-only")
-SHMB_TEST(flood_without_reading, "robustness")
-SHMB_TEST(client_drops_desynced_connection, "security")

@@ -12,11 +12,9 @@ trap 'rm -rf "$out"' EXIT
 
 wine "$demo" writer "$region" 3 </dev/null >"$out/writer" 2>&1 &
 wpid=$!
-for ((i = 0; i < 200; i++)); do
-    grep -q "writer: ready" "$out/writer" 2>/dev/null && break
-    kill -0 "$wpid" 2>/dev/null || break
-    sleep 0.05
-done
+# Ready, or gone (then its output says why).
+writer_up() { grep -q "writer: ready" "$out/writer" 2>/dev/null || ! kill -0 "$wpid" 2>/dev/null; }
+wait_until 10 writer_up || true
 grep -q "writer: ready" "$out/writer" || { cat "$out/writer"; echo "FAIL: writer not ready" >&2; exit 1; }
 rc=0
 wine "$demo" reader "$region" </dev/null >"$out/reader" 2>&1 || rc=$?

@@ -22,13 +22,36 @@ service_state() {
     printf '%s\n' "$out" | sed -n 's/.*STATE *: *[0-9]* *\([A-Z_]*\).*/\1/p' | head -n1
 }
 
+# wait_until SECONDS CMD...: runs CMD every 0.05 s until it succeeds
+# (returns 0) or SECONDS have passed (returns 1). CMD runs once more after
+# the deadline, so a slow machine gets the full time.
+wait_until() {
+    local secs=$1 end
+    shift
+    end=$(($(date +%s%N) + secs * 1000000000))
+    until "$@"; do
+        if [ "$(date +%s%N)" -ge "$end" ]; then
+            if "$@"; then return 0; fi
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# state_is NAME STATE...: the service is in one of the STATEs.
+state_is() {
+    local name=$1 s want
+    s=$(service_state "$name")
+    shift
+    for want in "$@"; do
+        [ "$s" = "$want" ] && return 0
+    done
+    return 1
+}
+
 # wait_state NAME STATE SECONDS
 wait_state() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        [ "$(service_state "$1")" = "$2" ] && return 0
-        sleep 0.1
-    done
+    wait_until "$3" state_is "$1" "$2" && return 0
     echo "service $1 did not reach $2 within $3 s (state: $(service_state "$1"))" >&2
     return 1
 }

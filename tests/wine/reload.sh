@@ -15,15 +15,13 @@ log="$SHMB_BUILD_DIR/service-$name.log"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ctl_() { wine_q "$ctl" --pipe "$pipe" --service "$name" "$@" 2>&1; }
 reloads() { grep -c "event=config_reloaded\|event=reload_failed" "$log" || true; }
+reloaded_since() { [ "$(reloads)" -gt "$1" ]; }
 reload() {
     local before
     before=$(reloads)
     ctl_ reload >/dev/null || fail "reload request refused"
-    for ((i = 0; i < 100; i++)); do
-        [ "$(reloads)" -gt "$before" ] && return 0
-        sleep 0.05
-    done
-    fail "the service did not act on the reload"
+    wait_until 10 reloaded_since "$before" ||
+        fail "the service did not act on the reload"
 }
 
 rm -rf "$dir" && mkdir -p "$dir" && chmod 755 "$dir"

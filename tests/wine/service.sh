@@ -42,6 +42,12 @@ create() {
         DisplayName= "shmbroker ($name)" >/dev/null
 }
 
+# settled NAME: the service is RUNNING or STOPPED, left in $state.
+settled() {
+    state=$(service_state "$1")
+    [ "$state" = RUNNING ] || [ "$state" = STOPPED ]
+}
+
 case "${1:-}" in
 install)
     shift
@@ -55,13 +61,8 @@ refused)
     shift
     create "$@"
     wine_q sc start "$1" >/dev/null || true
-    for ((i = 0; i < 300; i++)); do
-        state=$(service_state "$1")
-        [ "$state" = RUNNING ] && { echo "service $1 started" >&2; exit 1; }
-        [ "$state" = STOPPED ] && break
-        sleep 0.1
-    done
-    [ "$state" = STOPPED ] || { echo "service $1 did not stop" >&2; exit 1; }
+    wait_until 30 settled "$1" || { echo "service $1 did not stop" >&2; exit 1; }
+    [ "$state" = STOPPED ] || { echo "service $1 started" >&2; exit 1; }
     wine_q sc delete "$1" >/dev/null
     echo "service $1 refused to start, as expected"
     ;;

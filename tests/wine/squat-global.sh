@@ -21,13 +21,15 @@ JSON
 wine_q "$exe" --check-config --config "$(winepath -w "$cfg")" >/dev/null ||
     fail "test config invalid"
 
-wine "$itest" child-squat-section "$gname" 6 </dev/null >"$dir/squatter.out" 2>&1 &
+# The squatter holds the name until its stdin closes: we keep the write
+# end of a FIFO open on fd 3 and close it when the name should be free.
+rm -f "$dir/squatter.in" && mkfifo "$dir/squatter.in"
+wine "$itest" child-squat-section "$gname" <"$dir/squatter.in" >"$dir/squatter.out" 2>&1 &
 squatter=$!
-for ((i = 0; i < 100; i++)); do
-    grep -q squatting "$dir/squatter.out" 2>/dev/null && break
-    sleep 0.05
-done
-grep -q squatting "$dir/squatter.out" || fail "squatter did not start"
+exec 3>"$dir/squatter.in"
+trap 'exec 3>&-' EXIT
+squatting() { grep -q squatting "$dir/squatter.out" 2>/dev/null; }
+wait_until 10 squatting || fail "squatter did not start"
 
 log="$SHMB_BUILD_DIR/service-$name.log"
 bash "$(dirname "$0")/service.sh" refused "$name" "$exe" "$cfg" >/dev/null ||
@@ -36,7 +38,8 @@ grep -q "config region 'legacy/x': Global.shmb-squatted already exists; refusing
     { cat "$log"; fail "no refusal in the log"; }
 grep -q "event=started" "$log" && fail "service reported started"
 
-wait "$squatter" || true
+exec 3>&- # the squatter exits and the name is free
+wait "$squatter" || fail "the squatter failed: $(cat "$dir/squatter.out")"
 bash "$(dirname "$0")/service.sh" install "$name" "$exe" "$cfg" >/dev/null ||
     { cat "$log"; fail "no start without the squatter"; }
 bash "$(dirname "$0")/service.sh" remove "$name"
