@@ -18,6 +18,7 @@
 
 #include "shmb_config.h"
 #include "shmb_frame.h"
+#include "shmb_json.h"
 #include "shmb_log.h"
 #include "shmb_proto.h"
 
@@ -258,11 +259,11 @@ static void path_restore(cfgp *p, size_t n)
     p->path[n] = '\0';
 }
 
-/* Checks that every key of `obj` is in `allowed` (NULL-terminated) and
- * that none is repeated. */
+/* Checks that every key of `obj` is in `allowed` (NULL-terminated). The
+ * reader has already refused repeated keys. */
 static int check_keys(cfgp *p, const cJSON *obj, const char *const *allowed)
 {
-    const cJSON *a, *b;
+    const cJSON *a;
     size_t i;
     for (a = obj->child; a != NULL; a = a->next) {
         for (i = 0; allowed[i] != NULL; i++) {
@@ -277,10 +278,6 @@ static int check_keys(cfgp *p, const cJSON *obj, const char *const *allowed)
             }
             return bad(p, "unknown key \"%.64s\" (expected one of: %s)",
                        a->string, list);
-        }
-        for (b = a->next; b != NULL; b = b->next) {
-            if (strcmp(a->string, b->string) == 0)
-                return bad(p, "key \"%.64s\" appears twice", a->string);
         }
     }
     return SHMB_OK;
@@ -445,6 +442,36 @@ static int get_strlist(cfgp *p, const cJSON *obj, const char *key,
 done:
     path_restore(p, mark);
     return rc;
+}
+
+/* ---- the text ---------------------------------------------------------- */
+
+/* Reads the file with the strict reader (shmb_json.h); syntax errors name
+ * a line, since a path cannot be known in text that is not JSON. */
+static int read_json(cfgp *p, const char *text, size_t len, cJSON **root)
+{
+    shmb_json_error e;
+    switch (shmb_json_parse_object(text, len, root, &e)) {
+    case SHMB_JSON_OK:
+        return SHMB_OK;
+    case SHMB_JSON_E_NUL:
+        return bad(p, "file contains a NUL byte");
+    case SHMB_JSON_E_CONTROL:
+        return bad(p, "control character, \\u0000 or BOM (line %zu)", e.line);
+    case SHMB_JSON_E_NUMBER:
+        return bad(p, "invalid JSON number: %s (line %zu)", e.reason, e.line);
+    case SHMB_JSON_E_NOT_OBJECT:
+        return bad(p, "must be a JSON object");
+    case SHMB_JSON_E_TRAILING:
+        return bad(p, "text after the JSON object (line %zu)", e.line);
+    case SHMB_JSON_E_DUPLICATE:
+        snprintf(p->path, sizeof(p->path), "%s", e.path);
+        return bad(p, "key \"%.64s\" appears twice", e.key);
+    case SHMB_JSON_E_NOMEM:
+        return SHMB_E_NOMEM;
+    default:
+        return bad(p, "not valid JSON (line %zu)", e.line);
+    }
 }
 
 /* ---- sections of the file -------------------------------------------- */
@@ -891,7 +918,6 @@ int shmb_config_parse(const char *text, size_t len, const char *file,
     cfgp p;
     cJSON *root = NULL;
     const cJSON *v;
-    const char *end = NULL;
     int rc;
 
     config_base(cfg);
@@ -903,36 +929,11 @@ int shmb_config_parse(const char *text, size_t len, const char *file,
     strcpy(p.path, "$");
     if (len > SHMB_CONFIG_MAX_BYTES)
         return bad(&p, "file is larger than %u bytes", SHMB_CONFIG_MAX_BYTES);
-    if (memchr(text, 0, len) != NULL)
-        return bad(&p, "file contains a NUL byte");
-    {
-        size_t at = shmb_json_precheck(text, len), line = 1, i;
-        if (at != 0) {
-            for (i = 0; i + 1 < at; i++)
-                line += text[i] == '\n';
-            return bad(&p, "control character, \\u0000 or BOM (line %zu)",
-                       line);
-        }
-    }
-    root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (root == NULL || !cJSON_IsObject(root)) {
-        size_t at = (end != NULL && end >= text) ? (size_t)(end - text) : 0;
-        size_t line = 1, i;
-        for (i = 0; i < at && i < len; i++)
-            line += text[i] == '\n';
-        cJSON_Delete(root);
-        return root == NULL ? bad(&p, "not valid JSON (line %zu)", line)
-                            : bad(&p, "must be a JSON object");
-    }
-    while ((size_t)(end - text) < len &&
-           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-        end++;
-    if ((size_t)(end - text) != len) {
-        size_t line = 1, i;
-        for (i = 0; i < (size_t)(end - text); i++)
-            line += text[i] == '\n';
-        cJSON_Delete(root);
-        return bad(&p, "text after the JSON object (line %zu)", line);
+    rc = read_json(&p, text, len, &root);
+    if (rc != SHMB_OK) {
+        if (rc == SHMB_E_NOMEM)
+            snprintf(err, errcap, "%s: out of memory", file);
+        return rc;
     }
     rc = check_keys(&p, root, keys);
     v = cJSON_GetObjectItemCaseSensitive(root, "pipe");

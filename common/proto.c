@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "shmb_json.h"
 #include "shmb_proto.h"
 
 enum field_bit {
@@ -115,87 +116,48 @@ static int json_int(const cJSON *v, double lo, double hi, double *out)
     return 1;
 }
 
-/* JSON forbids raw control characters; cJSON lets some through (and
- * skips them as white space), and it decodes "\u0000" into a NUL that
- * would silently cut a string short. Reject both, and a BOM, before
- * parsing. Returns 0 if clean, or the offending offset + 1. */
-size_t shmb_json_precheck(const char *text, size_t len)
-{
-    size_t i;
-    int in_string = 0;
-    if (len >= 3 && (unsigned char)text[0] == 0xef &&
-        (unsigned char)text[1] == 0xbb && (unsigned char)text[2] == 0xbf)
-        return 1;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c < 0x20 && !(!in_string && (c == '\t' || c == '\n' || c == '\r')))
-            return i + 1;
-        if (!in_string) {
-            in_string = c == '"';
-            continue;
-        }
-        if (c == '"') {
-            in_string = 0;
-        } else if (c == '\\' && i + 1 < len) {
-            if (text[i + 1] == 'u' && i + 5 < len &&
-                memcmp(text + i + 2, "0000", 4) == 0)
-                return i + 1;
-            i++; /* skip the escaped character */
-        }
-    }
-    return 0;
-}
-
-/* Parses `payload` as exactly one JSON object with unique keys. */
+/* Parses `payload` as exactly one JSON object (shmb_json.h) with at most
+ * MAX_FIELDS keys. Malformed text is bad_json and ends the connection; a
+ * repeated key or too many keys is a bad request and does not. */
 static int parse_object(const uint8_t *payload, size_t len, cJSON **out,
                         char *msg, size_t cap)
 {
-    const char *end = NULL;
-    const char *text = (const char *)payload;
-    cJSON *root;
-    const cJSON *a, *b;
+    shmb_json_error e;
+    cJSON *root = NULL;
+    const cJSON *a;
+    char s[40];
     int count = 0;
 
-    size_t bad_at;
-
-    if (memchr(payload, 0, len) != NULL)
+    switch (shmb_json_parse_object((const char *)payload, len, &root, &e)) {
+    case SHMB_JSON_OK:
+        break;
+    case SHMB_JSON_E_NUL:
         return fail(msg, cap, SHMB_E_BAD_JSON, "payload contains a NUL byte");
-    bad_at = shmb_json_precheck(text, len);
-    if (bad_at != 0)
+    case SHMB_JSON_E_CONTROL:
         return fail(msg, cap, SHMB_E_BAD_JSON,
-                    "control character, \\u0000 or BOM at byte %zu",
-                    bad_at - 1);
-    root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (root == NULL) {
-        size_t at = (end != NULL && end >= text) ? (size_t)(end - text) : 0;
-        return fail(msg, cap, SHMB_E_BAD_JSON, "invalid JSON at byte %zu", at);
-    }
-    while (end != NULL && (size_t)(end - text) < len &&
-           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-        end++;
-    if (end == NULL || (size_t)(end - text) != len) {
-        cJSON_Delete(root);
+                    "control character, \\u0000 or BOM at byte %zu", e.offset);
+    case SHMB_JSON_E_NUMBER:
+        return fail(msg, cap, SHMB_E_BAD_JSON,
+                    "invalid JSON number at byte %zu: %s", e.offset, e.reason);
+    case SHMB_JSON_E_NOT_OBJECT:
+        return fail(msg, cap, SHMB_E_BAD_JSON, "payload is not a JSON object");
+    case SHMB_JSON_E_TRAILING:
         return fail(msg, cap, SHMB_E_BAD_JSON,
                     "trailing bytes after the JSON object");
-    }
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return fail(msg, cap, SHMB_E_BAD_JSON, "payload is not a JSON object");
+    case SHMB_JSON_E_DUPLICATE:
+        sanitize(s, e.key);
+        return fail(msg, cap, SHMB_E_BAD_REQUEST, "duplicate field '%s'", s);
+    case SHMB_JSON_E_NOMEM:
+        return fail(msg, cap, SHMB_E_INTERNAL, "out of memory");
+    default:
+        return fail(msg, cap, SHMB_E_BAD_JSON, "invalid JSON at byte %zu",
+                    e.offset);
     }
     for (a = root->child; a != NULL; a = a->next) {
         if (++count > MAX_FIELDS) {
             cJSON_Delete(root);
             return fail(msg, cap, SHMB_E_BAD_REQUEST, "more than %d fields",
                         MAX_FIELDS);
-        }
-        for (b = a->next; b != NULL; b = b->next) {
-            if (strcmp(a->string, b->string) == 0) {
-                char s[40];
-                sanitize(s, a->string);
-                cJSON_Delete(root);
-                return fail(msg, cap, SHMB_E_BAD_REQUEST,
-                            "duplicate field '%s'", s);
-            }
         }
     }
     *out = root;

@@ -2,8 +2,8 @@
 /*
  * shmb_proto.h - the JSON messages of protocol v1 (docs/protocol.md).
  *
- * Requests are parsed strictly: one JSON object, no duplicate keys, every
- * field of the right type, unknown fields rejected. The parser fills a plain
+ * Requests are parsed strictly: one JSON object read by the strict reader
+ * (shmb_json.h), every field of the right type, unknown fields rejected. The parser fills a plain
  * struct so the broker never touches cJSON for input.
  */
 #ifndef SHMB_PROTO_H
@@ -54,11 +54,6 @@ const char *shmb_op_name(shmb_op op);
  * req->id when the id could be read so the error reply can carry it. */
 int shmb_request_parse(const uint8_t *payload, size_t len, shmb_request *req,
                        char *msg, size_t msgcap);
-
-/* Returns 0 if `text` has no raw control character (outside the JSON
- * white space), no "\u0000" escape and no BOM; else the offset + 1 of the
- * first one. */
-size_t shmb_json_precheck(const char *text, size_t len);
 
 /* Region names: 1..SHMB_NAME_MAX bytes of [A-Za-z0-9._-/], starting with a
  * letter or digit, no "//", no "..", not ending in '/'. */

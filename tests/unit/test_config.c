@@ -262,3 +262,75 @@ int test_config_oversized_and_nul(void)
     CHECK_STR(err, "big.json: $: file is larger than 1048576 bytes");
     return 0;
 }
+
+static int parse_text(const char *text, shmb_config *cfg, char *err, size_t cap)
+{
+    return shmb_config_parse(text, strlen(text), "t.json", cfg, err, cap);
+}
+
+/* Numbers follow the JSON grammar; the message names the line. */
+int test_config_number_grammar(void)
+{
+    static const struct {
+        const char *text;
+        const char *msg;
+    } bad[] = {
+        {"{\"limits\": {\"max_clients\": 05}}",
+         "t.json: $: invalid JSON number: a number must not have a leading "
+         "zero (line 1)"},
+        {"{\n  \"limits\": {\n    \"max_clients\": 1.\n  }\n}",
+         "t.json: $: invalid JSON number: a '.' must be followed by a digit "
+         "(line 3)"},
+        {"{\"limits\": {\"max_clients\": +5}}",
+         "t.json: $: invalid JSON number: a number starts with '-' or a "
+         "digit (line 1)"},
+        {"{\"limits\": {\"max_clients\": 5e}}",
+         "t.json: $: invalid JSON number: an exponent must have digits "
+         "(line 1)"},
+        {"{\"rules\": [{\"name\": \"r\", \"regions\": \"a\", \"open\": "
+         "\"ro\",\n \"match\": {\"session\": [0x1]}}]}",
+         "t.json: $: invalid JSON number: a number must not go on with this "
+         "character (line 2)"},
+        {"{\"limits\":\n{\"max_clients\": 5,}}",
+         "t.json: $: not valid JSON (line 2)"},
+    };
+    shmb_config cfg;
+    char err[SHMB_CONFIG_ERR_MAX];
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_INT(parse_text(bad[i].text, &cfg, err, sizeof(err)),
+                  SHMB_E_INVALID_ARG);
+        CHECK_STR(err, bad[i].msg);
+        CHECK(cfg.rules == NULL && cfg.regions == NULL);
+    }
+    CHECK_INT(parse_text("{\"limits\": {\"max_clients\": 5.0e1, "
+                         "\"max_regions\": 10}}",
+                         &cfg, err, sizeof(err)),
+              SHMB_OK);
+    CHECK_INT(cfg.limits.max_clients, 50);
+    CHECK_INT(cfg.limits.max_regions, 10);
+    shmb_config_free(&cfg);
+    return 0;
+}
+
+/* A repeated key is refused wherever it is, with the path of its object,
+ * and before anything else in the file is judged. */
+int test_config_duplicate_keys(void)
+{
+    shmb_config cfg;
+    char err[SHMB_CONFIG_ERR_MAX];
+
+    CHECK_INT(parse_text("{\"rules\": [{\"name\": \"r\", \"regions\": \"a\", "
+                         "\"open\": \"ro\"}, {\"name\": \"s\", \"regions\": "
+                         "\"b\", \"open\": \"ro\", \"match\": {\"user\": "
+                         "\"S-1-1\", \"us\\u0065r\": \"S-1-2\"}}]}",
+                         &cfg, err, sizeof(err)),
+              SHMB_E_INVALID_ARG);
+    CHECK_STR(err, "t.json: $.rules[1].match: key \"user\" appears twice");
+    CHECK_INT(
+        parse_text("{\"limit\": 1, \"limit\": 2}", &cfg, err, sizeof(err)),
+        SHMB_E_INVALID_ARG);
+    CHECK_STR(err, "t.json: $: key \"limit\" appears twice");
+    return 0;
+}
