@@ -36,29 +36,34 @@ static const char *const field_names[] = {
 #define MAX_FIELDS 16
 #define MAX_VERSIONS 16
 
+static const char *const op_names[SHMB_OP_COUNT_] = {
+#define SHMB_XX(suffix, name) name,
+    SHMB_OP_MAP(SHMB_XX)
+#undef SHMB_XX
+};
+
+/* Which fields each op requires and allows (in addition to required). */
 struct op_spec {
-    const char *name;
     unsigned required;
-    unsigned allowed; /* in addition to required */
+    unsigned allowed;
 };
 
 static const struct op_spec op_specs[SHMB_OP_COUNT_] = {
-    [SHMB_OP_HELLO] = {"hello", F_ID | F_OP | F_VERSIONS, F_CLIENT},
-    [SHMB_OP_PING] = {"ping", F_ID | F_OP, 0},
-    [SHMB_OP_CREATE] = {"create", F_ID | F_OP | F_NAME | F_SIZE,
-                        F_ACCESS | F_LIFETIME},
-    [SHMB_OP_OPEN] = {"open", F_ID | F_OP | F_NAME | F_ACCESS, 0},
-    [SHMB_OP_RELEASE] = {"release", F_ID | F_OP | F_NAME, 0},
-    [SHMB_OP_DELETE] = {"delete", F_ID | F_OP | F_NAME, 0},
-    [SHMB_OP_LIST] = {"list", F_ID | F_OP, 0},
-    [SHMB_OP_STAT] = {"stat", F_ID | F_OP | F_NAME, 0},
+    [SHMB_OP_HELLO] = {F_ID | F_OP | F_VERSIONS, F_CLIENT},
+    [SHMB_OP_PING] = {F_ID | F_OP, 0},
+    [SHMB_OP_CREATE] = {F_ID | F_OP | F_NAME | F_SIZE, F_ACCESS | F_LIFETIME},
+    [SHMB_OP_OPEN] = {F_ID | F_OP | F_NAME | F_ACCESS, 0},
+    [SHMB_OP_RELEASE] = {F_ID | F_OP | F_NAME, 0},
+    [SHMB_OP_DELETE] = {F_ID | F_OP | F_NAME, 0},
+    [SHMB_OP_LIST] = {F_ID | F_OP, 0},
+    [SHMB_OP_STAT] = {F_ID | F_OP | F_NAME, 0},
 };
 
 const char *shmb_op_name(shmb_op op)
 {
     if ((unsigned)op >= SHMB_OP_COUNT_)
         return "unknown";
-    return op_specs[op].name;
+    return op_names[op];
 }
 
 static int fail(char *msg, size_t cap, int code, const char *fmt, ...)
@@ -311,7 +316,7 @@ static int parse_id_op(const cJSON *root, shmb_request *req, char *msg,
         return fail(msg, cap, SHMB_E_BAD_REQUEST,
                     "field 'op' must be a string");
     for (i = 0; i < SHMB_OP_COUNT_; i++) {
-        if (strcmp(op_specs[i].name, op->valuestring) == 0) {
+        if (strcmp(op_names[i], op->valuestring) == 0) {
             req->op = (shmb_op)i;
             return SHMB_OK;
         }
@@ -341,7 +346,7 @@ static int check_fields(const cJSON *root, shmb_request *req, char *msg,
         if (!(bit & (spec->required | spec->allowed)))
             return fail(msg, cap, SHMB_E_BAD_REQUEST,
                         "field '%s' is not valid for op '%s'",
-                        field_name_of(bit), spec->name);
+                        field_name_of(bit), op_names[req->op]);
         r = parse_field(bit, f, req, msg, cap);
         if (r != SHMB_OK)
             return r;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MPL-2.0 */
 /* The unit tests (native and under Wine). One line each; CMake reads it. */
 SHMB_TEST(errors_names_roundtrip, "unit")
+SHMB_TEST(names_tables_pinned, "unit")
+SHMB_TEST(log_event_lines, "unit")
 SHMB_TEST(frame_header_little_endian, "unit")
 SHMB_TEST(frame_roundtrip, "unit")
 SHMB_TEST(frame_byte_by_byte, "unit")
