@@ -17,6 +17,7 @@
 #include "shmb.h"
 #include "shmb_frame.h"
 #include "shmb_proto.h"
+#include "shmb_version.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 #define DEFAULT_IO_TIMEOUT_MS 30000
@@ -50,6 +51,11 @@ uint32_t shmb_client_syserr(const shmb_client *c)
 int shmb_client_version(const shmb_client *c)
 {
     return c != NULL ? c->version : 0;
+}
+
+const char *shmb_version(void)
+{
+    return SHMB_VERSION_STRING;
 }
 
 void shmb_free(void *p)

@@ -107,6 +107,9 @@ SHMB_API void shmb_region_unmap(shmb_region *r);
 /* Unmaps and closes the handle. Does not tell the broker (see release). */
 SHMB_API void shmb_region_close(shmb_region *r);
 
+/* The library's version, "MAJOR.MINOR.PATCH" (the project's version). */
+SHMB_API const char *shmb_version(void);
+
 /* Asks the service control manager to have the service reload its
  * configuration (SERVICE_CONTROL_PARAMCHANGE; needs the right to change
  * the service's parameters, i.e. an administrator). NULL: "shmbroker". */
