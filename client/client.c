@@ -102,7 +102,7 @@ static int roundtrip(shmb_client *c, cJSON *req, shmb_reply *reply)
     rc = cplat_read(c->conn, hdr, sizeof(hdr), &c->syserr);
     if (rc != SHMB_OK)
         return conn_dead(c, rc,
-                         c->syserr == 1460 /* ERROR_TIMEOUT */
+                         cplat_is_timeout(c->syserr)
                              ? "the broker did not answer in time"
                              : "the broker closed the connection");
     plen = shmb_frame_get_header(hdr);

@@ -104,29 +104,35 @@ static void limits_defaults(shmb_limits *l)
     l->commit_total = (uint64_t)4 << 30;      /* 4 GiB */
 }
 
-static void config_base(shmb_config *cfg)
+static void config_base(shmb_config *cfg, const shmb_conventions *conv)
 {
     memset(cfg, 0, sizeof(*cfg));
     strcpy(cfg->source, "(defaults)");
-    strcpy(cfg->pipe_name, SHMB_DEFAULT_PIPE);
-    strcpy(cfg->pipe_sddl, SHMB_DEFAULT_PIPE_SDDL);
     limits_defaults(&cfg->limits);
+    cfg->conv = conv;
+    if (conv == NULL)
+        return;
+    snprintf(cfg->pipe_name, sizeof(cfg->pipe_name), "%s", conv->default_pipe);
+    snprintf(cfg->pipe_sddl, sizeof(cfg->pipe_sddl), "%s",
+             conv->default_pipe_sddl);
 }
 
-void shmb_config_defaults(shmb_config *cfg)
+int shmb_config_defaults(shmb_config *cfg, const shmb_conventions *conv)
 {
     shmb_rule *r;
-    config_base(cfg);
+    config_base(cfg, conv);
+    if (conv == NULL)
+        return SHMB_E_INVALID_ARG;
     r = calloc(1, sizeof(*r));
     if (r == NULL)
-        return; /* no rule: everything is denied, which is safe */
+        return SHMB_OK; /* no rule: everything is denied, which is safe */
     r->regions.v = calloc(1, sizeof(char *));
     if (r->regions.v != NULL)
         r->regions.v[0] = str_dup("users/${user}/**");
     if (r->regions.v == NULL || r->regions.v[0] == NULL) {
         free(r->regions.v);
         free(r);
-        return;
+        return SHMB_OK;
     }
     r->regions.n = 1;
     strcpy(r->name, "default-user-namespace");
@@ -137,6 +143,7 @@ void shmb_config_defaults(shmb_config *cfg)
     r->del = 1;
     cfg->rules = r;
     cfg->nrules = 1;
+    return SHMB_OK;
 }
 
 static void rule_free(shmb_rule *r)
@@ -220,6 +227,7 @@ fail:
 /* ---- parsing context -------------------------------------------------- */
 
 typedef struct cfgp {
+    const shmb_conventions *conv;
     const char *file;
     char *err;
     size_t cap;
@@ -336,26 +344,14 @@ static int get_str(cfgp *p, const cJSON *obj, const char *key, int required,
     return rc;
 }
 
-/* A SID in text form: "S-1-" and digits and dashes. */
-static int sid_text_ok(const char *s)
-{
-    size_t i;
-    if (strncmp(s, "S-1-", 4) != 0 || strlen(s) >= 192)
-        return 0;
-    for (i = 4; s[i]; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '-') ||
-            (s[i] == '-' && (s[i + 1] == '-' || s[i + 1] == '\0')))
-            return 0;
-    }
-    return s[4] != '\0';
-}
-
 typedef int (*item_check)(cfgp *p, const char *s);
 
+/* A principal id (user, group, AppContainer) in the platform's syntax. */
 static int check_sid(cfgp *p, const char *s)
 {
-    return sid_text_ok(s) ? SHMB_OK
-                          : bad(p, "\"%.64s\" is not a SID (S-1-...)", s);
+    return p->conv->principal_ok(s)
+               ? SHMB_OK
+               : bad(p, "\"%.64s\" is not %s", s, p->conv->principal_kind);
 }
 
 static int check_image(cfgp *p, const char *s)
@@ -487,9 +483,9 @@ static int parse_pipe(cfgp *p, const cJSON *v, shmb_config *cfg)
         rc = get_str(p, v, "name", 0, cfg->pipe_name, sizeof(cfg->pipe_name));
     if (rc == SHMB_OK)
         rc = get_str(p, v, "sddl", 0, cfg->pipe_sddl, sizeof(cfg->pipe_sddl));
-    if (rc == SHMB_OK && strncmp(cfg->pipe_name, "\\\\.\\pipe\\", 9) != 0) {
+    if (rc == SHMB_OK && !p->conv->pipe_name_ok(cfg->pipe_name)) {
         size_t mark = path_key(p, "name");
-        rc = bad(p, "must start with \\\\.\\pipe\\ (a local pipe)");
+        rc = bad(p, "%s", p->conv->pipe_name_rule);
         path_restore(p, mark);
     }
     return rc;
@@ -516,11 +512,13 @@ static int parse_limits(cfgp *p, const cJSON *v, shmb_limits *l)
     if (rc == SHMB_OK)
         rc = get_u32(p, v, "max_frame", 1024, SHMB_FRAME_LIMIT_CEILING,
                      &l->max_frame);
-    /* The CRT's descriptor table (one per connection) caps clients. */
+    /* The platform caps the connections a server can hold. */
     if (rc == SHMB_OK)
-        rc = get_u32(p, v, "max_clients", 1, 2000, &l->max_clients);
+        rc = get_u32(p, v, "max_clients", 1, p->conv->max_clients_cap,
+                     &l->max_clients);
     if (rc == SHMB_OK)
-        rc = get_u32(p, v, "clients_per_user", 1, 2000, &l->clients_per_user);
+        rc = get_u32(p, v, "clients_per_user", 1, p->conv->max_clients_cap,
+                     &l->clients_per_user);
     if (rc == SHMB_OK)
         rc = get_u32(p, v, "hello_timeout_ms", 100, 600000,
                      &l->hello_timeout_ms);
@@ -572,10 +570,8 @@ static int parse_region(cfgp *p, const cJSON *v, shmb_static_region *r,
         return rc;
     if (r->global_name[0] != '\0') {
         mark = path_key(p, "global_name");
-        if (strncmp(r->global_name, "Global\\", 7) != 0 ||
-            r->global_name[7] == '\0' || strchr(r->global_name + 7, '\\'))
-            rc = bad(p, "must be \"Global\\\\NAME\" with no further "
-                        "backslash");
+        if (!p->conv->global_name_ok(r->global_name))
+            rc = bad(p, "%s", p->conv->global_name_rule);
         else if (r->sddl[0] == '\0')
             rc = bad(p, "a named region needs \"sddl\" (who may open the "
                         "name, with its mandatory label)");
@@ -911,7 +907,8 @@ static int check_whole(cfgp *p, shmb_config *cfg)
 }
 
 int shmb_config_parse(const char *text, size_t len, const char *file,
-                      shmb_config *cfg, char *err, size_t errcap)
+                      const shmb_conventions *conv, shmb_config *cfg, char *err,
+                      size_t errcap)
 {
     static const char *const keys[] = {"pipe", "limits", "regions", "rules",
                                        NULL};
@@ -920,13 +917,16 @@ int shmb_config_parse(const char *text, size_t len, const char *file,
     const cJSON *v;
     int rc;
 
-    config_base(cfg);
+    config_base(cfg, conv);
     snprintf(cfg->source, sizeof(cfg->source), "%s", file);
     memset(&p, 0, sizeof(p));
+    p.conv = conv;
     p.file = file;
     p.err = err;
     p.cap = errcap;
     strcpy(p.path, "$");
+    if (conv == NULL)
+        return bad(&p, "no platform conventions to judge the file by");
     if (len > SHMB_CONFIG_MAX_BYTES)
         return bad(&p, "file is larger than %u bytes", SHMB_CONFIG_MAX_BYTES);
     rc = read_json(&p, text, len, &root);

@@ -148,7 +148,7 @@ static void usage(FILE *f)
             "shmbroker)\n"
             "  --verbose        log debug lines too\n"
             "  --version        print the version\n",
-            SHMB_DEFAULT_PIPE);
+            shmb_conventions_windows.default_pipe);
 }
 
 static int copy_arg(char *dst, size_t cap, const WCHAR *src)
@@ -289,7 +289,7 @@ static int config_load(const options *o, shmb_config *cfg, char *why,
     if (text == NULL) {
         if (o->config_path[0] == '\0' &&
             (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND)) {
-            shmb_config_defaults(cfg);
+            shmb_config_defaults(cfg, &shmb_conventions_windows);
             snprintf(why, whycap, "no file at %s; using built-in defaults",
                      path);
             return 0;
@@ -297,7 +297,8 @@ static int config_load(const options *o, shmb_config *cfg, char *why,
         snprintf(why, whycap, "%s: cannot read (system error %lu)", path, err);
         return -1;
     }
-    rc = shmb_config_parse(text, len, path, cfg, why, whycap);
+    rc = shmb_config_parse(text, len, path, &shmb_conventions_windows, cfg, why,
+                           whycap);
     free(text);
     if (rc != SHMB_OK)
         return -1;

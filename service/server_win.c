@@ -27,6 +27,7 @@
 #include "peer_win.h"
 #include "server_win.h"
 #include "shmb_frame.h"
+#include "shmb_proto.h"
 #include "shmb_types.h"
 
 #define PIPE_BUFFER 65536

@@ -16,8 +16,6 @@
 #include "shmb_proto.h"
 #include "shmb_types.h"
 
-#define SHMB_SID_MAX 192 /* "S-1-..." text form, generous */
-
 typedef struct shmb_region {
     char name[SHMB_NAME_MAX + 1];
     uint64_t size;   /* bytes asked for */

@@ -30,8 +30,8 @@ extern "C" {
 #endif
 #endif
 
-/* The control pipe the service listens on unless configured otherwise. */
-#define SHMB_DEFAULT_PIPE "\\\\.\\pipe\\shmbroker"
+/* Bytes of a principal id (a SID's "S-1-..." text form), generous. */
+#define SHMB_SID_MAX 192
 
 /* The error codes: XX(suffix, value, wire name, message). This one table
  * generates the enum and every name and message (common/errors.c), so a

@@ -26,8 +26,9 @@ static broker *new_broker(shmb_config *cfg, const char *json)
     broker *b;
     memset(&g_fake, 0, sizeof(g_fake));
     if (json == NULL)
-        shmb_config_defaults(cfg);
-    else if (shmb_config_parse(json, strlen(json), "t", cfg, err,
+        shmb_config_defaults(cfg, &shmb_conventions_windows);
+    else if (shmb_config_parse(json, strlen(json), "t",
+                               &shmb_conventions_windows, cfg, err,
                                sizeof(err)) != SHMB_OK) {
         fprintf(stderr, "%s\n", err);
         return NULL;
@@ -442,7 +443,8 @@ int test_broker_reconfigure(void)
                  "\"result\""));
     CHECK(expect(&a, "\"op\":\"create\",\"name\":\"n/x\",\"size\":1",
                  "access_denied"));
-    CHECK_INT(shmb_config_parse(json2, strlen(json2), "next", &next, err,
+    CHECK_INT(shmb_config_parse(json2, strlen(json2), "next",
+                                &shmb_conventions_windows, &next, err,
                                 sizeof(err)),
               SHMB_OK);
     CHECK_INT(broker_reconfigure(b, &next), SHMB_OK);

@@ -51,7 +51,8 @@ static int parse_file(const char *dir, const char *name, shmb_config *cfg,
         snprintf(err, cap, "cannot read %s", path);
         return -100;
     }
-    rc = shmb_config_parse(text, len, name, cfg, err, cap);
+    rc = shmb_config_parse(text, len, name, &shmb_conventions_windows, cfg, err,
+                           cap);
     free(text);
     return rc;
 }
@@ -179,7 +180,7 @@ int test_config_valid(void)
 
     CHECK_INT(parse_file("valid", "empty.json", &cfg, err, sizeof(err)),
               SHMB_OK);
-    CHECK_STR(cfg.pipe_name, SHMB_DEFAULT_PIPE);
+    CHECK_STR(cfg.pipe_name, shmb_conventions_windows.default_pipe);
     CHECK_INT(cfg.limits.max_frame, 65536);
     CHECK_INT(cfg.nrules, 0); /* an explicit empty config denies everything */
     shmb_config_free(&cfg);
@@ -217,8 +218,8 @@ int test_config_example_loads(void)
              SHMB_TEST_DATA_DIR);
     text = slurp(path, &len);
     CHECK(text != NULL);
-    rc = shmb_config_parse(text, len, "config.example.json", &cfg, err,
-                           sizeof(err));
+    rc = shmb_config_parse(text, len, "config.example.json",
+                           &shmb_conventions_windows, &cfg, err, sizeof(err));
     free(text);
     if (rc != SHMB_OK)
         fprintf(stderr, "%s\n", err);
@@ -238,7 +239,7 @@ int test_config_example_loads(void)
 int test_config_defaults(void)
 {
     shmb_config cfg;
-    shmb_config_defaults(&cfg);
+    CHECK_INT(shmb_config_defaults(&cfg, &shmb_conventions_windows), SHMB_OK);
     CHECK_STR(cfg.pipe_name, "\\\\.\\pipe\\shmbroker");
     CHECK(strstr(cfg.pipe_sddl, "S:(ML;;NW;;;LW)") != NULL);
     CHECK_INT(cfg.nrules, 1);
@@ -252,12 +253,14 @@ int test_config_oversized_and_nul(void)
     shmb_config cfg;
     char err[SHMB_CONFIG_ERR_MAX];
     static const char nul[] = "{\"limits\":{}}\0junk";
-    CHECK_INT(shmb_config_parse(nul, sizeof(nul) - 1, "x.json", &cfg, err,
+    CHECK_INT(shmb_config_parse(nul, sizeof(nul) - 1, "x.json",
+                                &shmb_conventions_windows, &cfg, err,
                                 sizeof(err)),
               SHMB_E_INVALID_ARG);
     CHECK_STR(err, "x.json: $: file contains a NUL byte");
     CHECK_INT(shmb_config_parse("{}", SHMB_CONFIG_MAX_BYTES + 1, "big.json",
-                                &cfg, err, sizeof(err)),
+                                &shmb_conventions_windows, &cfg, err,
+                                sizeof(err)),
               SHMB_E_INVALID_ARG);
     CHECK_STR(err, "big.json: $: file is larger than 1048576 bytes");
     return 0;
@@ -265,7 +268,8 @@ int test_config_oversized_and_nul(void)
 
 static int parse_text(const char *text, shmb_config *cfg, char *err, size_t cap)
 {
-    return shmb_config_parse(text, strlen(text), "t.json", cfg, err, cap);
+    return shmb_config_parse(text, strlen(text), "t.json",
+                             &shmb_conventions_windows, cfg, err, cap);
 }
 
 /* Numbers follow the JSON grammar; the message names the line. */
@@ -332,5 +336,138 @@ int test_config_duplicate_keys(void)
         parse_text("{\"limit\": 1, \"limit\": 2}", &cfg, err, sizeof(err)),
         SHMB_E_INVALID_ARG);
     CHECK_STR(err, "t.json: $: key \"limit\" appears twice");
+    return 0;
+}
+
+/* The Windows conventions, exactly: what a pipe, a global name and a SID
+ * may look like, and the connection cap. */
+int test_config_windows_conventions(void)
+{
+    const shmb_conventions *w = &shmb_conventions_windows;
+    shmb_config cfg;
+    char err[SHMB_CONFIG_ERR_MAX];
+
+    CHECK_STR(w->default_pipe, "\\\\.\\pipe\\shmbroker");
+    CHECK(w->pipe_name_ok("\\\\.\\pipe\\x"));
+    CHECK(!w->pipe_name_ok("\\\\server\\pipe\\x"));
+    CHECK(!w->pipe_name_ok("/run/shmb.sock"));
+    CHECK(w->global_name_ok("Global\\a"));
+    CHECK(!w->global_name_ok("Global\\"));
+    CHECK(!w->global_name_ok("Local\\a"));
+    CHECK(!w->global_name_ok("Global\\Session\\1\\a"));
+    CHECK(w->principal_ok("S-1-5-21-1-2-3-1001"));
+    CHECK(!w->principal_ok("S-1-"));
+    CHECK(!w->principal_ok("S-1-5--1"));
+    CHECK(!w->principal_ok("S-1-5-"));
+    CHECK(!w->principal_ok("1000"));
+    CHECK_INT(w->image_sep, '\\');
+    CHECK_INT(w->image_icase, 1);
+    CHECK_INT(w->max_clients_cap, 2000);
+
+    /* The conventions come with the config, and its copy. */
+    CHECK_INT(parse_text("{}", &cfg, err, sizeof(err)), SHMB_OK);
+    CHECK(cfg.conv == w);
+    {
+        shmb_config copy;
+        CHECK_INT(shmb_config_copy(&copy, &cfg), SHMB_OK);
+        CHECK(copy.conv == w);
+        shmb_config_free(&copy);
+    }
+    shmb_config_free(&cfg);
+    /* No conventions: refused, never guessed. */
+    CHECK_INT(
+        shmb_config_parse("{}", 2, "n.json", NULL, &cfg, err, sizeof(err)),
+        SHMB_E_INVALID_ARG);
+    CHECK_STR(err, "n.json: $: no platform conventions to judge the file by");
+    CHECK(cfg.rules == NULL);
+    CHECK_INT(shmb_config_defaults(&cfg, NULL), SHMB_E_INVALID_ARG);
+    CHECK_INT(cfg.nrules, 0);
+    CHECK_STR(cfg.pipe_name, "");
+    shmb_config_free(&cfg);
+    return 0;
+}
+
+/* Another platform's conventions, to show that the config takes all of
+ * its platform knowledge from them: a POSIX-like socket path, numeric
+ * principal ids, no global names, a smaller connection cap. */
+static int posix_socket_ok(const char *name)
+{
+    return name[0] == '/';
+}
+
+static int posix_global_ok(const char *name)
+{
+    (void)name;
+    return 0;
+}
+
+static int posix_uid_ok(const char *s)
+{
+    size_t i;
+    for (i = 0; s[i] >= '0' && s[i] <= '9'; i++)
+        ;
+    return i > 0 && s[i] == '\0';
+}
+
+static const shmb_conventions posix_like = {
+    "posix-like",
+    "/run/shmbroker/control.sock",
+    "0660",
+    posix_socket_ok,
+    "must be an absolute socket path",
+    posix_global_ok,
+    "global names do not exist here",
+    posix_uid_ok,
+    "a uid",
+    '/',
+    0,
+    500,
+};
+
+int test_config_other_conventions(void)
+{
+    static const struct {
+        const char *text;
+        const char *msg;
+    } bad[] = {
+        {"{\"pipe\": {\"name\": \"\\\\\\\\.\\\\pipe\\\\x\"}}",
+         "p.json: $.pipe.name: must be an absolute socket path"},
+        {"{\"limits\": {\"max_clients\": 501}}",
+         "p.json: $.limits.max_clients: must be an integer from 1 to 500"},
+        {"{\"limits\": {\"clients_per_user\": 501}}",
+         "p.json: $.limits.clients_per_user: must be an integer from 1 to "
+         "500"},
+        {"{\"rules\": [{\"name\": \"r\", \"regions\": \"a\", \"open\": "
+         "\"ro\", \"match\": {\"user\": \"S-1-5-18\"}}]}",
+         "p.json: $.rules[0].match.user[0]: \"S-1-5-18\" is not a uid"},
+        {"{\"regions\": [{\"name\": \"a\", \"size\": 1, \"global_name\": "
+         "\"Global\\\\a\", \"sddl\": \"x\"}]}",
+         "p.json: $.regions[0].global_name: global names do not exist here"},
+    };
+    shmb_config cfg;
+    char err[SHMB_CONFIG_ERR_MAX];
+    size_t i;
+    const char *ok = "{\"pipe\": {\"name\": \"/run/x.sock\"}, \"limits\": "
+                     "{\"max_clients\": 500}, \"rules\": [{\"name\": \"r\", "
+                     "\"regions\": \"a\", \"open\": \"ro\", \"match\": "
+                     "{\"user\": \"1000\"}}]}";
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_INT(shmb_config_parse(bad[i].text, strlen(bad[i].text), "p.json",
+                                    &posix_like, &cfg, err, sizeof(err)),
+                  SHMB_E_INVALID_ARG);
+        CHECK_STR(err, bad[i].msg);
+    }
+    CHECK_INT(shmb_config_parse(ok, strlen(ok), "p.json", &posix_like, &cfg,
+                                err, sizeof(err)),
+              SHMB_OK);
+    CHECK_STR(cfg.pipe_name, "/run/x.sock");
+    CHECK_STR(cfg.pipe_sddl, "0660");
+    CHECK_STR(cfg.rules[0].users.v[0], "1000");
+    CHECK(cfg.conv == &posix_like);
+    shmb_config_free(&cfg);
+    CHECK_INT(shmb_config_defaults(&cfg, &posix_like), SHMB_OK);
+    CHECK_STR(cfg.pipe_name, "/run/shmbroker/control.sock");
+    shmb_config_free(&cfg);
     return 0;
 }
