@@ -10,6 +10,7 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,18 +91,71 @@ static int strlist_copy(shmb_strlist *dst, const shmb_strlist *src)
 
 /* ---- defaults --------------------------------------------------------- */
 
+/* ---- limits: one row per key ------------------------------------------ */
+
+/* `max` 0 stands for the conventions' connection cap, known only when a
+ * file is parsed. */
+#define CAP_CLIENTS 0
+#define UNLIMITED ((uint64_t)1 << 50) /* 1 PiB: "unlimited enough" */
+#define GIB ((uint64_t)1 << 30)
+
+typedef struct limit_row {
+    const char *key; /* also the field's name */
+    size_t offset;   /* in shmb_limits */
+    size_t size;     /* of the field: uint32_t or uint64_t */
+    uint64_t min, max, def;
+} limit_row;
+
+#define LIMIT(field, min, max, def)                                            \
+    {                                                                          \
+#field, offsetof(shmb_limits, field),                                  \
+            sizeof(((shmb_limits *)0)->field), (min), (max), (def)             \
+    }
+
+/* In the order the keys are checked (and documented). */
+static const limit_row limit_rows[] = {
+    LIMIT(max_frame, 1024, SHMB_FRAME_LIMIT_CEILING, SHMB_FRAME_LIMIT_DEFAULT),
+    LIMIT(max_clients, 1, CAP_CLIENTS, 256),
+    LIMIT(clients_per_user, 1, CAP_CLIENTS, 64),
+    LIMIT(hello_timeout_ms, 100, 600000, 5000),
+    LIMIT(max_regions, 1, 100000, 1024),
+    LIMIT(max_region_size, 1, UNLIMITED, 1 * GIB),
+    LIMIT(regions_per_client, 1, 100000, 64),
+    LIMIT(commit_per_client, 1, UNLIMITED, 1 * GIB),
+    LIMIT(commit_per_user, 1, UNLIMITED, 2 * GIB),
+    LIMIT(commit_total, 1, UNLIMITED, 4 * GIB),
+};
+#define LIMIT_ROWS (sizeof(limit_rows) / sizeof(limit_rows[0]))
+
+static uint64_t limit_get(const shmb_limits *l, const limit_row *r)
+{
+    const char *at = (const char *)l + r->offset;
+    uint64_t v64;
+    uint32_t v32;
+    if (r->size == sizeof(uint64_t)) {
+        memcpy(&v64, at, sizeof(v64));
+        return v64;
+    }
+    memcpy(&v32, at, sizeof(v32));
+    return v32;
+}
+
+/* Only called with values in the row's range, which fits the field. */
+static void limit_set(shmb_limits *l, const limit_row *r, uint64_t v)
+{
+    char *at = (char *)l + r->offset;
+    uint32_t v32 = (uint32_t)v;
+    if (r->size == sizeof(uint64_t))
+        memcpy(at, &v, sizeof(v));
+    else
+        memcpy(at, &v32, sizeof(v32));
+}
+
 static void limits_defaults(shmb_limits *l)
 {
-    l->max_frame = SHMB_FRAME_LIMIT_DEFAULT;
-    l->max_clients = 256;
-    l->clients_per_user = 64;
-    l->hello_timeout_ms = 5000;
-    l->max_regions = 1024;
-    l->max_region_size = (uint64_t)1 << 30; /* 1 GiB */
-    l->regions_per_client = 64;
-    l->commit_per_client = (uint64_t)1 << 30; /* 1 GiB */
-    l->commit_per_user = (uint64_t)2 << 30;   /* 2 GiB */
-    l->commit_total = (uint64_t)4 << 30;      /* 4 GiB */
+    size_t i;
+    for (i = 0; i < LIMIT_ROWS; i++)
+        limit_set(l, &limit_rows[i], limit_rows[i].def);
 }
 
 static void config_base(shmb_config *cfg, const shmb_conventions *conv)
@@ -312,16 +366,6 @@ static int get_u64(cfgp *p, const cJSON *obj, const char *key, uint64_t lo,
     return rc;
 }
 
-static int get_u32(cfgp *p, const cJSON *obj, const char *key, uint32_t lo,
-                   uint32_t hi, uint32_t *out)
-{
-    uint64_t v = *out;
-    int rc = get_u64(p, obj, key, lo, hi, &v);
-    if (rc == SHMB_OK)
-        *out = (uint32_t)v;
-    return rc;
-}
-
 /* Copies a string value; `required` makes absence an error. */
 static int get_str(cfgp *p, const cJSON *obj, const char *key, int required,
                    char *dst, size_t cap)
@@ -493,48 +537,24 @@ static int parse_pipe(cfgp *p, const cJSON *v, shmb_config *cfg)
 
 static int parse_limits(cfgp *p, const cJSON *v, shmb_limits *l)
 {
-    static const char *const keys[] = {"max_frame",
-                                       "max_clients",
-                                       "clients_per_user",
-                                       "hello_timeout_ms",
-                                       "max_regions",
-                                       "max_region_size",
-                                       "regions_per_client",
-                                       "commit_per_client",
-                                       "commit_per_user",
-                                       "commit_total",
-                                       NULL};
-    const uint64_t big = (uint64_t)1 << 50; /* 1 PiB: "unlimited enough" */
+    const char *keys[LIMIT_ROWS + 1];
+    size_t i;
     int rc;
     if (!cJSON_IsObject(v))
         return bad(p, "must be an object");
+    for (i = 0; i < LIMIT_ROWS; i++)
+        keys[i] = limit_rows[i].key;
+    keys[LIMIT_ROWS] = NULL;
     rc = check_keys(p, v, keys);
-    if (rc == SHMB_OK)
-        rc = get_u32(p, v, "max_frame", 1024, SHMB_FRAME_LIMIT_CEILING,
-                     &l->max_frame);
-    /* The platform caps the connections a server can hold. */
-    if (rc == SHMB_OK)
-        rc = get_u32(p, v, "max_clients", 1, p->conv->max_clients_cap,
-                     &l->max_clients);
-    if (rc == SHMB_OK)
-        rc = get_u32(p, v, "clients_per_user", 1, p->conv->max_clients_cap,
-                     &l->clients_per_user);
-    if (rc == SHMB_OK)
-        rc = get_u32(p, v, "hello_timeout_ms", 100, 600000,
-                     &l->hello_timeout_ms);
-    if (rc == SHMB_OK)
-        rc = get_u32(p, v, "max_regions", 1, 100000, &l->max_regions);
-    if (rc == SHMB_OK)
-        rc = get_u64(p, v, "max_region_size", 1, big, &l->max_region_size);
-    if (rc == SHMB_OK)
-        rc = get_u32(p, v, "regions_per_client", 1, 100000,
-                     &l->regions_per_client);
-    if (rc == SHMB_OK)
-        rc = get_u64(p, v, "commit_per_client", 1, big, &l->commit_per_client);
-    if (rc == SHMB_OK)
-        rc = get_u64(p, v, "commit_per_user", 1, big, &l->commit_per_user);
-    if (rc == SHMB_OK)
-        rc = get_u64(p, v, "commit_total", 1, big, &l->commit_total);
+    for (i = 0; rc == SHMB_OK && i < LIMIT_ROWS; i++) {
+        const limit_row *r = &limit_rows[i];
+        uint64_t max =
+            r->max == CAP_CLIENTS ? p->conv->max_clients_cap : r->max;
+        uint64_t x = limit_get(l, r);
+        rc = get_u64(p, v, r->key, r->min, max, &x);
+        if (rc == SHMB_OK)
+            limit_set(l, r, x);
+    }
     return rc;
 }
 

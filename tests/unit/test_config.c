@@ -471,3 +471,71 @@ int test_config_other_conventions(void)
     shmb_config_free(&cfg);
     return 0;
 }
+
+/* Every limit: its default, its bounds and its message. */
+int test_config_limits(void)
+{
+    static const struct {
+        const char *key;
+        const char *too_big;
+        const char *range;
+    } rows[] = {
+        {"max_frame", "16777217", "1024 to 16777216"},
+        {"max_clients", "2001", "1 to 2000"},
+        {"clients_per_user", "2001", "1 to 2000"},
+        {"hello_timeout_ms", "600001", "100 to 600000"},
+        {"max_regions", "100001", "1 to 100000"},
+        {"max_region_size", "1125899906842625", "1 to 1125899906842624"},
+        {"regions_per_client", "100001", "1 to 100000"},
+        {"commit_per_client", "1125899906842625", "1 to 1125899906842624"},
+        {"commit_per_user", "1125899906842625", "1 to 1125899906842624"},
+        {"commit_total", "1125899906842625", "1 to 1125899906842624"},
+    };
+    shmb_config cfg;
+    char err[SHMB_CONFIG_ERR_MAX], text[256], want[256];
+    size_t i;
+
+    CHECK_INT(parse_text("{}", &cfg, err, sizeof(err)), SHMB_OK);
+    CHECK_INT(cfg.limits.max_frame, 65536);
+    CHECK_INT(cfg.limits.max_clients, 256);
+    CHECK_INT(cfg.limits.clients_per_user, 64);
+    CHECK_INT(cfg.limits.hello_timeout_ms, 5000);
+    CHECK_INT(cfg.limits.max_regions, 1024);
+    CHECK_INT(cfg.limits.max_region_size, 1ull << 30);
+    CHECK_INT(cfg.limits.regions_per_client, 64);
+    CHECK_INT(cfg.limits.commit_per_client, 1ull << 30);
+    CHECK_INT(cfg.limits.commit_per_user, 2ull << 30);
+    CHECK_INT(cfg.limits.commit_total, 4ull << 30);
+    shmb_config_free(&cfg);
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        snprintf(text, sizeof(text), "{\"limits\": {\"%s\": %s}}", rows[i].key,
+                 rows[i].too_big);
+        snprintf(want, sizeof(want),
+                 "t.json: $.limits.%s: must be an integer from %s", rows[i].key,
+                 rows[i].range);
+        CHECK_INT(parse_text(text, &cfg, err, sizeof(err)), SHMB_E_INVALID_ARG);
+        CHECK_STR(err, want);
+    }
+    /* Each key lands in its own field, 32 or 64 bits wide. */
+    CHECK_INT(parse_text("{\"limits\": {\"max_frame\": 2048, \"commit_total\": "
+                         "1125899906842624, \"hello_timeout_ms\": 100, "
+                         "\"max_region_size\": 4096}}",
+                         &cfg, err, sizeof(err)),
+              SHMB_OK);
+    CHECK_INT(cfg.limits.max_frame, 2048);
+    CHECK_INT(cfg.limits.commit_total, 1ull << 50);
+    CHECK_INT(cfg.limits.hello_timeout_ms, 100);
+    CHECK_INT(cfg.limits.max_region_size, 4096);
+    CHECK_INT(cfg.limits.max_clients, 256);
+    shmb_config_free(&cfg);
+    CHECK_INT(parse_text("{\"limits\": {\"max_frames\": 2048}}", &cfg, err,
+                         sizeof(err)),
+              SHMB_E_INVALID_ARG);
+    CHECK_STR(err, "t.json: $.limits: unknown key \"max_frames\" (expected one "
+                   "of: max_frame, max_clients, clients_per_user, "
+                   "hello_timeout_ms, max_regions, max_region_size, "
+                   "regions_per_client, commit_per_client, commit_per_user, "
+                   "commit_total)");
+    return 0;
+}
