@@ -169,7 +169,7 @@ static int scan_string(scanner *sc)
         if (c == 'u') {
             if (scan_unicode_escape(sc) != 0)
                 return -1;
-        } else if (c >= 0 && strchr("\"\\/bfnrt", c) != NULL) {
+        } else if (c > 0 && strchr("\"\\/bfnrt", c) != NULL) {
             sc->pos += 2;
         } else {
             return fail(sc, SHMB_JSON_E_SYNTAX, sc->pos, "invalid escape");
