@@ -17,6 +17,7 @@
 #include "shmb.h"
 #include "shmb_frame.h"
 #include "shmb_proto.h"
+#include "shmb_version.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
 #define DEFAULT_IO_TIMEOUT_MS 30000
@@ -50,6 +51,11 @@ uint32_t shmb_client_syserr(const shmb_client *c)
 int shmb_client_version(const shmb_client *c)
 {
     return c != NULL ? c->version : 0;
+}
+
+const char *shmb_version(void)
+{
+    return SHMB_VERSION_STRING;
 }
 
 void shmb_free(void *p)
@@ -96,7 +102,7 @@ static int roundtrip(shmb_client *c, cJSON *req, shmb_reply *reply)
     rc = cplat_read(c->conn, hdr, sizeof(hdr), &c->syserr);
     if (rc != SHMB_OK)
         return conn_dead(c, rc,
-                         c->syserr == 1460 /* ERROR_TIMEOUT */
+                         cplat_is_timeout(c->syserr)
                              ? "the broker did not answer in time"
                              : "the broker closed the connection");
     plen = shmb_frame_get_header(hdr);

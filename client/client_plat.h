@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MPL-2.0 */
 /*
  * client_plat.h - what the client library needs from the OS: a byte stream
- * to the broker and a way to map a granted handle. client_win.c implements
- * it for Windows.
+ * to the broker, a way to map a granted handle, and the service manager
+ * (shmb_service_reload, declared in shmb.h). client_win.c implements it
+ * for Windows.
  */
 #ifndef SHMB_CLIENT_PLAT_H
 #define SHMB_CLIENT_PLAT_H
@@ -22,9 +23,13 @@ int cplat_connect(const char *pipe_name, uint32_t timeout_ms,
  * SHMB_OK or SHMB_E_SERVER_UNTRUSTED with the reason in why. */
 int cplat_verify_server(cplat_conn *c, int trust, const char *service_name,
                         char *why, size_t whycap, uint32_t *syserr);
+/* Writes or reads exactly len bytes; SHMB_E_IO with the OS error in
+ * *syserr on failure, including when io_timeout_ms expired. */
 int cplat_write(cplat_conn *c, const void *buf, size_t len, uint32_t *syserr);
-/* Reads exactly len bytes. */
 int cplat_read(cplat_conn *c, void *buf, size_t len, uint32_t *syserr);
+/* 1 if a syserr from cplat_read/cplat_write means io_timeout_ms expired
+ * (the broker did not answer in time) rather than a broken stream. */
+int cplat_is_timeout(uint32_t syserr);
 void cplat_close(cplat_conn *c);
 
 int cplat_map(uint64_t handle, uint64_t size, shmb_access access, void **view,

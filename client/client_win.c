@@ -125,6 +125,11 @@ int cplat_read(cplat_conn *c, void *buf, size_t len, uint32_t *syserr)
     return io_all(c, 0, buf, len, syserr);
 }
 
+int cplat_is_timeout(uint32_t syserr)
+{
+    return syserr == ERROR_TIMEOUT; /* set by io_once when the wait expired */
+}
+
 /* The pid the SCM runs for the service, or 0 (with *err) if none. */
 static DWORD service_pid(const char *service_name, DWORD *err)
 {
@@ -296,6 +301,8 @@ void cplat_close_handle(uint64_t handle)
         CloseHandle((HANDLE)(uintptr_t)handle);
 }
 
+/* shmb_service_reload (shmb.h) on Windows: SERVICE_CONTROL_PARAMCHANGE
+ * through the SCM, which needs SERVICE_PAUSE_CONTINUE on the service. */
 int shmb_service_reload(const char *service_name, uint32_t *syserr)
 {
     WCHAR wname[256];

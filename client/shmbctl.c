@@ -14,6 +14,7 @@
  *   shmbctl [--pipe NAME] raw JSON             (one request, print reply)
  *   shmbctl [--service NAME] reload            (the service re-reads its
  *                                               config; administrators)
+ *   shmbctl --version
  *
  * Exit status: 0 on success, 1 when the broker refused (its code and message
  * are printed), 2 on a usage error.
@@ -37,7 +38,8 @@ static int usage(void)
             "  stat NAME\n"
             "  delete NAME\n"
             "  raw JSON\n"
-            "  reload            (have the service re-read its config)\n");
+            "  reload            (have the service re-read its config)\n"
+            "       shmbctl --version\n");
     return 2;
 }
 
@@ -156,6 +158,10 @@ int main(int argc, char **argv)
     const char *cmd;
     int rc, i = 1;
 
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("shmbctl %s\n", shmb_version());
+        return 0;
+    }
     memset(&o, 0, sizeof(o));
     o.client_name = "shmbctl";
     while (i + 1 < argc && strncmp(argv[i], "--", 2) == 0) {

@@ -152,7 +152,8 @@ static int appcontainer_matches(const shmb_rule *r, const shmb_identity *id)
     }
 }
 
-static int principal_matches(const shmb_rule *r, const shmb_identity *id)
+static int principal_matches(const shmb_config *cfg, const shmb_rule *r,
+                             const shmb_identity *id)
 {
     size_t i;
     int ok;
@@ -174,11 +175,13 @@ static int principal_matches(const shmb_rule *r, const shmb_identity *id)
     }
     if (r->images.n > 0) {
         /* An image path the kernel could not give us matches every deny
-         * rule and no allow rule: unknown must never be an escape. */
-        if (id->image[0] == '\0')
+         * rule and no allow rule: unknown must never be an escape. Nor
+         * may a config without conventions (how paths compare). */
+        if (id->image[0] == '\0' || cfg->conv == NULL)
             return r->deny;
         for (ok = 0, i = 0; i < r->images.n && !ok; i++)
-            ok = shmb_glob_match(r->images.v[i], id->image, '\\', 1);
+            ok = shmb_glob_match(r->images.v[i], id->image,
+                                 cfg->conv->image_sep, cfg->conv->image_icase);
         if (!ok)
             return 0;
     }
@@ -267,7 +270,7 @@ void shmb_policy_check(const shmb_config *cfg, const shmb_identity *id,
     describe_request(q, what, sizeof(what));
     for (i = 0; i < cfg->nrules; i++) {
         const shmb_rule *r = &cfg->rules[i];
-        if (!name_covered(r, id, q->name) || !principal_matches(r, id))
+        if (!name_covered(r, id, q->name) || !principal_matches(cfg, r, id))
             continue;
         if (r->deny) {
             if (deny_covers(r, q)) {

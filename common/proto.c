@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "shmb_json.h"
 #include "shmb_proto.h"
 
 enum field_bit {
@@ -35,29 +36,34 @@ static const char *const field_names[] = {
 #define MAX_FIELDS 16
 #define MAX_VERSIONS 16
 
+static const char *const op_names[SHMB_OP_COUNT_] = {
+#define SHMB_XX(suffix, name) name,
+    SHMB_OP_MAP(SHMB_XX)
+#undef SHMB_XX
+};
+
+/* Which fields each op requires and allows (in addition to required). */
 struct op_spec {
-    const char *name;
     unsigned required;
-    unsigned allowed; /* in addition to required */
+    unsigned allowed;
 };
 
 static const struct op_spec op_specs[SHMB_OP_COUNT_] = {
-    [SHMB_OP_HELLO] = {"hello", F_ID | F_OP | F_VERSIONS, F_CLIENT},
-    [SHMB_OP_PING] = {"ping", F_ID | F_OP, 0},
-    [SHMB_OP_CREATE] = {"create", F_ID | F_OP | F_NAME | F_SIZE,
-                        F_ACCESS | F_LIFETIME},
-    [SHMB_OP_OPEN] = {"open", F_ID | F_OP | F_NAME | F_ACCESS, 0},
-    [SHMB_OP_RELEASE] = {"release", F_ID | F_OP | F_NAME, 0},
-    [SHMB_OP_DELETE] = {"delete", F_ID | F_OP | F_NAME, 0},
-    [SHMB_OP_LIST] = {"list", F_ID | F_OP, 0},
-    [SHMB_OP_STAT] = {"stat", F_ID | F_OP | F_NAME, 0},
+    [SHMB_OP_HELLO] = {F_ID | F_OP | F_VERSIONS, F_CLIENT},
+    [SHMB_OP_PING] = {F_ID | F_OP, 0},
+    [SHMB_OP_CREATE] = {F_ID | F_OP | F_NAME | F_SIZE, F_ACCESS | F_LIFETIME},
+    [SHMB_OP_OPEN] = {F_ID | F_OP | F_NAME | F_ACCESS, 0},
+    [SHMB_OP_RELEASE] = {F_ID | F_OP | F_NAME, 0},
+    [SHMB_OP_DELETE] = {F_ID | F_OP | F_NAME, 0},
+    [SHMB_OP_LIST] = {F_ID | F_OP, 0},
+    [SHMB_OP_STAT] = {F_ID | F_OP | F_NAME, 0},
 };
 
 const char *shmb_op_name(shmb_op op)
 {
     if ((unsigned)op >= SHMB_OP_COUNT_)
         return "unknown";
-    return op_specs[op].name;
+    return op_names[op];
 }
 
 static int fail(char *msg, size_t cap, int code, const char *fmt, ...)
@@ -115,87 +121,48 @@ static int json_int(const cJSON *v, double lo, double hi, double *out)
     return 1;
 }
 
-/* JSON forbids raw control characters; cJSON lets some through (and
- * skips them as white space), and it decodes "\u0000" into a NUL that
- * would silently cut a string short. Reject both, and a BOM, before
- * parsing. Returns 0 if clean, or the offending offset + 1. */
-size_t shmb_json_precheck(const char *text, size_t len)
-{
-    size_t i;
-    int in_string = 0;
-    if (len >= 3 && (unsigned char)text[0] == 0xef &&
-        (unsigned char)text[1] == 0xbb && (unsigned char)text[2] == 0xbf)
-        return 1;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c < 0x20 && !(!in_string && (c == '\t' || c == '\n' || c == '\r')))
-            return i + 1;
-        if (!in_string) {
-            in_string = c == '"';
-            continue;
-        }
-        if (c == '"') {
-            in_string = 0;
-        } else if (c == '\\' && i + 1 < len) {
-            if (text[i + 1] == 'u' && i + 5 < len &&
-                memcmp(text + i + 2, "0000", 4) == 0)
-                return i + 1;
-            i++; /* skip the escaped character */
-        }
-    }
-    return 0;
-}
-
-/* Parses `payload` as exactly one JSON object with unique keys. */
+/* Parses `payload` as exactly one JSON object (shmb_json.h) with at most
+ * MAX_FIELDS keys. Malformed text is bad_json and ends the connection; a
+ * repeated key or too many keys is a bad request and does not. */
 static int parse_object(const uint8_t *payload, size_t len, cJSON **out,
                         char *msg, size_t cap)
 {
-    const char *end = NULL;
-    const char *text = (const char *)payload;
-    cJSON *root;
-    const cJSON *a, *b;
+    shmb_json_error e;
+    cJSON *root = NULL;
+    const cJSON *a;
+    char s[40];
     int count = 0;
 
-    size_t bad_at;
-
-    if (memchr(payload, 0, len) != NULL)
+    switch (shmb_json_parse_object((const char *)payload, len, &root, &e)) {
+    case SHMB_JSON_OK:
+        break;
+    case SHMB_JSON_E_NUL:
         return fail(msg, cap, SHMB_E_BAD_JSON, "payload contains a NUL byte");
-    bad_at = shmb_json_precheck(text, len);
-    if (bad_at != 0)
+    case SHMB_JSON_E_CONTROL:
         return fail(msg, cap, SHMB_E_BAD_JSON,
-                    "control character, \\u0000 or BOM at byte %zu",
-                    bad_at - 1);
-    root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (root == NULL) {
-        size_t at = (end != NULL && end >= text) ? (size_t)(end - text) : 0;
-        return fail(msg, cap, SHMB_E_BAD_JSON, "invalid JSON at byte %zu", at);
-    }
-    while (end != NULL && (size_t)(end - text) < len &&
-           (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-        end++;
-    if (end == NULL || (size_t)(end - text) != len) {
-        cJSON_Delete(root);
+                    "control character, \\u0000 or BOM at byte %zu", e.offset);
+    case SHMB_JSON_E_NUMBER:
+        return fail(msg, cap, SHMB_E_BAD_JSON,
+                    "invalid JSON number at byte %zu: %s", e.offset, e.reason);
+    case SHMB_JSON_E_NOT_OBJECT:
+        return fail(msg, cap, SHMB_E_BAD_JSON, "payload is not a JSON object");
+    case SHMB_JSON_E_TRAILING:
         return fail(msg, cap, SHMB_E_BAD_JSON,
                     "trailing bytes after the JSON object");
-    }
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return fail(msg, cap, SHMB_E_BAD_JSON, "payload is not a JSON object");
+    case SHMB_JSON_E_DUPLICATE:
+        sanitize(s, e.key);
+        return fail(msg, cap, SHMB_E_BAD_REQUEST, "duplicate field '%s'", s);
+    case SHMB_JSON_E_NOMEM:
+        return fail(msg, cap, SHMB_E_INTERNAL, "out of memory");
+    default:
+        return fail(msg, cap, SHMB_E_BAD_JSON, "invalid JSON at byte %zu",
+                    e.offset);
     }
     for (a = root->child; a != NULL; a = a->next) {
         if (++count > MAX_FIELDS) {
             cJSON_Delete(root);
             return fail(msg, cap, SHMB_E_BAD_REQUEST, "more than %d fields",
                         MAX_FIELDS);
-        }
-        for (b = a->next; b != NULL; b = b->next) {
-            if (strcmp(a->string, b->string) == 0) {
-                char s[40];
-                sanitize(s, a->string);
-                cJSON_Delete(root);
-                return fail(msg, cap, SHMB_E_BAD_REQUEST,
-                            "duplicate field '%s'", s);
-            }
         }
     }
     *out = root;
@@ -349,7 +316,7 @@ static int parse_id_op(const cJSON *root, shmb_request *req, char *msg,
         return fail(msg, cap, SHMB_E_BAD_REQUEST,
                     "field 'op' must be a string");
     for (i = 0; i < SHMB_OP_COUNT_; i++) {
-        if (strcmp(op_specs[i].name, op->valuestring) == 0) {
+        if (strcmp(op_names[i], op->valuestring) == 0) {
             req->op = (shmb_op)i;
             return SHMB_OK;
         }
@@ -379,7 +346,7 @@ static int check_fields(const cJSON *root, shmb_request *req, char *msg,
         if (!(bit & (spec->required | spec->allowed)))
             return fail(msg, cap, SHMB_E_BAD_REQUEST,
                         "field '%s' is not valid for op '%s'",
-                        field_name_of(bit), spec->name);
+                        field_name_of(bit), op_names[req->op]);
         r = parse_field(bit, f, req, msg, cap);
         if (r != SHMB_OK)
             return r;

@@ -17,8 +17,8 @@
 
 #include "broker_int.h"
 #include "shmb_policy.h"
+#include "shmb_version.h"
 
-#define SHMB_SERVER_VERSION "0.1.0"
 #define SUPPORTED_VERSIONS (1u << SHMB_PROTOCOL_VERSION)
 
 /* One request in flight. An op either fills `reply` (NULL only when
@@ -151,7 +151,7 @@ static int op_hello(op_ctx *x)
         ;
     c->hello_done = 1;
     res.version = v;
-    res.server = "shmbroker " SHMB_SERVER_VERSION;
+    res.server = "shmbroker " SHMB_VERSION_STRING;
     res.max_frame = c->b->cfg.limits.max_frame;
     res.max_region_size = c->b->cfg.limits.max_region_size;
     res.granularity = plat_commit_granularity();

@@ -60,6 +60,12 @@ struct plat_listener {
     int stopping;
 };
 
+/* Pipe names, Global\ names, SIDs and image paths as Windows has them. */
+const shmb_conventions *plat_conventions(void)
+{
+    return &shmb_conventions_windows;
+}
+
 /* ---- pipe instances --------------------------------------------------- */
 
 static int pipe_is_ours(plat_listener *l, HANDLE h)

@@ -21,6 +21,7 @@
 
 #include <uv.h>
 
+#include "shmb_conventions.h"
 #include "shmb_identity.h"
 #include "shmb_log.h"
 #include "shmb_types.h"
@@ -103,7 +104,12 @@ void plat_stream_close(uv_file fd);
 /* Lets go of a peer (its process handle). NULL is ignored. */
 void plat_peer_free(plat_peer *peer);
 
-/* ---- files the service trusts ---------------------------------------- */
+/* ---- names and files ---------------------------------------------------- */
+
+/* What names look like on this system (control channel, global names,
+ * principals, image paths) and the built-in defaults: the configuration is
+ * parsed and judged by these. */
+const shmb_conventions *plat_conventions(void);
 
 /* Where the configuration lives when no --config is given. */
 void plat_default_config_path(char *out, size_t cap);

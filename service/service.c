@@ -23,10 +23,7 @@
 #include "server.h"
 #include "service.h"
 #include "shmb_proto.h"
-
-#ifndef SHMB_VERSION_STRING
-#define SHMB_VERSION_STRING "0.1.0"
-#endif
+#include "shmb_version.h"
 
 #define SWEEP_INTERVAL_MS 1000
 #define REASON_MAX (SHMB_CONFIG_ERR_MAX + SERVICE_PATH_MAX)
@@ -62,14 +59,15 @@ void service_usage(FILE *f)
             "  --config FILE    configuration (default %s;\n"
             "                   built-in defaults if that file is absent)\n"
             "  --check-config   validate the configuration and exit\n"
-            "  --pipe NAME      control pipe, overriding the config\n"
+            "  --pipe NAME      control pipe, overriding the config (default\n"
+            "                   %s)\n"
             "  --log FILE       append structured log lines to FILE\n"
             "  --service-name N name registered with the service manager "
             "(default\n"
             "                   shmbroker)\n"
             "  --verbose        log debug lines too\n"
             "  --version        print the version\n",
-            path);
+            path, plat_conventions()->default_pipe);
 }
 
 const char *service_version(void)
@@ -160,13 +158,14 @@ static int config_load(const service_options *o, shmb_config *cfg, char *why,
     rc = plat_file_read_trusted(path, SHMB_CONFIG_MAX_BYTES, &text, &len, why,
                                 whycap);
     if (rc == SHMB_E_NOT_FOUND && o->config_path[0] == '\0') {
-        shmb_config_defaults(cfg);
+        shmb_config_defaults(cfg, plat_conventions());
         snprintf(why, whycap, "no file at %s; using built-in defaults", path);
         return 0;
     }
     if (rc != SHMB_OK)
         return -1;
-    rc = shmb_config_parse(text, len, path, cfg, why, whycap);
+    rc = shmb_config_parse(text, len, path, plat_conventions(), cfg, why,
+                           whycap);
     free(text);
     if (rc != SHMB_OK)
         return -1;

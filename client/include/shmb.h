@@ -32,6 +32,12 @@ extern "C" {
 /* SHMB_API comes from shmb_types.h. */
 #define SHMB_REGION_NAME_MAX 128
 
+/* The control pipe a broker listens on unless its config names another,
+ * and the one shmb_connect() uses when pipe_name is NULL. (The service
+ * takes the same string from its platform conventions,
+ * shmb_conventions_windows.default_pipe in common/conventions_win.c.) */
+#define SHMB_DEFAULT_PIPE "\\\\.\\pipe\\shmbroker"
+
 typedef struct shmb_client shmb_client;
 
 /* How the client decides that the pipe's server is the real broker
@@ -101,15 +107,22 @@ SHMB_API int shmb_region_delete(shmb_client *c, const char *name);
 /* Maps the whole region with the access of the grant. */
 SHMB_API int shmb_region_map(shmb_region *r);
 /* Maps with `access`; asking for more than the grant fails in the kernel
- * (SHMB_E_SYSTEM, r->syserr = ERROR_ACCESS_DENIED). */
+ * (SHMB_E_SYSTEM, r->syserr = the system's access-denied error). */
 SHMB_API int shmb_region_map_as(shmb_region *r, shmb_access access);
 SHMB_API void shmb_region_unmap(shmb_region *r);
 /* Unmaps and closes the handle. Does not tell the broker (see release). */
 SHMB_API void shmb_region_close(shmb_region *r);
 
-/* Asks the service control manager to have the service reload its
- * configuration (SERVICE_CONTROL_PARAMCHANGE; needs the right to change
- * the service's parameters, i.e. an administrator). NULL: "shmbroker". */
+/* The library's version, "MAJOR.MINOR.PATCH" (the project's version). */
+SHMB_API const char *shmb_version(void);
+
+/* Asks the system's service manager to have the broker service
+ * `service_name` (NULL: "shmbroker") re-read its configuration; the
+ * service's log says whether the new file was taken. Needs the right to
+ * control the service (an administrator). Returns SHMB_OK once the request
+ * was delivered, else SHMB_E_SYSTEM (or SHMB_E_INVALID_ARG) with the OS
+ * error in *syserr (may be NULL). On Windows the service control manager
+ * sends the service SERVICE_CONTROL_PARAMCHANGE (client_win.c). */
 SHMB_API int shmb_service_reload(const char *service_name, uint32_t *syserr);
 
 /* Sends one request object (without "id"; the library adds it) and returns

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shmb_conventions.h"
 #include "shmb_types.h"
 
 #define SHMB_PIPE_NAME_MAX 256
@@ -18,15 +19,6 @@
 #define SHMB_GLOBAL_NAME_MAX 256
 #define SHMB_CONFIG_ERR_MAX 512
 #define SHMB_CONFIG_MAX_BYTES (1024u * 1024u)
-
-/* Control pipe DACL: SYSTEM and Administrators full control; Authenticated
- * Users and ALL APPLICATION PACKAGES read+write *without*
- * FILE_CREATE_PIPE_INSTANCE (0x12019b = FILE_GENERIC_READ|FILE_GENERIC_WRITE
- * minus FILE_APPEND_DATA), so a client cannot create server instances of
- * our pipe; low mandatory label, no-write-up, so low-IL clients can connect. */
-#define SHMB_DEFAULT_PIPE_SDDL                                                 \
-    "D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;0x12019b;;;AU)(A;;0x12019b;;;AC)"          \
-    "S:(ML;;NW;;;LW)"
 
 typedef struct shmb_limits {
     uint32_t max_frame;          /* bytes of one frame's payload */
@@ -95,6 +87,9 @@ typedef struct shmb_static_region {
 } shmb_static_region;
 
 typedef struct shmb_config {
+    /* The platform's names and limits the file was judged by; the policy
+     * matches image paths by them. Not owned (a static instance). */
+    const shmb_conventions *conv;
     char source[512]; /* file it came from, or "(defaults)" */
     char pipe_name[SHMB_PIPE_NAME_MAX];
     char pipe_sddl[SHMB_SDDL_MAX];
@@ -105,17 +100,23 @@ typedef struct shmb_config {
     size_t nrules;
 } shmb_config;
 
-/* Built-in defaults: default pipe and SDDL, default limits, no regions and
- * one rule, "default-user-namespace", letting every caller create, open rw
- * and delete regions under its own prefix: users/SID/ and below (the
- * pattern "users/${user}" followed by a double star). */
-void shmb_config_defaults(shmb_config *cfg);
+/* Built-in defaults: the conventions' default pipe and SDDL, default
+ * limits, no regions and one rule, "default-user-namespace", letting every
+ * caller create, open rw and delete regions under its own prefix: users/SID/
+ * and below (the pattern "users/${user}" followed by a double star).
+ * `conv` must not be NULL (the platform is always a choice, never a
+ * default): then SHMB_E_INVALID_ARG and an empty config (no rule: everything
+ * is denied). Else SHMB_OK, even if the rule could not be allocated (then
+ * too, everything is denied, which is safe). */
+int shmb_config_defaults(shmb_config *cfg, const shmb_conventions *conv);
 
-/* Parses and validates a configuration document. On failure returns
- * SHMB_E_INVALID_ARG (or SHMB_E_NOMEM) and writes
- * "FILE: $.json.path: reason" into err; cfg is then left empty. */
+/* Parses and validates a configuration document against the platform's
+ * conventions `conv` (not NULL: SHMB_E_INVALID_ARG). On failure returns
+ * SHMB_E_INVALID_ARG (or SHMB_E_NOMEM) and writes "FILE: $.json.path:
+ * reason" into err; cfg is then left empty. */
 int shmb_config_parse(const char *text, size_t len, const char *file,
-                      shmb_config *cfg, char *err, size_t errcap);
+                      const shmb_conventions *conv, shmb_config *cfg, char *err,
+                      size_t errcap);
 
 /* Deep copy (for a running service that keeps its own). */
 int shmb_config_copy(shmb_config *dst, const shmb_config *src);

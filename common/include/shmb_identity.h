@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "shmb_registry.h"
+#include "shmb_types.h"
 
 #define SHMB_IMAGE_MAX 2048 /* UTF-8 bytes of a full image path */
 

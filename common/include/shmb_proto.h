@@ -2,9 +2,9 @@
 /*
  * shmb_proto.h - the JSON messages of protocol v1 (docs/protocol.md).
  *
- * Requests are parsed strictly: one JSON object, no duplicate keys, every
- * field of the right type, unknown fields rejected. The parser fills a plain
- * struct so the broker never touches cJSON for input.
+ * Requests are parsed strictly: one JSON object read by the strict reader
+ * (shmb_json.h), every field of the right type, unknown fields rejected. The
+ * parser fills a plain struct so the broker never touches cJSON for input.
  */
 #ifndef SHMB_PROTO_H
 #define SHMB_PROTO_H
@@ -21,16 +21,23 @@
 /* Sizes travel as JSON numbers; above 2^53 a double loses integers. */
 #define SHMB_JSON_INT_MAX 9007199254740991.0
 
+/* The operations: XX(suffix, wire name). Generates shmb_op and
+ * shmb_op_name(); proto.c adds which fields each one takes. */
+#define SHMB_OP_MAP(XX)                                                        \
+    XX(HELLO, "hello")                                                         \
+    XX(PING, "ping")                                                           \
+    XX(CREATE, "create")                                                       \
+    XX(OPEN, "open")                                                           \
+    XX(RELEASE, "release")                                                     \
+    XX(DELETE, "delete")                                                       \
+    XX(LIST, "list")                                                           \
+    XX(STAT, "stat")
+
 typedef enum shmb_op {
-    SHMB_OP_HELLO,
-    SHMB_OP_PING,
-    SHMB_OP_CREATE,
-    SHMB_OP_OPEN,
-    SHMB_OP_RELEASE,
-    SHMB_OP_DELETE,
-    SHMB_OP_LIST,
-    SHMB_OP_STAT,
-    SHMB_OP_COUNT_
+#define SHMB_XX(suffix, name) SHMB_OP_##suffix,
+    SHMB_OP_MAP(SHMB_XX)
+#undef SHMB_XX
+        SHMB_OP_COUNT_
 } shmb_op;
 
 typedef struct shmb_request {
@@ -47,6 +54,7 @@ typedef struct shmb_request {
     shmb_lifetime lifetime;
 } shmb_request;
 
+/* The wire name ("create"); "unknown" if out of range. */
 const char *shmb_op_name(shmb_op op);
 
 /* Parses one request payload. On failure returns a shmb_err, writes a
@@ -54,11 +62,6 @@ const char *shmb_op_name(shmb_op op);
  * req->id when the id could be read so the error reply can carry it. */
 int shmb_request_parse(const uint8_t *payload, size_t len, shmb_request *req,
                        char *msg, size_t msgcap);
-
-/* Returns 0 if `text` has no raw control character (outside the JSON
- * white space), no "\u0000" escape and no BOM; else the offset + 1 of the
- * first one. */
-size_t shmb_json_precheck(const char *text, size_t len);
 
 /* Region names: 1..SHMB_NAME_MAX bytes of [A-Za-z0-9._-/], starting with a
  * letter or digit, no "//", no "..", not ending in '/'. */

@@ -16,8 +16,6 @@
 #include "shmb_proto.h"
 #include "shmb_types.h"
 
-#define SHMB_SID_MAX 192 /* "S-1-..." text form, generous */
-
 /* The platform's section object (service/platform.h). Declared here, not
  * included, so common/ needs no service header. */
 typedef struct plat_section plat_section;

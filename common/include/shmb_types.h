@@ -30,49 +30,85 @@ extern "C" {
 #endif
 #endif
 
-/* The control pipe the service listens on unless configured otherwise. */
-#define SHMB_DEFAULT_PIPE "\\\\.\\pipe\\shmbroker"
+/* Bytes of a principal id (a SID's "S-1-..." text form), generous. */
+#define SHMB_SID_MAX 192
 
-/* Keep in step with the table in common/errors.c and docs/protocol.md. */
+/* The error codes: XX(suffix, value, wire name, message). This one table
+ * generates the enum and every name and message (common/errors.c), so a
+ * code and its name cannot drift. Values and wire names are the contract
+ * (docs/protocol.md): append, never renumber. */
+#define SHMB_ERRNO_MAP(XX)                                                     \
+    XX(OK, 0, "ok", "success")                                                 \
+    XX(E_BAD_FRAME, -1, "bad_frame",                                           \
+       "frame length is zero or larger than the limit")                        \
+    XX(E_BAD_JSON, -2, "bad_json",                                             \
+       "frame payload is not a single JSON object")                            \
+    XX(E_BAD_REQUEST, -3, "bad_request",                                       \
+       "request has a missing, mistyped or unknown field")                     \
+    XX(E_UNSUPPORTED_VERSION, -4, "unsupported_version",                       \
+       "no protocol version in common")                                        \
+    XX(E_HANDSHAKE_REQUIRED, -5, "handshake_required",                         \
+       "the first request must be hello")                                      \
+    XX(E_UNKNOWN_OP, -6, "unknown_op", "unknown operation")                    \
+    XX(E_INVALID_NAME, -7, "invalid_name", "region name is not valid")         \
+    XX(E_INVALID_SIZE, -8, "invalid_size", "region size is not valid")         \
+    XX(E_NOT_FOUND, -9, "not_found", "no such region")                         \
+    XX(E_EXISTS, -10, "exists", "a region with that name already exists")      \
+    XX(E_ACCESS_DENIED, -11, "access_denied", "access denied by policy")       \
+    XX(E_QUOTA_EXCEEDED, -12, "quota_exceeded", "commit quota exceeded")       \
+    XX(E_LIMIT_REACHED, -13, "limit_reached",                                  \
+       "a configured limit was reached")                                       \
+    XX(E_NOT_HELD, -14, "not_held",                                            \
+       "the caller holds no grant on that region")                             \
+    /* The OS refused; its error code goes along where there is one. */        \
+    XX(E_SYSTEM, -15, "system_error",                                          \
+       "the operating system refused the operation")                           \
+    XX(E_INTERNAL, -16, "internal", "internal error in the broker")            \
+    /* Raised by the client library only; never sent on the wire. */           \
+    XX(E_CONNECT, -17, "connect_failed", "cannot connect to the broker")       \
+    XX(E_IO, -18, "io_error", "control pipe read or write failed")             \
+    XX(E_PROTOCOL, -19, "protocol_error", "the broker sent a malformed reply") \
+    XX(E_SERVER_UNTRUSTED, -20, "server_untrusted",                            \
+       "the pipe server is not the broker service")                            \
+    XX(E_INVALID_ARG, -21, "invalid_argument", "invalid argument")             \
+    XX(E_NOMEM, -22, "out_of_memory", "out of memory")
+
 typedef enum shmb_err {
-    SHMB_OK = 0,
-    SHMB_E_BAD_FRAME = -1,   /* frame length zero or above the limit */
-    SHMB_E_BAD_JSON = -2,    /* payload is not one JSON object */
-    SHMB_E_BAD_REQUEST = -3, /* missing, mistyped or unknown field */
-    SHMB_E_UNSUPPORTED_VERSION = -4,
-    SHMB_E_HANDSHAKE_REQUIRED = -5,
-    SHMB_E_UNKNOWN_OP = -6,
-    SHMB_E_INVALID_NAME = -7,
-    SHMB_E_INVALID_SIZE = -8,
-    SHMB_E_NOT_FOUND = -9,
-    SHMB_E_EXISTS = -10,
-    SHMB_E_ACCESS_DENIED = -11,
-    SHMB_E_QUOTA_EXCEEDED = -12,
-    SHMB_E_LIMIT_REACHED = -13,
-    SHMB_E_NOT_HELD = -14,
-    SHMB_E_SYSTEM = -15, /* the OS refused; a Win32 error goes along */
-    SHMB_E_INTERNAL = -16,
-    /* Raised by the client library only; never sent on the wire. */
-    SHMB_E_CONNECT = -17,
-    SHMB_E_IO = -18,
-    SHMB_E_PROTOCOL = -19,
-    SHMB_E_SERVER_UNTRUSTED = -20,
-    SHMB_E_INVALID_ARG = -21,
-    SHMB_E_NOMEM = -22
+#define SHMB_XX(suffix, value, name, message) SHMB_##suffix = value,
+    SHMB_ERRNO_MAP(SHMB_XX)
+#undef SHMB_XX
 } shmb_err;
 
+/* The most negative code: the last row of SHMB_ERRNO_MAP. */
 #define SHMB_ERR_MIN SHMB_E_NOMEM
 
+/* Access modes: XX(suffix, value, name, requestable). A client may ask
+ * for the requestable ones only. */
+#define SHMB_ACCESS_MAP(XX)                                                    \
+    XX(NONE, 0, "none", 0)                                                     \
+    XX(RO, 1, "ro", 1)                                                         \
+    XX(RW, 2, "rw", 1)
+
 typedef enum shmb_access {
-    SHMB_ACCESS_NONE = 0,
-    SHMB_ACCESS_RO = 1,
-    SHMB_ACCESS_RW = 2
+#define SHMB_XX(suffix, value, name, requestable) SHMB_ACCESS_##suffix = value,
+    SHMB_ACCESS_MAP(SHMB_XX)
+#undef SHMB_XX
 } shmb_access;
 
+/* Lifetimes: XX(suffix, value, name, requestable). */
+#define SHMB_LIFETIME_MAP(XX)                                                  \
+    /* freed when its last holder disconnects */                               \
+    XX(CLIENT, 0, "client", 1)                                                 \
+    /* freed on delete or service stop */                                      \
+    XX(PERSISTENT, 1, "persistent", 1)                                         \
+    /* declared in the config; never deleted, never asked for */               \
+    XX(CONFIG, 2, "config", 0)
+
 typedef enum shmb_lifetime {
-    SHMB_LIFETIME_CLIENT = 0,     /* freed when its last holder disconnects */
-    SHMB_LIFETIME_PERSISTENT = 1, /* freed on delete or service stop */
-    SHMB_LIFETIME_CONFIG = 2      /* declared in the config; never deleted */
+#define SHMB_XX(suffix, value, name, requestable)                              \
+    SHMB_LIFETIME_##suffix = value,
+    SHMB_LIFETIME_MAP(SHMB_XX)
+#undef SHMB_XX
 } shmb_lifetime;
 
 /* Human-readable text for an error code; never NULL. */
@@ -82,10 +118,14 @@ SHMB_API const char *shmb_err_name(int err);
 /* Inverse of shmb_err_name; returns SHMB_E_PROTOCOL for unknown names. */
 SHMB_API int shmb_err_from_name(const char *name);
 
-SHMB_API const char *shmb_access_name(shmb_access a);     /* "ro", "rw" */
-SHMB_API int shmb_access_from_name(const char *s);        /* <0 if invalid */
-SHMB_API const char *shmb_lifetime_name(shmb_lifetime l); /* "client", ... */
-SHMB_API int shmb_lifetime_from_name(const char *s);      /* <0 if invalid */
+/* "ro", "rw"; "none" for anything else. */
+SHMB_API const char *shmb_access_name(shmb_access a);
+/* The requestable modes only ("ro", "rw"); <0 if invalid. */
+SHMB_API int shmb_access_from_name(const char *s);
+/* "client", "persistent", "config"; "unknown" for anything else. */
+SHMB_API const char *shmb_lifetime_name(shmb_lifetime l);
+/* The requestable lifetimes only ("client", "persistent"); <0 if invalid. */
+SHMB_API int shmb_lifetime_from_name(const char *s);
 
 #ifdef __cplusplus
 }

@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int r;
 
     memset(&g_fake, 0, sizeof(g_fake));
-    if (shmb_config_parse(config_json, strlen(config_json), "fuzz", &cfg, err,
+    if (shmb_config_parse(config_json, strlen(config_json), "fuzz",
+                          &shmb_conventions_windows, &cfg, err,
                           sizeof(err)) != SHMB_OK)
         abort();
     b = broker_new(&cfg, NULL);

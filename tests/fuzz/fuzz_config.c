@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     shmb_verdict v;
     size_t i;
 
-    if (shmb_config_parse((const char *)data, size, "fuzz.json", &cfg, err,
+    if (shmb_config_parse((const char *)data, size, "fuzz.json",
+                          &shmb_conventions_windows, &cfg, err,
                           sizeof(err)) != SHMB_OK) {
         if (cfg.rules != NULL || cfg.regions != NULL)
             abort(); /* a failed parse must leave nothing behind */

@@ -97,6 +97,12 @@ int fake_connect(const fake_peer_spec *spec)
 
 /* ---- the run-time half ---------------------------------------------- */
 
+/* The tests' configs speak Windows (SIDs, pipe names). */
+const shmb_conventions *plat_conventions(void)
+{
+    return &shmb_conventions_windows;
+}
+
 void plat_default_config_path(char *out, size_t cap)
 {
     snprintf(out, cap, "/etc/shmbroker/config.json");

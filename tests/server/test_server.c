@@ -40,7 +40,10 @@ typedef struct tclient {
 } tclient;
 
 /* Every client starts closed, so a test's cleanup can close them all. */
-#define TCLIENT_INIT {-1, 0, {0}, 0}
+#define TCLIENT_INIT                                                           \
+    {                                                                          \
+        -1, 0, {0}, 0                                                          \
+    }
 
 static void capture(void *ctx, shmb_log_level level, const char *line)
 {
@@ -62,8 +65,9 @@ static int fixture_up(fixture *f, const char *config_json)
     memset(&g_fake, 0, sizeof(g_fake));
     fake_channel_reset();
     if (config_json == NULL)
-        shmb_config_defaults(&cfg);
-    else if (shmb_config_parse(config_json, strlen(config_json), "t", &cfg, why,
+        shmb_config_defaults(&cfg, &shmb_conventions_windows);
+    else if (shmb_config_parse(config_json, strlen(config_json), "t",
+                               &shmb_conventions_windows, &cfg, why,
                                sizeof(why)) != SHMB_OK) {
         fprintf(stderr, "config: %s\n", why);
         return -1;
@@ -628,7 +632,7 @@ int test_server_start_refused(void)
 
     fake_channel_reset();
     uv_loop_init(&loop);
-    shmb_config_defaults(&cfg);
+    shmb_config_defaults(&cfg, &shmb_conventions_windows);
     b = broker_new(&cfg, NULL);
     shmb_config_free(&cfg);
     CHECK(b != NULL);
@@ -657,8 +661,8 @@ int test_server_follows_reloaded_limits(void)
     const char *json = "{\"limits\":{\"hello_timeout_ms\":100}}";
 
     CHECK(fixture_up(&f, NULL) == 0);
-    CHECK(shmb_config_parse(json, strlen(json), "t", &fresh, why,
-                            sizeof(why)) == SHMB_OK);
+    CHECK(shmb_config_parse(json, strlen(json), "t", &shmb_conventions_windows,
+                            &fresh, why, sizeof(why)) == SHMB_OK);
     CHECK_INT(broker_reconfigure(f.b, &fresh), SHMB_OK);
     shmb_config_free(&fresh);
     CHECK(connect_me(&f, &a) == 0);

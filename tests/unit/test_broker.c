@@ -10,6 +10,7 @@
 #include "fake_platform.h"
 #include "harness.h"
 #include "shmb_config.h"
+#include "shmb_version.h"
 
 #define ME "S-1-5-21-7-7-7-1001"
 
@@ -26,8 +27,9 @@ static broker *new_broker(shmb_config *cfg, const char *json)
     broker *b;
     memset(&g_fake, 0, sizeof(g_fake));
     if (json == NULL)
-        shmb_config_defaults(cfg);
-    else if (shmb_config_parse(json, strlen(json), "t", cfg, err,
+        shmb_config_defaults(cfg, &shmb_conventions_windows);
+    else if (shmb_config_parse(json, strlen(json), "t",
+                               &shmb_conventions_windows, cfg, err,
                                sizeof(err)) != SHMB_OK) {
         fprintf(stderr, "%s\n", err);
         return NULL;
@@ -464,7 +466,8 @@ int test_broker_reconfigure(void)
                  "\"result\""));
     CHECK(expect(&a, "\"op\":\"create\",\"name\":\"n/x\",\"size\":1",
                  "access_denied"));
-    CHECK_INT(shmb_config_parse(json2, strlen(json2), "next", &next, err,
+    CHECK_INT(shmb_config_parse(json2, strlen(json2), "next",
+                                &shmb_conventions_windows, &next, err,
                                 sizeof(err)),
               SHMB_OK);
     CHECK_INT(broker_reconfigure(b, &next), SHMB_OK);
@@ -536,12 +539,14 @@ int test_broker_reply_bytes(void)
                 "{\"id\":1,\"error\":{\"code\":\"handshake_required\","
                 "\"message\":\"send hello before 'ping'\"}}"));
     CHECK(exact(&a, "\"op\":\"hello\",\"versions\":[1,2],\"client\":\"t\"",
-                "{\"id\":2,\"result\":{\"version\":1,\"server\":\"shmbroker "
-                "0.1.0\",\"max_frame\":1024,\"max_region_size\":8589934592,"
+                "{\"id\":2,\"result\":{\"version\":1,\"server\":"
+                "\"shmbroker " SHMB_VERSION_STRING
+                "\",\"max_frame\":1024,\"max_region_size\":8589934592,"
                 "\"granularity\":65536,\"client_id\":1}}"));
     CHECK(exact(&c2, "\"op\":\"hello\",\"versions\":[1]",
-                "{\"id\":1,\"result\":{\"version\":1,\"server\":\"shmbroker "
-                "0.1.0\",\"max_frame\":1024,\"max_region_size\":8589934592,"
+                "{\"id\":1,\"result\":{\"version\":1,\"server\":"
+                "\"shmbroker " SHMB_VERSION_STRING
+                "\",\"max_frame\":1024,\"max_region_size\":8589934592,"
                 "\"granularity\":65536,\"client_id\":2}}"));
     CHECK(
         exact(&a, "\"op\":\"ping\"", "{\"id\":3,\"result\":{\"pong\":true}}"));

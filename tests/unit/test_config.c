@@ -51,7 +51,8 @@ static int parse_file(const char *dir, const char *name, shmb_config *cfg,
         snprintf(err, cap, "cannot read %s", path);
         return -100;
     }
-    rc = shmb_config_parse(text, len, name, cfg, err, cap);
+    rc = shmb_config_parse(text, len, name, &shmb_conventions_windows, cfg, err,
+                           cap);
     free(text);
     return rc;
 }
@@ -182,7 +183,7 @@ int test_config_valid(void)
     memset(&cfg, 0, sizeof(cfg));
     CHECK_INT(parse_file("valid", "empty.json", &cfg, err, sizeof(err)),
               SHMB_OK);
-    CHECK_STR(cfg.pipe_name, SHMB_DEFAULT_PIPE);
+    CHECK_STR(cfg.pipe_name, shmb_conventions_windows.default_pipe);
     CHECK_INT(cfg.limits.max_frame, 65536);
     CHECK_INT(cfg.nrules, 0); /* an explicit empty config denies everything */
     shmb_config_free(&cfg);
@@ -223,8 +224,8 @@ int test_config_example_loads(void)
              SHMB_TEST_DATA_DIR);
     text = slurp(path, &len);
     CHECK(text != NULL);
-    rc = shmb_config_parse(text, len, "config.example.json", &cfg, err,
-                           sizeof(err));
+    rc = shmb_config_parse(text, len, "config.example.json",
+                           &shmb_conventions_windows, &cfg, err, sizeof(err));
     free(text);
     if (rc != SHMB_OK)
         fprintf(stderr, "%s\n", err);
@@ -246,7 +247,7 @@ done:
 int test_config_defaults(void)
 {
     shmb_config cfg;
-    shmb_config_defaults(&cfg);
+    CHECK_INT(shmb_config_defaults(&cfg, &shmb_conventions_windows), SHMB_OK);
     CHECK_STR(cfg.pipe_name, "\\\\.\\pipe\\shmbroker");
     CHECK(strstr(cfg.pipe_sddl, "S:(ML;;NW;;;LW)") != NULL);
     CHECK_INT(cfg.nrules, 1);
@@ -263,15 +264,301 @@ int test_config_oversized_and_nul(void)
     static const char nul[] = "{\"limits\":{}}\0junk";
 
     memset(&cfg, 0, sizeof(cfg));
-    CHECK_INT(shmb_config_parse(nul, sizeof(nul) - 1, "x.json", &cfg, err,
+    CHECK_INT(shmb_config_parse(nul, sizeof(nul) - 1, "x.json",
+                                &shmb_conventions_windows, &cfg, err,
                                 sizeof(err)),
               SHMB_E_INVALID_ARG);
     CHECK_STR(err, "x.json: $: file contains a NUL byte");
     CHECK_INT(shmb_config_parse("{}", SHMB_CONFIG_MAX_BYTES + 1, "big.json",
-                                &cfg, err, sizeof(err)),
+                                &shmb_conventions_windows, &cfg, err,
+                                sizeof(err)),
               SHMB_E_INVALID_ARG);
     CHECK_STR(err, "big.json: $: file is larger than 1048576 bytes");
 done:
     shmb_config_free(&cfg); /* in case a parse succeeded by mistake */
+    return TEST_RESULT;
+}
+
+static int parse_text(const char *text, shmb_config *cfg, char *err, size_t cap)
+{
+    return shmb_config_parse(text, strlen(text), "t.json",
+                             &shmb_conventions_windows, cfg, err, cap);
+}
+
+/* Numbers follow the JSON grammar; the message names the line. */
+int test_config_number_grammar(void)
+{
+    static const struct {
+        const char *text;
+        const char *msg;
+    } bad[] = {
+        {"{\"limits\": {\"max_clients\": 05}}",
+         "t.json: $: invalid JSON number: a number must not have a leading "
+         "zero (line 1)"},
+        {"{\n  \"limits\": {\n    \"max_clients\": 1.\n  }\n}",
+         "t.json: $: invalid JSON number: a '.' must be followed by a digit "
+         "(line 3)"},
+        {"{\"limits\": {\"max_clients\": +5}}",
+         "t.json: $: invalid JSON number: a number starts with '-' or a "
+         "digit (line 1)"},
+        {"{\"limits\": {\"max_clients\": 5e}}",
+         "t.json: $: invalid JSON number: an exponent must have digits "
+         "(line 1)"},
+        {"{\"rules\": [{\"name\": \"r\", \"regions\": \"a\", \"open\": "
+         "\"ro\",\n \"match\": {\"session\": [0x1]}}]}",
+         "t.json: $: invalid JSON number: a number must not go on with this "
+         "character (line 2)"},
+        {"{\"limits\":\n{\"max_clients\": 5,}}",
+         "t.json: $: not valid JSON (line 2)"},
+    };
+    shmb_config cfg = {0};
+    char err[SHMB_CONFIG_ERR_MAX];
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_INT(parse_text(bad[i].text, &cfg, err, sizeof(err)),
+                  SHMB_E_INVALID_ARG);
+        CHECK_STR(err, bad[i].msg);
+        CHECK(cfg.rules == NULL && cfg.regions == NULL);
+    }
+    CHECK_INT(parse_text("{\"limits\": {\"max_clients\": 5.0e1, "
+                         "\"max_regions\": 10}}",
+                         &cfg, err, sizeof(err)),
+              SHMB_OK);
+    CHECK_INT(cfg.limits.max_clients, 50);
+    CHECK_INT(cfg.limits.max_regions, 10);
+    shmb_config_free(&cfg);
+done:
+    shmb_config_free(&cfg);
+    return TEST_RESULT;
+}
+
+/* A repeated key is refused wherever it is, with the path of its object,
+ * and before anything else in the file is judged. */
+int test_config_duplicate_keys(void)
+{
+    shmb_config cfg = {0};
+    char err[SHMB_CONFIG_ERR_MAX];
+
+    CHECK_INT(parse_text("{\"rules\": [{\"name\": \"r\", \"regions\": \"a\", "
+                         "\"open\": \"ro\"}, {\"name\": \"s\", \"regions\": "
+                         "\"b\", \"open\": \"ro\", \"match\": {\"user\": "
+                         "\"S-1-1\", \"us\\u0065r\": \"S-1-2\"}}]}",
+                         &cfg, err, sizeof(err)),
+              SHMB_E_INVALID_ARG);
+    CHECK_STR(err, "t.json: $.rules[1].match: key \"user\" appears twice");
+    CHECK_INT(
+        parse_text("{\"limit\": 1, \"limit\": 2}", &cfg, err, sizeof(err)),
+        SHMB_E_INVALID_ARG);
+    CHECK_STR(err, "t.json: $: key \"limit\" appears twice");
+done:
+    shmb_config_free(&cfg);
+    return TEST_RESULT;
+}
+
+/* The Windows conventions, exactly: what a pipe, a global name and a SID
+ * may look like, and the connection cap. */
+int test_config_windows_conventions(void)
+{
+    const shmb_conventions *w = &shmb_conventions_windows;
+    shmb_config cfg = {0};
+    char err[SHMB_CONFIG_ERR_MAX];
+
+    CHECK_STR(w->default_pipe, "\\\\.\\pipe\\shmbroker");
+    CHECK(w->pipe_name_ok("\\\\.\\pipe\\x"));
+    CHECK(!w->pipe_name_ok("\\\\server\\pipe\\x"));
+    CHECK(!w->pipe_name_ok("/run/shmb.sock"));
+    CHECK(w->global_name_ok("Global\\a"));
+    CHECK(!w->global_name_ok("Global\\"));
+    CHECK(!w->global_name_ok("Local\\a"));
+    CHECK(!w->global_name_ok("Global\\Session\\1\\a"));
+    CHECK(w->principal_ok("S-1-5-21-1-2-3-1001"));
+    CHECK(!w->principal_ok("S-1-"));
+    CHECK(!w->principal_ok("S-1-5--1"));
+    CHECK(!w->principal_ok("S-1-5-"));
+    CHECK(!w->principal_ok("1000"));
+    CHECK_INT(w->image_sep, '\\');
+    CHECK_INT(w->image_icase, 1);
+    CHECK_INT(w->max_clients_cap, 2000);
+
+    /* The conventions come with the config, and its copy. */
+    CHECK_INT(parse_text("{}", &cfg, err, sizeof(err)), SHMB_OK);
+    CHECK(cfg.conv == w);
+    {
+        shmb_config copy;
+        CHECK_INT(shmb_config_copy(&copy, &cfg), SHMB_OK);
+        CHECK(copy.conv == w);
+        shmb_config_free(&copy);
+    }
+    shmb_config_free(&cfg);
+    /* No conventions: refused, never guessed. */
+    CHECK_INT(
+        shmb_config_parse("{}", 2, "n.json", NULL, &cfg, err, sizeof(err)),
+        SHMB_E_INVALID_ARG);
+    CHECK_STR(err, "n.json: $: no platform conventions to judge the file by");
+    CHECK(cfg.rules == NULL);
+    CHECK_INT(shmb_config_defaults(&cfg, NULL), SHMB_E_INVALID_ARG);
+    CHECK_INT(cfg.nrules, 0);
+    CHECK_STR(cfg.pipe_name, "");
+    shmb_config_free(&cfg);
+done:
+    shmb_config_free(&cfg);
+    return TEST_RESULT;
+}
+
+/* Another platform's conventions, to show that the config takes all of
+ * its platform knowledge from them: a POSIX-like socket path, numeric
+ * principal ids, no global names, a smaller connection cap. */
+static int posix_socket_ok(const char *name)
+{
+    return name[0] == '/';
+}
+
+static int posix_global_ok(const char *name)
+{
+    (void)name;
+    return 0;
+}
+
+static int posix_uid_ok(const char *s)
+{
+    size_t i;
+    for (i = 0; s[i] >= '0' && s[i] <= '9'; i++)
+        ;
+    return i > 0 && s[i] == '\0';
+}
+
+static const shmb_conventions posix_like = {
+    "posix-like",
+    "/run/shmbroker/control.sock",
+    "0660",
+    posix_socket_ok,
+    "must be an absolute socket path",
+    posix_global_ok,
+    "global names do not exist here",
+    posix_uid_ok,
+    "a uid",
+    '/',
+    0,
+    500,
+};
+
+int test_config_other_conventions(void)
+{
+    static const struct {
+        const char *text;
+        const char *msg;
+    } bad[] = {
+        {"{\"pipe\": {\"name\": \"\\\\\\\\.\\\\pipe\\\\x\"}}",
+         "p.json: $.pipe.name: must be an absolute socket path"},
+        {"{\"limits\": {\"max_clients\": 501}}",
+         "p.json: $.limits.max_clients: must be an integer from 1 to 500"},
+        {"{\"limits\": {\"clients_per_user\": 501}}",
+         "p.json: $.limits.clients_per_user: must be an integer from 1 to "
+         "500"},
+        {"{\"rules\": [{\"name\": \"r\", \"regions\": \"a\", \"open\": "
+         "\"ro\", \"match\": {\"user\": \"S-1-5-18\"}}]}",
+         "p.json: $.rules[0].match.user[0]: \"S-1-5-18\" is not a uid"},
+        {"{\"regions\": [{\"name\": \"a\", \"size\": 1, \"global_name\": "
+         "\"Global\\\\a\", \"sddl\": \"x\"}]}",
+         "p.json: $.regions[0].global_name: global names do not exist here"},
+    };
+    shmb_config cfg = {0};
+    char err[SHMB_CONFIG_ERR_MAX];
+    size_t i;
+    const char *ok = "{\"pipe\": {\"name\": \"/run/x.sock\"}, \"limits\": "
+                     "{\"max_clients\": 500}, \"rules\": [{\"name\": \"r\", "
+                     "\"regions\": \"a\", \"open\": \"ro\", \"match\": "
+                     "{\"user\": \"1000\"}}]}";
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_INT(shmb_config_parse(bad[i].text, strlen(bad[i].text), "p.json",
+                                    &posix_like, &cfg, err, sizeof(err)),
+                  SHMB_E_INVALID_ARG);
+        CHECK_STR(err, bad[i].msg);
+    }
+    CHECK_INT(shmb_config_parse(ok, strlen(ok), "p.json", &posix_like, &cfg,
+                                err, sizeof(err)),
+              SHMB_OK);
+    CHECK_STR(cfg.pipe_name, "/run/x.sock");
+    CHECK_STR(cfg.pipe_sddl, "0660");
+    CHECK_STR(cfg.rules[0].users.v[0], "1000");
+    CHECK(cfg.conv == &posix_like);
+    shmb_config_free(&cfg);
+    CHECK_INT(shmb_config_defaults(&cfg, &posix_like), SHMB_OK);
+    CHECK_STR(cfg.pipe_name, "/run/shmbroker/control.sock");
+    shmb_config_free(&cfg);
+done:
+    shmb_config_free(&cfg);
+    return TEST_RESULT;
+}
+
+/* Every limit: its default, its bounds and its message. */
+int test_config_limits(void)
+{
+    static const struct {
+        const char *key;
+        const char *too_big;
+        const char *range;
+    } rows[] = {
+        {"max_frame", "16777217", "1024 to 16777216"},
+        {"max_clients", "2001", "1 to 2000"},
+        {"clients_per_user", "2001", "1 to 2000"},
+        {"hello_timeout_ms", "600001", "100 to 600000"},
+        {"max_regions", "100001", "1 to 100000"},
+        {"max_region_size", "1125899906842625", "1 to 1125899906842624"},
+        {"regions_per_client", "100001", "1 to 100000"},
+        {"commit_per_client", "1125899906842625", "1 to 1125899906842624"},
+        {"commit_per_user", "1125899906842625", "1 to 1125899906842624"},
+        {"commit_total", "1125899906842625", "1 to 1125899906842624"},
+    };
+    shmb_config cfg = {0};
+    char err[SHMB_CONFIG_ERR_MAX], text[256], want[256];
+    size_t i;
+
+    CHECK_INT(parse_text("{}", &cfg, err, sizeof(err)), SHMB_OK);
+    CHECK_INT(cfg.limits.max_frame, 65536);
+    CHECK_INT(cfg.limits.max_clients, 256);
+    CHECK_INT(cfg.limits.clients_per_user, 64);
+    CHECK_INT(cfg.limits.hello_timeout_ms, 5000);
+    CHECK_INT(cfg.limits.max_regions, 1024);
+    CHECK_INT(cfg.limits.max_region_size, 1ull << 30);
+    CHECK_INT(cfg.limits.regions_per_client, 64);
+    CHECK_INT(cfg.limits.commit_per_client, 1ull << 30);
+    CHECK_INT(cfg.limits.commit_per_user, 2ull << 30);
+    CHECK_INT(cfg.limits.commit_total, 4ull << 30);
+    shmb_config_free(&cfg);
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        snprintf(text, sizeof(text), "{\"limits\": {\"%s\": %s}}", rows[i].key,
+                 rows[i].too_big);
+        snprintf(want, sizeof(want),
+                 "t.json: $.limits.%s: must be an integer from %s", rows[i].key,
+                 rows[i].range);
+        CHECK_INT(parse_text(text, &cfg, err, sizeof(err)), SHMB_E_INVALID_ARG);
+        CHECK_STR(err, want);
+    }
+    /* Each key lands in its own field, 32 or 64 bits wide. */
+    CHECK_INT(parse_text("{\"limits\": {\"max_frame\": 2048, \"commit_total\": "
+                         "1125899906842624, \"hello_timeout_ms\": 100, "
+                         "\"max_region_size\": 4096}}",
+                         &cfg, err, sizeof(err)),
+              SHMB_OK);
+    CHECK_INT(cfg.limits.max_frame, 2048);
+    CHECK_INT(cfg.limits.commit_total, 1ull << 50);
+    CHECK_INT(cfg.limits.hello_timeout_ms, 100);
+    CHECK_INT(cfg.limits.max_region_size, 4096);
+    CHECK_INT(cfg.limits.max_clients, 256);
+    shmb_config_free(&cfg);
+    CHECK_INT(parse_text("{\"limits\": {\"max_frames\": 2048}}", &cfg, err,
+                         sizeof(err)),
+              SHMB_E_INVALID_ARG);
+    CHECK_STR(err, "t.json: $.limits: unknown key \"max_frames\" (expected one "
+                   "of: max_frame, max_clients, clients_per_user, "
+                   "hello_timeout_ms, max_regions, max_region_size, "
+                   "regions_per_client, commit_per_client, commit_per_user, "
+                   "commit_total)");
+done:
+    shmb_config_free(&cfg);
     return TEST_RESULT;
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MPL-2.0 */
-/* test_frame.c - the length-prefixed frame codec, including hostile input. */
+/* test_frame.c - the length-prefixed frame codec, including hostile input;
+ * and the generated name tables (errors, ops, lifetimes, log events). */
 #include <stdlib.h>
 
 #include "harness.h"
 #include "shmb_frame.h"
+#include "shmb_log.h"
+#include "shmb_proto.h"
 #include "shmb_types.h"
 
 int test_errors_names_roundtrip(void)
@@ -17,6 +20,107 @@ int test_errors_names_roundtrip(void)
     CHECK_STR(shmb_err_name(1), "unknown");
     CHECK_STR(shmb_err_name(SHMB_ERR_MIN - 1), "unknown");
     CHECK_INT(shmb_err_from_name("no_such_code"), SHMB_E_PROTOCOL);
+done:
+    return TEST_RESULT;
+}
+
+/* The values and wire names are the protocol's contract: pinned here, so
+ * that editing a table row shows up as a failing test. */
+int test_names_tables_pinned(void)
+{
+    static const char *const wire[] = {
+        "ok",
+        "bad_frame",
+        "bad_json",
+        "bad_request",
+        "unsupported_version",
+        "handshake_required",
+        "unknown_op",
+        "invalid_name",
+        "invalid_size",
+        "not_found",
+        "exists",
+        "access_denied",
+        "quota_exceeded",
+        "limit_reached",
+        "not_held",
+        "system_error",
+        "internal",
+        "connect_failed",
+        "io_error",
+        "protocol_error",
+        "server_untrusted",
+        "invalid_argument",
+        "out_of_memory",
+    };
+    static const char *const ops[] = {"hello",   "ping",   "create", "open",
+                                      "release", "delete", "list",   "stat"};
+    int e;
+    size_t i;
+
+    CHECK_INT(SHMB_ERR_MIN, -22);
+    CHECK_INT(SHMB_E_NOT_FOUND, -9);
+    CHECK_INT(SHMB_E_SYSTEM, -15);
+    for (e = 0; e >= SHMB_ERR_MIN; e--)
+        CHECK_STR(shmb_err_name(e), wire[-e]);
+    CHECK_STR(shmb_strerror(SHMB_E_BAD_JSON),
+              "frame payload is not a single JSON object");
+    for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        CHECK_STR(shmb_op_name((shmb_op)i), ops[i]);
+    CHECK_INT(SHMB_OP_COUNT_, 8);
+    CHECK_STR(shmb_op_name(SHMB_OP_COUNT_), "unknown");
+
+    CHECK_INT(SHMB_ACCESS_RO, 1);
+    CHECK_INT(SHMB_ACCESS_RW, 2);
+    CHECK_STR(shmb_access_name(SHMB_ACCESS_NONE), "none");
+    CHECK_STR(shmb_access_name((shmb_access)7), "none");
+    CHECK_INT(shmb_access_from_name("rw"), SHMB_ACCESS_RW);
+    CHECK_INT(shmb_access_from_name("none"), -1); /* never asked for */
+    CHECK_INT(shmb_access_from_name(NULL), -1);
+
+    CHECK_INT(SHMB_LIFETIME_PERSISTENT, 1);
+    CHECK_INT(SHMB_LIFETIME_CONFIG, 2);
+    CHECK_STR(shmb_lifetime_name(SHMB_LIFETIME_CONFIG), "config");
+    CHECK_STR(shmb_lifetime_name((shmb_lifetime)9), "unknown");
+    CHECK_INT(shmb_lifetime_from_name("persistent"), SHMB_LIFETIME_PERSISTENT);
+    CHECK_INT(shmb_lifetime_from_name("config"), -1);
+done:
+    return TEST_RESULT;
+}
+
+static char last_line[2048];
+
+static void capture(void *ctx, shmb_log_level level, const char *line)
+{
+    (void)ctx;
+    (void)level;
+    snprintf(last_line, sizeof(last_line), "%s", line);
+}
+
+int test_log_event_lines(void)
+{
+    shmb_logger lg = {capture, NULL, SHMB_LOG_INFO};
+    char big[1500];
+
+    shmb_log_event(&lg, SHMB_LOG_INFO, SHMB_EV_GRANT, "region=%s pid=%u", "a",
+                   12u);
+    CHECK_STR(last_line, "event=grant region=a pid=12");
+    shmb_log_event(&lg, SHMB_LOG_WARN, SHMB_EV_STOPPING, NULL);
+    CHECK_STR(last_line, "event=stopping");
+    shmb_log_event(&lg, SHMB_LOG_INFO, SHMB_EV_PIPE_INSTANCE_FAILED, "%s", "");
+    CHECK_STR(last_line, "event=pipe_instance_failed ");
+    /* Above the logger's level: dropped. */
+    shmb_log_event(&lg, SHMB_LOG_DEBUG, SHMB_EV_HELLO, NULL);
+    CHECK_STR(last_line, "event=pipe_instance_failed ");
+    /* Long lines are cut, never overrun. */
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    shmb_log_event(&lg, SHMB_LOG_INFO, SHMB_EV_REFUSED, "reason=%s", big);
+    CHECK_INT(strlen(last_line), 1023);
+    CHECK(strncmp(last_line, "event=refused reason=xxx", 24) == 0);
+    CHECK_STR(shmb_log_event_name(SHMB_EV_UNDELIVERED), "undelivered");
+    CHECK_STR(shmb_log_event_name(SHMB_EV_COUNT_), "unknown");
+    shmb_log_event(NULL, SHMB_LOG_ERROR, SHMB_EV_STARTED, NULL); /* no-op */
 done:
     return TEST_RESULT;
 }

@@ -111,8 +111,9 @@ static int make_identity(const who *w, shmb_identity *id)
 static int load_policy(shmb_config *cfg)
 {
     char err[SHMB_CONFIG_ERR_MAX];
-    int rc = shmb_config_parse(policy_json, strlen(policy_json), "policy", cfg,
-                               err, sizeof(err));
+    int rc =
+        shmb_config_parse(policy_json, strlen(policy_json), "policy",
+                          &shmb_conventions_windows, cfg, err, sizeof(err));
     if (rc != SHMB_OK)
         fprintf(stderr, "%s\n", err);
     return rc;
@@ -293,6 +294,44 @@ int test_policy_messages(void)
     check(&cfg, &alice, SHMB_OP_CREATE, "video/x", SHMB_ACCESS_RW, 1,
           SHMB_LIFETIME_CLIENT, &v);
     CHECK(strstr(v.message, "video-write") == NULL);
+done:
+    shmb_config_free(&cfg);
+    return TEST_RESULT;
+}
+
+/* Image paths compare by the config's conventions, not by a built-in
+ * Windows rule: the same rules, judged by other conventions, decide
+ * differently - and without conventions, image rules fail closed. */
+int test_policy_image_conventions(void)
+{
+    shmb_config cfg = {0};
+    shmb_verdict v;
+    shmb_conventions other = shmb_conventions_windows;
+
+    CHECK_INT(load_policy(&cfg), SHMB_OK);
+    CHECK(cfg.conv == &shmb_conventions_windows);
+    /* Windows: case-insensitive, '*' stops at '\'. */
+    CHECK(check(&cfg, &alice_caps, SHMB_OP_OPEN, "viewer/x", SHMB_ACCESS_RW, 0,
+                0, &v) == 1);
+    CHECK(check(&cfg, &alice_sub, SHMB_OP_OPEN, "viewer/x", SHMB_ACCESS_RW, 0,
+                0, &v) == 0);
+
+    other.image_sep = '/';
+    other.image_icase = 0;
+    cfg.conv = &other;
+    CHECK(check(&cfg, &alice, SHMB_OP_OPEN, "viewer/x", SHMB_ACCESS_RW, 0, 0,
+                &v) == 1);
+    CHECK(check(&cfg, &alice_caps, SHMB_OP_OPEN, "viewer/x", SHMB_ACCESS_RW, 0,
+                0, &v) == 0);
+    CHECK(check(&cfg, &alice_sub, SHMB_OP_OPEN, "viewer/x", SHMB_ACCESS_RW, 0,
+                0, &v) == 1);
+
+    cfg.conv = NULL;
+    CHECK(check(&cfg, &alice, SHMB_OP_OPEN, "viewer/x", SHMB_ACCESS_RW, 0, 0,
+                &v) == 0);
+    check(&cfg, &alice, SHMB_OP_OPEN, "video/a", SHMB_ACCESS_RO, 0, 0, &v);
+    CHECK_STR(v.message, "open ro of 'video/a' is denied by rule 'no-evil'");
+    shmb_config_free(&cfg);
 done:
     shmb_config_free(&cfg);
     return TEST_RESULT;

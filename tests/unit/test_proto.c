@@ -346,3 +346,114 @@ done:
     shmb_reply_free(&r);
     return TEST_RESULT;
 }
+
+/* The strict reader's number grammar (RFC 8259): what cJSON alone would
+ * accept ("05", "1.", "+1") is bad_json; a number that is JSON is read. */
+int test_proto_number_grammar(void)
+{
+    static const struct {
+        const char *id;
+        const char *msg;
+    } bad[] = {
+        {"05", "invalid JSON number at byte 6: a number must not have a "
+               "leading zero"},
+        {"-01", "invalid JSON number at byte 6: a number must not have a "
+                "leading zero"},
+        {"1.", "invalid JSON number at byte 6: a '.' must be followed by a "
+               "digit"},
+        {"1.e3", "invalid JSON number at byte 6: a '.' must be followed by "
+                 "a digit"},
+        {"+1", "invalid JSON number at byte 6: a number starts with '-' or "
+               "a digit"},
+        {".5", "invalid JSON number at byte 6: a number starts with '-' or "
+               "a digit"},
+        {"-", "invalid JSON number at byte 6: a '-' must be followed by a "
+              "digit"},
+        {"-x", "invalid JSON number at byte 6: a '-' must be followed by a "
+               "digit"},
+        {"1e", "invalid JSON number at byte 6: an exponent must have digits"},
+        {"1e+", "invalid JSON number at byte 6: an exponent must have "
+                "digits"},
+        {"0x10", "invalid JSON number at byte 6: a number must not go on "
+                 "with this character"},
+        {"1.5.2", "invalid JSON number at byte 6: a number must not go on "
+                  "with this character"},
+        {"1e5e3", "invalid JSON number at byte 6: a number must not go on "
+                  "with this character"},
+    };
+    static const struct {
+        const char *id;
+        uint32_t value;
+    } good[] = {
+        {"0", 0},       {"-0", 0},       {"10", 10},        {"1e0", 1},
+        {"1.0E+1", 10}, {"2500e-2", 25}, {"4.096e3", 4096},
+    };
+    shmb_request q;
+    char m[SHMB_MSG_MAX], req[128];
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(req, sizeof(req), "{\"id\":%s,\"op\":\"ping\"}", bad[i].id);
+        CHECK_INT(parse(req, &q, m), SHMB_E_BAD_JSON);
+        CHECK_STR(m, bad[i].msg);
+        CHECK_INT(q.has_id, 0);
+    }
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        snprintf(req, sizeof(req), "{\"id\":%s,\"op\":\"ping\"}", good[i].id);
+        CHECK_INT(parse(req, &q, m), SHMB_OK);
+        CHECK_INT(q.id, good[i].value);
+    }
+    /* Inside arrays and after other fields, too. */
+    CHECK_INT(parse("{\"id\":1,\"op\":\"hello\",\"versions\":[1,01]}", &q, m),
+              SHMB_E_BAD_JSON);
+    CHECK_STR(m, "invalid JSON number at byte 35: a number must not have a "
+                 "leading zero");
+    CHECK_INT(parse("{\"id\":1,\"op\":\"create\",\"name\":\"a\",\"size\":"
+                    "+4096}",
+                    &q, m),
+              SHMB_E_BAD_JSON);
+done:
+    return TEST_RESULT;
+}
+
+/* Repeated keys are refused at any depth, compared after unescaping. */
+int test_proto_duplicate_keys(void)
+{
+    shmb_request q;
+    char m[SHMB_MSG_MAX];
+
+    CHECK_INT(parse("{\"id\":1,\"op\":\"ping\",\"\\u0069d\":2}", &q, m),
+              SHMB_E_BAD_REQUEST);
+    CHECK_STR(m, "duplicate field 'id'");
+    CHECK_INT(parse("{\"id\":1,\"op\":\"hello\",\"versions\":[1],"
+                    "\"client\":{\"a\":1,\"b\":[{\"c\":1,\"c\":2}]}}",
+                    &q, m),
+              SHMB_E_BAD_REQUEST);
+    CHECK_STR(m, "duplicate field 'c'");
+    /* The key is sanitized before it reaches a message or a log line. */
+    CHECK_INT(parse("{\"id\":1,\"op\":\"ping\",\"x\":{\"a\\nb\":1,"
+                    "\"a\\nb\":2}}",
+                    &q, m),
+              SHMB_E_BAD_REQUEST);
+    CHECK_STR(m, "duplicate field 'a?b'");
+    /* A large object is sorted, yet the first repeated key in the text is
+     * the one named. */
+    {
+        char big[512];
+        size_t n = 0, i;
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "{\"id\":1,\"x\":{");
+        for (i = 0; i < 20; i++)
+            n += (size_t)snprintf(big + n, sizeof(big) - n, "\"k%zu\":1,", i);
+        snprintf(big + n, sizeof(big) - n,
+                 "\"k5\":2,\"k2\":3},\"op\":\"ping\"}");
+        CHECK_INT(parse(big, &q, m), SHMB_E_BAD_REQUEST);
+        CHECK_STR(m, "duplicate field 'k2'");
+    }
+    /* Lone surrogates are not text. */
+    CHECK_INT(parse("{\"id\":1,\"op\":\"\\ud800\"}", &q, m), SHMB_E_BAD_JSON);
+    CHECK_INT(parse("{\"id\":1,\"op\":\"\\udc00\"}", &q, m), SHMB_E_BAD_JSON);
+    CHECK_INT(parse("{\"id\":1,\"op\":\"\\ud83d\\ude00\"}", &q, m),
+              SHMB_E_UNKNOWN_OP);
+done:
+    return TEST_RESULT;
+}
