@@ -58,8 +58,8 @@ int broker_reconfigure(broker *b, const shmb_config *cfg)
     fresh.nrules = 0;
     shmb_config_free(&fresh);
     shmb_config_free(&old);
-    shmb_logf(b->log, SHMB_LOG_INFO, "event=config_reloaded rules=%zu",
-              b->cfg.nrules);
+    shmb_log_event(b->log, SHMB_LOG_INFO, SHMB_EV_CONFIG_RELOADED, "rules=%zu",
+                   b->cfg.nrules);
     return SHMB_OK;
 }
 
@@ -183,12 +183,12 @@ int broker_create_config_regions(broker *b, char *why, size_t whycap)
                      sr->global_name, (unsigned)syserr);
             return rc;
         }
-        shmb_logf(b->log, SHMB_LOG_INFO,
-                  "event=create region=%s size=%llu charge=%llu "
-                  "lifetime=config global_name=%s",
-                  r->name, (unsigned long long)r->size,
-                  (unsigned long long)r->charge,
-                  sr->global_name[0] ? sr->global_name : "-");
+        shmb_log_event(b->log, SHMB_LOG_INFO, SHMB_EV_CREATE,
+                       "region=%s size=%llu charge=%llu "
+                       "lifetime=config global_name=%s",
+                       r->name, (unsigned long long)r->size,
+                       (unsigned long long)r->charge,
+                       sr->global_name[0] ? sr->global_name : "-");
     }
     return SHMB_OK;
 }
@@ -200,10 +200,10 @@ void region_retire(broker *b, broker_region *r, const char *why)
     registry_remove(&b->reg, r);
     if (r->section != NULL) {
         int draining = quota_release(b, r);
-        shmb_logf(b->log, SHMB_LOG_INFO,
-                  "event=region_freed region=%s reason=%s holders=%u%s",
-                  r->name, why, (unsigned)r->holders,
-                  draining ? " commit=draining" : "");
+        shmb_log_event(b->log, SHMB_LOG_INFO, SHMB_EV_REGION_FREED,
+                       "region=%s reason=%s holders=%u%s", r->name, why,
+                       (unsigned)r->holders,
+                       draining ? " commit=draining" : "");
     }
     if (r->holders == 0)
         free(r);
@@ -300,29 +300,29 @@ int broker_conn_open(broker *b, plat_peer *peer, shmb_identity *id,
     if (b->log != NULL && b->log->max_level >= SHMB_LOG_DEBUG) {
         size_t i;
         for (i = 0; i < c->ident.ngroups; i++)
-            shmb_logf(b->log, SHMB_LOG_DEBUG,
-                      "event=identity conn=%llu "
-                      "group=%s",
-                      (unsigned long long)c->id, c->ident.groups[i]);
+            shmb_log_event(b->log, SHMB_LOG_DEBUG, SHMB_EV_IDENTITY,
+                           "conn=%llu "
+                           "group=%s",
+                           (unsigned long long)c->id, c->ident.groups[i]);
         for (i = 0; i < c->ident.ndeny_groups; i++)
-            shmb_logf(b->log, SHMB_LOG_DEBUG,
-                      "event=identity conn=%llu "
-                      "deny_only_group=%s",
-                      (unsigned long long)c->id, c->ident.deny_groups[i]);
+            shmb_log_event(b->log, SHMB_LOG_DEBUG, SHMB_EV_IDENTITY,
+                           "conn=%llu "
+                           "deny_only_group=%s",
+                           (unsigned long long)c->id, c->ident.deny_groups[i]);
     }
     c->next = b->conns;
     if (b->conns != NULL)
         b->conns->prev = c;
     b->conns = c;
     b->nconns++;
-    shmb_logf(b->log, SHMB_LOG_INFO,
-              "event=connect conn=%llu pid=%u user=%s session=%u il=0x%x "
-              "appcontainer=%s groups=%zu deny_only=%zu image=\"%s\"",
-              (unsigned long long)c->id, (unsigned)c->ident.pid,
-              c->ident.user_sid, (unsigned)c->ident.session,
-              (unsigned)c->ident.integrity,
-              c->ident.appcontainer_sid[0] ? c->ident.appcontainer_sid : "-",
-              c->ident.ngroups, c->ident.ndeny_groups, c->ident.image);
+    shmb_log_event(
+        b->log, SHMB_LOG_INFO, SHMB_EV_CONNECT,
+        "conn=%llu pid=%u user=%s session=%u il=0x%x "
+        "appcontainer=%s groups=%zu deny_only=%zu image=\"%s\"",
+        (unsigned long long)c->id, (unsigned)c->ident.pid, c->ident.user_sid,
+        (unsigned)c->ident.session, (unsigned)c->ident.integrity,
+        c->ident.appcontainer_sid[0] ? c->ident.appcontainer_sid : "-",
+        c->ident.ngroups, c->ident.ndeny_groups, c->ident.image);
     *out = c;
     return SHMB_OK;
 }
@@ -339,8 +339,9 @@ void broker_conn_close(broker_conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     b->nconns--;
-    shmb_logf(b->log, SHMB_LOG_INFO, "event=disconnect conn=%llu pid=%u",
-              (unsigned long long)c->id, (unsigned)c->ident.pid);
+    shmb_log_event(b->log, SHMB_LOG_INFO, SHMB_EV_DISCONNECT,
+                   "conn=%llu pid=%u", (unsigned long long)c->id,
+                   (unsigned)c->ident.pid);
     shmb_identity_free(&c->ident);
     free(c->holds);
     free(c);

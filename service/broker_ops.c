@@ -123,10 +123,10 @@ static int grant_into_reply(op_ctx *x, broker_region *r, shmb_access access)
     res.access = access;
     res.handle = handle;
     x->reply = shmb_reply_grant(x->req->id, &res);
-    shmb_logf(c->b->log, SHMB_LOG_INFO,
-              "event=grant region=%s conn=%llu pid=%u access=%s handle=0x%llx",
-              r->name, (unsigned long long)c->id, (unsigned)c->ident.pid,
-              shmb_access_name(access), (unsigned long long)handle);
+    shmb_log_event(c->b->log, SHMB_LOG_INFO, SHMB_EV_GRANT,
+                   "region=%s conn=%llu pid=%u access=%s handle=0x%llx",
+                   r->name, (unsigned long long)c->id, (unsigned)c->ident.pid,
+                   shmb_access_name(access), (unsigned long long)handle);
     return SHMB_OK;
 }
 
@@ -158,8 +158,9 @@ static int op_hello(op_ctx *x)
     res.client_id = c->id;
     x->reply = shmb_reply_hello(x->req->id, &res);
     if (x->req->client[0])
-        shmb_logf(c->b->log, SHMB_LOG_INFO, "event=hello conn=%llu client=%s",
-                  (unsigned long long)c->id, x->req->client);
+        shmb_log_event(c->b->log, SHMB_LOG_INFO, SHMB_EV_HELLO,
+                       "conn=%llu client=%s", (unsigned long long)c->id,
+                       x->req->client);
     return SHMB_OK;
 }
 
@@ -207,12 +208,13 @@ static int op_create(op_ctx *x)
                        "creating a %llu-byte section failed (system "
                        "error %u)",
                        (unsigned long long)req->size, (unsigned)syserr);
-    shmb_logf(b->log, SHMB_LOG_INFO,
-              "event=create region=%s size=%llu charge=%llu lifetime=%s "
-              "conn=%llu user=%s rule=%s",
-              r->name, (unsigned long long)r->size,
-              (unsigned long long)r->charge, shmb_lifetime_name(r->lifetime),
-              (unsigned long long)c->id, c->ident.user_sid, v.rule->name);
+    shmb_log_event(b->log, SHMB_LOG_INFO, SHMB_EV_CREATE,
+                   "region=%s size=%llu charge=%llu lifetime=%s "
+                   "conn=%llu user=%s rule=%s",
+                   r->name, (unsigned long long)r->size,
+                   (unsigned long long)r->charge,
+                   shmb_lifetime_name(r->lifetime), (unsigned long long)c->id,
+                   c->ident.user_sid, v.rule->name);
     rc = grant_into_reply(x, r, req->access);
     if (rc != SHMB_OK)
         region_retire(b, r, "grant_failed");
@@ -278,9 +280,9 @@ static int op_delete(op_ctx *x)
     memcpy(res.name, r->name, sizeof(res.name));
     res.holders = r->holders;
     x->reply = shmb_reply_delete(x->req->id, &res);
-    shmb_logf(c->b->log, SHMB_LOG_INFO,
-              "event=delete region=%s conn=%llu user=%s", r->name,
-              (unsigned long long)c->id, c->ident.user_sid);
+    shmb_log_event(c->b->log, SHMB_LOG_INFO, SHMB_EV_DELETE,
+                   "region=%s conn=%llu user=%s", r->name,
+                   (unsigned long long)c->id, c->ident.user_sid);
     region_retire(c->b, r, "deleted");
     return SHMB_OK;
 }
@@ -409,10 +411,11 @@ char *broker_handle(broker_conn *c, const uint8_t *payload, size_t len,
     }
     return x.reply;
 error:
-    shmb_logf(c->b->log, SHMB_LOG_INFO,
-              "event=refused conn=%llu pid=%u op=%s code=%s reason=\"%s\"",
-              (unsigned long long)c->id, (unsigned)c->ident.pid,
-              parsed ? shmb_op_name(req.op) : "?", shmb_err_name(rc), x.msg);
+    shmb_log_event(c->b->log, SHMB_LOG_INFO, SHMB_EV_REFUSED,
+                   "conn=%llu pid=%u op=%s code=%s reason=\"%s\"",
+                   (unsigned long long)c->id, (unsigned)c->ident.pid,
+                   parsed ? shmb_op_name(req.op) : "?", shmb_err_name(rc),
+                   x.msg);
     return shmb_reply_error(req.has_id, req.id, rc, x.msg);
 }
 

@@ -153,9 +153,9 @@ void broker_sweep(broker *b)
         b->ndrains--;
         plat_section_close(d->section);
         uncharge_user_total(b, d->owner_key, d->charge, 1);
-        shmb_logf(b->log, SHMB_LOG_INFO,
-                  "event=region_drained region=%s charge=%llu", d->name,
-                  (unsigned long long)d->charge);
+        shmb_log_event(b->log, SHMB_LOG_INFO, SHMB_EV_REGION_DRAINED,
+                       "region=%s charge=%llu", d->name,
+                       (unsigned long long)d->charge);
         free(d);
     }
 }

@@ -182,8 +182,8 @@ static DWORD WINAPI accept_thread(LPVOID arg)
         if (h == INVALID_HANDLE_VALUE) {
             /* Out of instances or memory, or the name is not ours: back
              * off and keep trying; connected clients are still served. */
-            shmb_logf(l->log, SHMB_LOG_ERROR,
-                      "event=pipe_instance_failed error=%lu", GetLastError());
+            shmb_log_event(l->log, SHMB_LOG_ERROR, SHMB_EV_PIPE_INSTANCE_FAILED,
+                           "error=%lu", GetLastError());
             if (WaitForSingleObject(l->stop_event, INSTANCE_RETRY_MS) ==
                 WAIT_OBJECT_0)
                 return 0;

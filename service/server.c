@@ -124,10 +124,9 @@ static void on_write(uv_write_t *req, int status)
         /* The client never learned this handle's value: close it inside
          * the client rather than leak it there. */
         plat_grant_revoke(c->peer, w->handle);
-        shmb_logf(c->srv->log, SHMB_LOG_WARN,
-                  "event=undelivered pid=%u handle=0x%llx status=%s",
-                  (unsigned)c->pid, (unsigned long long)w->handle,
-                  uv_err_name(status));
+        shmb_log_event(c->srv->log, SHMB_LOG_WARN, SHMB_EV_UNDELIVERED,
+                       "pid=%u handle=0x%llx status=%s", (unsigned)c->pid,
+                       (unsigned long long)w->handle, uv_err_name(status));
     }
     free(w->buf);
     free(w);
@@ -213,9 +212,9 @@ static void handle_frames(conn *c)
         if (r == 0)
             return;
         if (r < 0) {
-            shmb_logf(c->srv->log, SHMB_LOG_WARN,
-                      "event=bad_frame pid=%u max_frame=%u", (unsigned)c->pid,
-                      (unsigned)broker_limits(c->srv->b)->max_frame);
+            shmb_log_event(c->srv->log, SHMB_LOG_WARN, SHMB_EV_BAD_FRAME,
+                           "pid=%u max_frame=%u", (unsigned)c->pid,
+                           (unsigned)broker_limits(c->srv->b)->max_frame);
             send_final_error(c, SHMB_E_BAD_FRAME,
                              "frame length is 0 or above limits.max_frame");
             return;
@@ -259,8 +258,8 @@ static void on_hello_timeout(uv_timer_t *t)
     snprintf(msg, sizeof(msg),
              "no hello within limits.hello_timeout_ms (%u ms)",
              (unsigned)broker_limits(c->srv->b)->hello_timeout_ms);
-    shmb_logf(c->srv->log, SHMB_LOG_WARN, "event=hello_timeout pid=%u",
-              (unsigned)c->pid);
+    shmb_log_event(c->srv->log, SHMB_LOG_WARN, SHMB_EV_HELLO_TIMEOUT, "pid=%u",
+                   (unsigned)c->pid);
     send_final_error(c, SHMB_E_HANDSHAKE_REQUIRED, msg);
 }
 
@@ -305,9 +304,9 @@ static void refuse(conn *c, int code, const char *why)
     broker_outcome oc;
     memset(&oc, 0, sizeof(oc));
     oc.close_after = 1;
-    shmb_logf(c->srv->log, SHMB_LOG_WARN,
-              "event=connect_refused pid=%u code=%s reason=\"%s\"",
-              (unsigned)c->pid, shmb_err_name(code), why);
+    shmb_log_event(c->srv->log, SHMB_LOG_WARN, SHMB_EV_CONNECT_REFUSED,
+                   "pid=%u code=%s reason=\"%s\"", (unsigned)c->pid,
+                   shmb_err_name(code), why);
     send_reply(c, broker_reply_refused(code, why), &oc);
 }
 

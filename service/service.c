@@ -202,7 +202,7 @@ static void close_controls(service *s)
 static void on_stop(uv_async_t *a)
 {
     service *s = a->data;
-    shmb_logf(&s->log, SHMB_LOG_INFO, "event=stopping");
+    shmb_log_event(&s->log, SHMB_LOG_INFO, SHMB_EV_STOPPING, NULL);
     if (s->srv != NULL) {
         server_stop(s->srv);
         s->srv = NULL;
@@ -222,8 +222,8 @@ static void on_reload(uv_async_t *a)
     int same;
 
     if (config_load(&s->opt, &fresh, why, sizeof(why)) != 0) {
-        shmb_logf(&s->log, SHMB_LOG_ERROR,
-                  "event=reload_failed reason=\"%s\" kept=running_policy", why);
+        shmb_log_event(&s->log, SHMB_LOG_ERROR, SHMB_EV_RELOAD_FAILED,
+                       "reason=\"%s\" kept=running_policy", why);
         return;
     }
     same = fresh.nregions == s->cfg.nregions &&
@@ -234,9 +234,9 @@ static void on_reload(uv_async_t *a)
         same = memcmp(&fresh.regions[i], &s->cfg.regions[i],
                       sizeof(fresh.regions[i])) == 0;
     if (!same)
-        shmb_logf(&s->log, SHMB_LOG_WARN,
-                  "event=reload_partial reason=\"the pipe and the config "
-                  "regions change only at a restart\"");
+        shmb_log_event(&s->log, SHMB_LOG_WARN, SHMB_EV_RELOAD_PARTIAL,
+                       "reason=\"the pipe and the config "
+                       "regions change only at a restart\"");
     /* The broker owns the rules and limits; the server reads its limits
      * from there, so this is the one place a reload lands. */
     (void)broker_reconfigure(s->b, &fresh);
@@ -304,13 +304,14 @@ static int service_prepare(service *s)
     if (config_load(&s->opt, &s->cfg, why, sizeof(why)) != 0) {
         /* Refuse to start on a bad config, and say why: stderr in console
          * mode, the log file and the Event Log always. */
-        shmb_logf(&s->log, SHMB_LOG_ERROR, "event=config_invalid reason=\"%s\"",
-                  why);
+        shmb_log_event(&s->log, SHMB_LOG_ERROR, SHMB_EV_CONFIG_INVALID,
+                       "reason=\"%s\"", why);
         if (!s->opt.console)
             fprintf(stderr, "shmbroker: %s\n", why);
         return -1;
     }
-    shmb_logf(&s->log, SHMB_LOG_INFO, "event=config_loaded source=\"%s\"", why);
+    shmb_log_event(&s->log, SHMB_LOG_INFO, SHMB_EV_CONFIG_LOADED,
+                   "source=\"%s\"", why);
     if (s->opt.pipe[0] != '\0')
         snprintf(s->cfg.pipe_name, sizeof(s->cfg.pipe_name), "%s", s->opt.pipe);
     return 0;
@@ -331,14 +332,15 @@ static int service_start(service *s)
                              &s->log, &s->srv, why, sizeof(why));
     }
     if (rc != SHMB_OK) {
-        shmb_logf(&s->log, SHMB_LOG_ERROR, "event=start_failed reason=\"%s\"",
-                  why);
+        shmb_log_event(&s->log, SHMB_LOG_ERROR, SHMB_EV_START_FAILED,
+                       "reason=\"%s\"", why);
         return rc;
     }
     uv_timer_start(&s->sweep, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
-    shmb_logf(&s->log, SHMB_LOG_INFO, "event=started pipe=%s pid=%u mode=%s",
-              s->cfg.pipe_name, (unsigned)plat_self_pid(),
-              s->opt.console ? "console" : "service");
+    shmb_log_event(&s->log, SHMB_LOG_INFO, SHMB_EV_STARTED,
+                   "pipe=%s pid=%u mode=%s", s->cfg.pipe_name,
+                   (unsigned)plat_self_pid(),
+                   s->opt.console ? "console" : "service");
     return SHMB_OK;
 }
 
@@ -371,7 +373,7 @@ int service_run(service *s)
     broker_free(s->b);
     s->b = NULL;
     uv_loop_close(&s->loop);
-    shmb_logf(&s->log, SHMB_LOG_INFO, "event=stopped exit=%d", rc);
+    shmb_log_event(&s->log, SHMB_LOG_INFO, SHMB_EV_STOPPED, "exit=%d", rc);
 out:
     shmb_config_free(&s->cfg);
     plat_log_close(s->sink);
