@@ -3,6 +3,8 @@
 SHMB_TEST(server_request_path, "server")
 SHMB_TEST(server_pipelined_and_split_frames, "server")
 SHMB_TEST(server_bad_frame_closes_only_that_connection, "server")
+SHMB_TEST(server_handshake_required, "server")
+SHMB_TEST(server_version_mismatch_closes, "server")
 SHMB_TEST(server_bad_json_closes, "server")
 SHMB_TEST(server_oversized_frame_closes, "server")
 SHMB_TEST(server_hello_deadline, "server")

@@ -333,6 +333,50 @@ done:
     return TEST_RESULT;
 }
 
+/* A request before hello is refused with its id; the connection stays
+ * usable. */
+int test_server_handshake_required(void)
+{
+    fixture f = {0};
+    tclient a = TCLIENT_INIT;
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    CHECK(connect_me(&f, &a) == 0);
+    CHECK(send_json(&f, &a, "{\"id\":5,\"op\":\"ping\"}") == 0);
+    CHECK(expect(&f, &a,
+                 "{\"id\":5,\"error\":{\"code\":\"handshake_required\","
+                 "\"message\":\"send hello before 'ping'\"}}"));
+    a.next_id = 5;
+    CHECK(hello(&f, &a));
+    CHECK(call(&f, &a, "\"op\":\"ping\"",
+               "{\"id\":7,\"result\":{\"pong\":true}}"));
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&a);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
+
+int test_server_version_mismatch_closes(void)
+{
+    fixture f = {0};
+    tclient a = TCLIENT_INIT, b = TCLIENT_INIT;
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    CHECK(connect_me(&f, &a) == 0 && connect_me(&f, &b) == 0);
+    CHECK(call(&f, &a, "\"op\":\"hello\",\"versions\":[7,9]",
+               "{\"id\":1,\"error\":{\"code\":\"unsupported_version\","
+               "\"message\":\"server speaks protocol versions 1..1"));
+    CHECK(closed_by_server(&f, &a));
+    CHECK(hello(&f, &b));
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&a);
+    client_close(&b);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
+
 int test_server_bad_json_closes(void)
 {
     fixture f = {0};
@@ -340,8 +384,11 @@ int test_server_bad_json_closes(void)
 
     CHECK(fixture_up(&f, NULL) == 0);
     CHECK(connect_me(&f, &a) == 0);
-    CHECK(send_json(&f, &a, "{not json") == 0);
-    CHECK(expect(&f, &a, "\"code\":\"bad_json\""));
+    CHECK(hello(&f, &a));
+    CHECK(send_json(&f, &a, "{\"id\":2,") == 0);
+    CHECK(expect(&f, &a,
+                 "{\"id\":null,\"error\":{\"code\":\"bad_json\","
+                 "\"message\":\"invalid JSON at byte 7\"}}"));
     CHECK(closed_by_server(&f, &a));
     CHECK(fixture_down(&f) == 0);
 done:

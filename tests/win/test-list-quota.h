@@ -4,7 +4,3 @@
 SHMB_TEST(quota_commit_total, "integration")
 SHMB_TEST(quota_max_regions, "integration")
 SHMB_TEST(quota_counts_mapped_released_regions, "security")
-/* test_protocol.c */
-SHMB_TEST(hello_timeout_closes, "robustness")
-/* test_connections.c */
-SHMB_TEST(clients_per_user_enforced, "robustness")

@@ -79,29 +79,6 @@ done:
     return TEST_RESULT;
 }
 
-int test_clients_per_user_enforced(void)
-{
-    shmb_client *cs[3] = {0}, *extra = NULL;
-    shmb_connect_options o;
-    int i, rc;
-    for (i = 0; i < 3; i++) {
-        cs[i] = itest_connect_pipe(ITEST_QUOTA_PIPE);
-        CHECK(cs[i] != NULL);
-    }
-    memset(&o, 0, sizeof(o));
-    o.pipe_name = ITEST_QUOTA_PIPE;
-    o.service_name = "shmb-quota";
-    rc = shmb_connect(&o, &extra);
-    CHECK_INT(rc, SHMB_E_LIMIT_REACHED);
-    CHECK_STR(shmb_client_message(extra),
-              "you already have limits.clients_per_user (3) connections open");
-done:
-    shmb_disconnect(extra);
-    for (i = 0; i < 3; i++)
-        shmb_disconnect(cs[i]);
-    return TEST_RESULT;
-}
-
 /* ---- backpressure ----------------------------------------------------- */
 
 /* Each request a 256-byte frame (a list, padded with JSON white space), so

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MPL-2.0 */
 /*
  * test_protocol.c - the wire protocol through the installed service: every
- * error code with its message, the handshake (required, versions, the
- * hello deadline) and each protocol violation (bad JSON, bad frames, a
- * client gone mid-frame); after each, the service still serves others.
+ * error code with its message, and a client gone mid-frame on a real pipe;
+ * after each, the service still serves others. The handshake, bad JSON,
+ * bad frames and the hello deadline are tested natively against the same
+ * server code (tests/server/test_server.c).
  */
 #include <windows.h>
 
@@ -87,88 +88,6 @@ done:
     return TEST_RESULT;
 }
 
-int test_handshake_required(void)
-{
-    HANDLE h = raw_connect();
-    char buf[1024];
-    CHECK(h != INVALID_HANDLE_VALUE);
-    CHECK(raw_send_frame(h, "{\"id\":5,\"op\":\"ping\"}") == 0);
-    CHECK(raw_recv_frame(h, buf, sizeof(buf)) > 0);
-    CHECK_STR(buf, "{\"id\":5,\"error\":{\"code\":\"handshake_required\","
-                   "\"message\":\"send hello before 'ping'\"}}");
-    /* The connection stays usable: hello, then ping. */
-    CHECK_INT(raw_hello(h), 0);
-    CHECK(raw_send_frame(h, "{\"id\":6,\"op\":\"ping\"}") == 0);
-    CHECK(raw_recv_frame(h, buf, sizeof(buf)) > 0);
-    CHECK_STR(buf, "{\"id\":6,\"result\":{\"pong\":true}}");
-done:
-    raw_close(h);
-    return TEST_RESULT;
-}
-
-int test_version_mismatch_closes(void)
-{
-    HANDLE h = raw_connect();
-    char buf[1024];
-    CHECK(h != INVALID_HANDLE_VALUE);
-    CHECK(raw_send_frame(h, "{\"id\":1,\"op\":\"hello\",\"versions\":[7,9]}") ==
-          0);
-    CHECK(raw_recv_frame(h, buf, sizeof(buf)) > 0);
-    CHECK(strstr(buf, "\"code\":\"unsupported_version\"") != NULL);
-    CHECK(strstr(buf, "server speaks protocol versions 1..1") != NULL);
-    CHECK(raw_at_eof(h));
-    CHECK(service_alive());
-done:
-    raw_close(h);
-    return TEST_RESULT;
-}
-
-int test_bad_json_closes_connection(void)
-{
-    HANDLE h = raw_connect();
-    char buf[1024];
-    CHECK(h != INVALID_HANDLE_VALUE);
-    CHECK_INT(raw_hello(h), 0);
-    CHECK(raw_send_frame(h, "{\"id\":2,") == 0);
-    CHECK(raw_recv_frame(h, buf, sizeof(buf)) > 0);
-    CHECK_STR(buf, "{\"id\":null,\"error\":{\"code\":\"bad_json\","
-                   "\"message\":\"invalid JSON at byte 7\"}}");
-    CHECK(raw_at_eof(h));
-    CHECK(service_alive());
-done:
-    raw_close(h);
-    return TEST_RESULT;
-}
-
-int test_oversized_frame_closes_connection(void)
-{
-    HANDLE h = raw_connect(), h2 = INVALID_HANDLE_VALUE;
-    char buf[1024];
-    uint8_t hdr[4];
-    CHECK(h != INVALID_HANDLE_VALUE);
-    CHECK_INT(raw_hello(h), 0);
-    /* Announce 64 KiB + 1: refused from the header, no payload needed. */
-    shmb_frame_put_header(hdr, 65537);
-    CHECK(raw_send(h, hdr, 4) == 0);
-    CHECK(raw_recv_frame(h, buf, sizeof(buf)) > 0);
-    CHECK(strstr(buf, "\"code\":\"bad_frame\"") != NULL);
-    CHECK(strstr(buf, "limits.max_frame") != NULL);
-    CHECK(raw_at_eof(h));
-    /* A zero-length frame is bad too. */
-    h2 = raw_connect();
-    CHECK(h2 != INVALID_HANDLE_VALUE);
-    memset(hdr, 0, 4);
-    CHECK(raw_send(h2, hdr, 4) == 0);
-    CHECK(raw_recv_frame(h2, buf, sizeof(buf)) > 0);
-    CHECK(strstr(buf, "\"code\":\"bad_frame\"") != NULL);
-    CHECK(raw_at_eof(h2));
-    CHECK(service_alive());
-done:
-    raw_close(h);
-    raw_close(h2);
-    return TEST_RESULT;
-}
-
 int test_client_dies_mid_frame(void)
 {
     HANDLE h = INVALID_HANDLE_VALUE;
@@ -190,19 +109,3 @@ done:
     return TEST_RESULT;
 }
 
-int test_hello_timeout_closes(void)
-{
-    HANDLE h = raw_connect_pipe(ITEST_QUOTA_PIPE);
-    char buf[512];
-    CHECK(h != INVALID_HANDLE_VALUE);
-    /* Say nothing: after limits.hello_timeout_ms (500 ms here) the broker
-     * explains and hangs up. */
-    CHECK(raw_recv_frame(h, buf, sizeof(buf)) > 0);
-    CHECK_STR(buf, "{\"id\":null,\"error\":{\"code\":\"handshake_required\","
-                   "\"message\":\"no hello within limits.hello_timeout_ms "
-                   "(500 ms)\"}}");
-    CHECK(raw_at_eof(h));
-done:
-    raw_close(h);
-    return TEST_RESULT;
-}
