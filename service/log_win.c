@@ -30,6 +30,7 @@ int plat_log_open(const char *service_name, const char *path, int console,
                   plat_log **out, char *why, size_t whycap)
 {
     plat_log *l = calloc(1, sizeof(*l));
+    char reason[1024];
 
     if (l == NULL) {
         snprintf(why, whycap, "out of memory");
@@ -41,7 +42,8 @@ int plat_log_open(const char *service_name, const char *path, int console,
         l->event_source = RegisterEventSourceA(NULL, service_name);
     /* LocalSystem appends to this file: a folder others can write to could
      * hold a link to anything. Refuse such a log path. */
-    if (path != NULL && !win_path_trusted(path, 1, why, whycap)) {
+    if (path != NULL && !win_path_trusted(path, 1, reason, sizeof(reason))) {
+        snprintf(why, whycap, "log file: %s", reason);
         if (l->event_source != NULL)
             report_event(l->event_source, EVENTLOG_ERROR_TYPE, why);
         plat_log_close(l);
@@ -51,6 +53,8 @@ int plat_log_open(const char *service_name, const char *path, int console,
         l->file = fopen(path, "a");
         if (l->file == NULL) {
             snprintf(why, whycap, "cannot open log file %s", path);
+            if (l->event_source != NULL)
+                report_event(l->event_source, EVENTLOG_ERROR_TYPE, why);
             plat_log_close(l);
             return SHMB_E_SYSTEM;
         }

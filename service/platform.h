@@ -10,8 +10,10 @@
  * A POSIX backend (memfd + seals, a Unix socket with SO_PEERCRED and
  * SCM_RIGHTS, systemd notify, syslog) writes the same calls in *_posix.c.
  *
- * The platform calls back into portable code through exactly one entry: the
- * plat_accept_cb it was given by plat_listener_start.
+ * Dependencies run one way. The platform's program entry (main_win.c)
+ * drives service.h; beyond that, the platform calls back into portable code
+ * through exactly one entry: the plat_accept_cb given to
+ * plat_listener_start.
  */
 #ifndef SHMB_PLATFORM_H
 #define SHMB_PLATFORM_H
@@ -80,7 +82,8 @@ typedef struct plat_accepted {
     shmb_identity *id; /* from the kernel; the receiver may move its parts */
 } plat_accepted;
 
-/* Called on the loop thread once per accepted connection. */
+/* Called on the loop thread once per accepted connection, and never after
+ * plat_listener_stop has returned. */
 typedef void (*plat_accept_cb)(void *ctx, plat_accepted *a);
 
 typedef struct plat_listener plat_listener;
@@ -88,7 +91,10 @@ typedef struct plat_listener plat_listener;
 /* Creates the control channel `name` with security descriptor `sddl`,
  * refusing a name someone else already holds, and starts accepting: each
  * connection is identified off the loop and handed to `cb` on `loop`. On
- * failure says why (the service must then refuse to start). */
+ * failure says why (the service must then refuse to start). A write to a
+ * stream whose client is gone must fail with an error, never raise a
+ * signal (a POSIX backend ignores SIGPIPE or uses MSG_NOSIGNAL): clients
+ * hang up whenever they like. */
 int plat_listener_start(uv_loop_t *loop, const char *name, const char *sddl,
                         const shmb_logger *log, plat_accept_cb cb, void *ctx,
                         plat_listener **out, char *why, size_t whycap);
@@ -129,15 +135,17 @@ typedef struct plat_log plat_log;
 /* Opens where log lines go: stderr when `console`, the file `path` (if not
  * NULL; appended, and only in a folder administrators control) and the
  * system event log under `service_name` when not `console`. On failure
- * says why (and has told the event log). */
+ * says why, and has told the event log where there is one. */
 int plat_log_open(const char *service_name, const char *path, int console,
                   plat_log **out, char *why, size_t whycap);
 
 /* A shmb_log_sink over plat_log_open's result; safe from any thread. */
 void plat_log_write(void *log, shmb_log_level level, const char *line);
 
+/* Flushes and closes what plat_log_open opened. NULL is ignored. */
 void plat_log_close(plat_log *log);
 
+/* The service's life as a service manager sees it. */
 typedef enum plat_state {
     PLAT_STATE_STARTING,
     PLAT_STATE_RUNNING,
@@ -150,7 +158,9 @@ typedef enum plat_state {
  * start fail. */
 #define PLAT_EXIT_BAD_CONFIG 1
 
-/* Tells the service manager (if one started us) where the service is. */
+/* Tells the service manager (if one started us) where the service is.
+ * Safe from any thread (a stop request reports STOPPING from the thread
+ * that asked). */
 void plat_report_state(plat_state state, int exit_code);
 
 /* The service's own process id, for the log. */

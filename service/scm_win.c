@@ -50,6 +50,8 @@ void plat_report_state(plat_state state, int exit_code)
     st->dwServiceSpecificExitCode = 0;
     if (state == PLAT_STATE_STOPPED && exit_code == PLAT_EXIT_BAD_CONFIG) {
         st->dwWin32ExitCode = ERROR_BAD_CONFIGURATION;
+    } else if (state == PLAT_STATE_STOPPED && exit_code == SHMB_E_NOMEM) {
+        st->dwWin32ExitCode = ERROR_NOT_ENOUGH_MEMORY;
     } else if (state == PLAT_STATE_STOPPED && exit_code < 0) {
         /* sc query shows the shmb_err of the failed start. */
         st->dwWin32ExitCode = ERROR_SERVICE_SPECIFIC_ERROR;

@@ -296,7 +296,7 @@ static int service_prepare(service *s)
     if (plat_log_open(s->opt.service_name,
                       s->opt.log_path[0] ? s->opt.log_path : NULL,
                       s->opt.console, &s->sink, why, sizeof(why)) != SHMB_OK) {
-        fprintf(stderr, "shmbroker: log file: %s\n", why);
+        fprintf(stderr, "shmbroker: %s\n", why);
         return -1;
     }
     s->log.sink = plat_log_write;

@@ -24,6 +24,7 @@ typedef struct fake_channel {
     int nstates;
     const char *config_text; /* what plat_file_read_trusted returns */
     int config_rc;           /* ... or this error when config_text NULL */
+    int reloads;             /* event=config_reloaded lines logged */
 } fake_channel;
 
 extern fake_channel g_chan;

@@ -102,7 +102,9 @@ int test_service_runs_and_stops(void)
     CHECK_INT(g_chan.states[0], PLAT_STATE_STARTING);
     CHECK_INT(g_chan.states[1], PLAT_STATE_RUNNING);
     CHECK(g_chan.listening);
-    service_control(r.s, SERVICE_CTL_RELOAD); /* defaults again: harmless */
+    /* A reload lands (defaults again: the same policy) before the stop. */
+    service_control(r.s, SERVICE_CTL_RELOAD);
+    WAIT_UNTIL(g_chan.reloads == 1, 5000);
     service_control(r.s, SERVICE_CTL_STOP);
     running = 0;
     CHECK_INT(uv_thread_join(&t), 0);

@@ -19,6 +19,7 @@ SHMB_TEST(undelivered_grant_closed_in_client, "security")
 SHMB_TEST(unnamed_section_has_no_name, "security")
 /* test_protocol.c */
 SHMB_TEST(error_codes, "integration")
+SHMB_TEST(oversized_frame_closes_connection, "robustness")
 SHMB_TEST(client_dies_mid_frame, "robustness")
 /* test_connections.c */
 SHMB_TEST(many_connections, "robustness")

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MPL-2.0 */
 /*
  * test_protocol.c - the wire protocol through the installed service: every
- * error code with its message, and a client gone mid-frame on a real pipe;
- * after each, the service still serves others. The handshake, bad JSON,
- * bad frames and the hello deadline are tested natively against the same
+ * error code with its message, bad frames and a client gone mid-frame on a
+ * real pipe; after each, the service still serves others. The handshake,
+ * bad JSON and the hello deadline are tested natively against the same
  * server code (tests/server/test_server.c).
  */
 #include <windows.h>
@@ -85,6 +85,37 @@ int test_error_codes(void)
 done:
     shmb_region_close(&r);
     shmb_disconnect(c);
+    return TEST_RESULT;
+}
+
+/* The one protocol violation kept over a real pipe: the listener's stream,
+ * libuv's Windows read path and the close after the error frame. */
+int test_oversized_frame_closes_connection(void)
+{
+    HANDLE h = raw_connect(), h2 = INVALID_HANDLE_VALUE;
+    char buf[1024];
+    uint8_t hdr[4];
+    CHECK(h != INVALID_HANDLE_VALUE);
+    CHECK_INT(raw_hello(h), 0);
+    /* Announce 64 KiB + 1: refused from the header, no payload needed. */
+    shmb_frame_put_header(hdr, 65537);
+    CHECK(raw_send(h, hdr, 4) == 0);
+    CHECK(raw_recv_frame(h, buf, sizeof(buf)) > 0);
+    CHECK(strstr(buf, "\"code\":\"bad_frame\"") != NULL);
+    CHECK(strstr(buf, "limits.max_frame") != NULL);
+    CHECK(raw_at_eof(h));
+    /* A zero-length frame is bad too. */
+    h2 = raw_connect();
+    CHECK(h2 != INVALID_HANDLE_VALUE);
+    memset(hdr, 0, 4);
+    CHECK(raw_send(h2, hdr, 4) == 0);
+    CHECK(raw_recv_frame(h2, buf, sizeof(buf)) > 0);
+    CHECK(strstr(buf, "\"code\":\"bad_frame\"") != NULL);
+    CHECK(raw_at_eof(h2));
+    CHECK(service_alive());
+done:
+    raw_close(h);
+    raw_close(h2);
     return TEST_RESULT;
 }
 
