@@ -22,6 +22,8 @@
  * bare user SID, which has no '|', so the two kinds never collide. */
 #define BROKER_KEY_MAX (2 * SHMB_SID_MAX + 16)
 
+#define BROKER_NOT_QUIET UINT64_MAX
+
 /* A connection's grants on one region. */
 struct holding {
     broker_region *region;
@@ -68,10 +70,14 @@ struct proc_seen {
 };
 
 /* A retired region whose section may still be mapped somewhere: its commit
- * stays charged until the section is gone (quota_drain_pinned). */
+ * stays charged until the section is gone (broker_quota.c, "pinned"). */
 struct drain {
     plat_section *section;
     uint64_t charge;
+    /* Broker clock when the section was first seen with no handle and no
+     * grantee alive (BROKER_NOT_QUIET until then): nobody can be handed it
+     * after that, so processes that connect later do not pin it. */
+    uint64_t quiet_at;
     char owner_key[BROKER_KEY_MAX];
     char owner_user[SHMB_SID_MAX];
     char name[SHMB_NAME_MAX + 1];

@@ -7,15 +7,18 @@
  * are about the regions it has now); the principal, the user and the total
  * pay until the memory is really gone, which may be long after: a process
  * can keep a view mapped after its handle is closed, so a retired section
- * "drains" until quota_drain_pinned says no.
+ * "drains" until it is no longer "pinned".
  *
  * The drain rule (docs/security.md, "Round two: principals and limits"): a
  * retired section stays charged while the platform says it is in use (a
  * handle exists, or a process it was granted to lives) or while a process
- * of a principal it was granted to, that first connected after that grant,
- * is alive - such a process may have been handed a duplicate by a grantee
- * (its child, typically), mapped it and closed the handle. Processes are
- * told apart by pid and creation time, never by pid alone.
+ * of a principal it was granted to, that first connected after that grant
+ * and before the section went quiet (no handle, no grantee alive), is
+ * alive - such a process may have been handed a duplicate by a grantee
+ * (its child, typically), mapped it and closed the handle. Once quiet, no
+ * one can be handed the section any more, so later arrivals do not pin
+ * it. Processes are told apart by pid and creation time, never by pid
+ * alone.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,6 +111,8 @@ int quota_note_grant(broker_conn *c, broker_region *r)
     return SHMB_OK;
 }
 
+static void drains_note_quiet(broker *b);
+
 int quota_proc_open(broker_conn *c)
 {
     broker *b = c->b;
@@ -121,6 +126,7 @@ int quota_proc_open(broker_conn *c)
         p = calloc(1, sizeof(*p));
         if (p == NULL)
             return SHMB_E_NOMEM;
+        drains_note_quiet(b);
         memcpy(p->key, c->key, sizeof(p->key));
         p->pid = c->ident.pid;
         p->created = c->ident.process_created;
@@ -192,22 +198,36 @@ void region_free(broker_region *r)
     free(r);
 }
 
-/* The drain rule (file comment). */
+/* The drain rule (file comment). Records in *quiet_at when the section
+ * is first seen quiet. */
 static int pinned(const broker *b, plat_section *section,
-                  const struct grantee *grantees)
+                  const struct grantee *grantees, uint64_t *quiet_at)
 {
     const struct grantee *g;
     const struct proc_seen *p;
     if (plat_section_in_use(section))
         return 1;
+    if (*quiet_at == BROKER_NOT_QUIET)
+        *quiet_at = b->clock;
     for (g = grantees; g != NULL; g = g->next) {
         for (p = b->procs; p != NULL; p = p->next) {
-            if (p->first > g->since && strcmp(p->key, g->key) == 0 &&
-                proc_alive(b, p))
+            if (p->first > g->since && p->first <= *quiet_at &&
+                strcmp(p->key, g->key) == 0 && proc_alive(b, p))
                 return 1;
         }
     }
     return 0;
+}
+
+/* A process is about to be seen for the first time: sections that went
+ * quiet before it arrived must not count it. */
+static void drains_note_quiet(broker *b)
+{
+    struct drain *d;
+    for (d = b->drains; d != NULL; d = d->next) {
+        if (d->quiet_at == BROKER_NOT_QUIET && !plat_section_in_use(d->section))
+            d->quiet_at = b->clock;
+    }
 }
 
 /* ---- giving commit back ----------------------------------------------- */
@@ -268,7 +288,7 @@ static void mark_draining(broker *b, const char *key, uint64_t charge)
 }
 
 /* Keeps a retired section's charge until it is no longer pinned. */
-static int drain_add(broker *b, broker_region *r)
+static int drain_add(broker *b, broker_region *r, uint64_t quiet_at)
 {
     struct region_ext *x = (struct region_ext *)r;
     struct drain *d = calloc(1, sizeof(*d));
@@ -278,6 +298,7 @@ static int drain_add(broker *b, broker_region *r)
     memcpy(d->owner_user, r->owner_sid, sizeof(d->owner_user));
     d->section = r->section;
     d->charge = r->charge;
+    d->quiet_at = quiet_at;
     memcpy(d->name, r->name, sizeof(d->name));
     d->grantees = x->grantees;
     x->grantees = NULL;
@@ -308,11 +329,13 @@ static void uncount_region(broker *b, const broker_region *r)
 int quota_release(broker *b, broker_region *r)
 {
     struct region_ext *x = (struct region_ext *)r;
+    uint64_t quiet_at = BROKER_NOT_QUIET;
     int draining = 0;
 
     uncharge_conn(b, r);
     uncount_region(b, r);
-    if (pinned(b, r->section, x->grantees) && drain_add(b, r)) {
+    if (pinned(b, r->section, x->grantees, &quiet_at) &&
+        drain_add(b, r, quiet_at)) {
         draining = 1;
     } else {
         char key[BROKER_KEY_MAX];
@@ -329,7 +352,7 @@ void broker_sweep(broker *b)
     struct drain **pp = &b->drains, *d;
     procs_prune(b);
     while ((d = *pp) != NULL) {
-        if (pinned(b, d->section, d->grantees)) {
+        if (pinned(b, d->section, d->grantees, &d->quiet_at)) {
             pp = &d->next;
             continue;
         }

@@ -429,7 +429,7 @@ int test_broker_drain_children(void)
 {
     shmb_config cfg;
     broker *b = new_broker(&cfg, NULL);
-    client parent, child, early, lowc;
+    client parent, child, early, lowc, late;
     broker_stats st;
 
     memset(g_alive, 0, sizeof(g_alive));
@@ -464,7 +464,12 @@ int test_broker_drain_children(void)
     broker_sweep(b);
     broker_get_stats(b, &st);
     CHECK_INT(st.draining, 1);
-    /* Its pid now belongs to another process: the child is gone. */
+    /* A process arriving once nobody could hand the section on any more
+     * (no handle, no grantee) does not hold it back. */
+    g_alive[3].pid = 14;
+    g_alive[3].created = 400;
+    CHECK_INT(connect_proc(b, &late, ME, "", 0x2000, 14, 400), SHMB_OK);
+    /* The child's pid now belongs to another process: the child is gone. */
     g_alive[1].created = 999;
     broker_sweep(b);
     broker_get_stats(b, &st);
@@ -484,6 +489,7 @@ int test_broker_drain_children(void)
     CHECK_INT(st.committed, 0);
     broker_conn_close(early.conn);
     broker_conn_close(lowc.conn);
+    broker_conn_close(late.conn);
     broker_free(b);
     b = NULL;
     CHECK_INT(g_fake.live_sections, 0);
