@@ -58,12 +58,21 @@ typedef struct limit_row {
     size_t offset;   /* in shmb_limits */
     size_t size;     /* of the field: uint32_t or uint64_t */
     uint64_t min, max, def;
+    /* A sub-limit left out of a file takes this row's value (an earlier
+     * row), so it bites only where a file sets it. NULL: `def`. */
+    const char *def_from;
 } limit_row;
 
 #define LIMIT(field, min, max, def)                                            \
     {                                                                          \
 #field, offsetof(shmb_limits, field),                                  \
-            sizeof(((shmb_limits *)0)->field), (min), (max), (def)             \
+            sizeof(((shmb_limits *)0)->field), (min), (max), (def), NULL       \
+    }
+/* A per-principal sub-limit: defaults to its per-user limit. */
+#define SUBLIMIT(field, min, max, def, of)                                     \
+    {                                                                          \
+#field, offsetof(shmb_limits, field),                                  \
+            sizeof(((shmb_limits *)0)->field), (min), (max), (def), #of        \
     }
 
 /* In the order the keys are checked (and documented). */
@@ -71,12 +80,16 @@ static const limit_row limit_rows[] = {
     LIMIT(max_frame, 1024, SHMB_FRAME_LIMIT_CEILING, SHMB_FRAME_LIMIT_DEFAULT),
     LIMIT(max_clients, 1, CAP_CLIENTS, 256),
     LIMIT(clients_per_user, 1, CAP_CLIENTS, 64),
+    SUBLIMIT(clients_per_principal, 1, CAP_CLIENTS, 64, clients_per_user),
     LIMIT(hello_timeout_ms, 100, 600000, 5000),
     LIMIT(max_regions, 1, 100000, 1024),
     LIMIT(max_region_size, 1, UNLIMITED, 1 * GIB),
     LIMIT(regions_per_client, 1, 100000, 64),
+    LIMIT(regions_per_user, 1, 100000, 256),
+    SUBLIMIT(regions_per_principal, 1, 100000, 256, regions_per_user),
     LIMIT(commit_per_client, 1, UNLIMITED, 1 * GIB),
     LIMIT(commit_per_user, 1, UNLIMITED, 2 * GIB),
+    SUBLIMIT(commit_per_principal, 1, UNLIMITED, 2 * GIB, commit_per_user),
     LIMIT(commit_total, 1, UNLIMITED, 4 * GIB),
 };
 #define LIMIT_ROWS (sizeof(limit_rows) / sizeof(limit_rows[0]))
@@ -138,7 +151,7 @@ int shmb_config_defaults(shmb_config *cfg, const shmb_conventions *conv)
         return SHMB_OK; /* no rule: everything is denied, which is safe */
     r->regions.v = calloc(1, sizeof(char *));
     if (r->regions.v != NULL)
-        r->regions.v[0] = cfg_str_dup("users/${user}/**");
+        r->regions.v[0] = cfg_str_dup("users/${principal}/**");
     if (r->regions.v == NULL || r->regions.v[0] == NULL) {
         free(r->regions.v);
         free(r);
@@ -308,6 +321,17 @@ static int parse_limits(cfgp *p, const cJSON *v, shmb_limits *l)
         rc = cfg_get_u64(p, v, r->key, r->min, max, &x);
         if (rc == SHMB_OK)
             limit_set(l, r, x);
+    }
+    for (i = 0; rc == SHMB_OK && i < LIMIT_ROWS; i++) {
+        const limit_row *r = &limit_rows[i];
+        size_t k;
+        if (r->def_from == NULL ||
+            cJSON_GetObjectItemCaseSensitive(v, r->key) != NULL)
+            continue;
+        for (k = 0; k < i; k++) {
+            if (strcmp(limit_rows[k].key, r->def_from) == 0)
+                limit_set(l, r, limit_get(l, &limit_rows[k]));
+        }
     }
     return rc;
 }

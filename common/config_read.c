@@ -153,7 +153,8 @@ int cfg_check_word(cfgp *p, const char *s)
     return strlen(s) < 32 ? SHMB_OK : cfg_bad(p, "is too long");
 }
 
-/* Region patterns: the name charset plus '*' and "${user}". */
+/* Region patterns: the name charset plus '*', "${user}" and
+ * "${principal}". */
 int cfg_check_pattern(cfgp *p, const char *s)
 {
     size_t i;
@@ -165,12 +166,16 @@ int cfg_check_pattern(cfgp *p, const char *s)
             i += 6;
             continue;
         }
+        if (strncmp(s + i, "${principal}", 12) == 0) {
+            i += 11;
+            continue;
+        }
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
               (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
               c == '/' || c == '*' || c == '?'))
             return cfg_bad(p,
                            "pattern \"%.64s\" has '%c' (allowed: letters, "
-                           "digits, . _ - / * ? and ${user})",
+                           "digits, . _ - / * ?, ${user} and ${principal})",
                            s, c);
     }
     return SHMB_OK;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MPL-2.0 */
 /* identity.c - storage helpers for shmb_identity, and how two views of one
  * client (its impersonation token and its process token) combine. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,4 +85,49 @@ int shmb_identity_merge(const shmb_identity *a, const shmb_identity *b,
            a->appcontainer_sid[0] ? a->appcontainer_sid : b->appcontainer_sid,
            sizeof(out->appcontainer_sid));
     return ok ? SHMB_OK : SHMB_E_NOMEM;
+}
+
+shmb_band shmb_band_of(uint32_t integrity)
+{
+    if (integrity < SHMB_IL_LOW)
+        return SHMB_BAND_UNTRUSTED;
+    if (integrity < SHMB_IL_MEDIUM)
+        return SHMB_BAND_LOW;
+    return SHMB_BAND_MEDIUM_PLUS;
+}
+
+const char *shmb_band_name(shmb_band band)
+{
+    switch (band) {
+    case SHMB_BAND_UNTRUSTED:
+        return "untrusted";
+    case SHMB_BAND_LOW:
+        return "low";
+    default:
+        return "medium+";
+    }
+}
+
+int shmb_principal_text(const shmb_identity *id, char *out, size_t cap)
+{
+    shmb_band band = shmb_band_of(id->integrity);
+    int n;
+    if (id->appcontainer_sid[0] != '\0' || id->user_sid[0] == '\0')
+        return 0;
+    /* The medium+ principal's text is a prefix of its sandboxes': the
+     * user's normal programs may reach into what their own low-integrity
+     * processes share (as Windows lets them write down), never upwards. */
+    if (band == SHMB_BAND_MEDIUM_PLUS)
+        n = snprintf(out, cap, "%s", id->user_sid);
+    else
+        n = snprintf(out, cap, "%s/%s", id->user_sid, shmb_band_name(band));
+    return n > 0 && (size_t)n < cap;
+}
+
+int shmb_principal_is(const shmb_identity *id, const char *user,
+                      const char *appcontainer, uint32_t integrity)
+{
+    return strcmp(id->user_sid, user) == 0 &&
+           strcmp(id->appcontainer_sid, appcontainer) == 0 &&
+           shmb_band_of(id->integrity) == shmb_band_of(integrity);
 }

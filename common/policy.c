@@ -67,18 +67,38 @@ int shmb_glob_match(const char *pattern, const char *text, char sep, int icase)
 
 /* ---- matching a rule -------------------------------------------------- */
 
-/* Expands "${user}" to the caller's SID; returns 0 if it does not fit. */
-static int expand_user(const char *pattern, const char *sid, char *out,
-                       size_t cap)
+/* Expands "${user}" to the caller's user SID and "${principal}" to its
+ * principal's text (shmb_principal_text). Returns 0 if the result does not
+ * fit or the caller has no such text (an AppContainer has no
+ * "${principal}"; a user SID that cannot grant has neither). */
+static int expand_vars(const char *pattern, const shmb_identity *id,
+                       int for_deny, char *out, size_t cap)
 {
-    size_t o = 0, sl = strlen(sid);
+    char principal[2 * SHMB_SID_MAX];
+    int have_principal = shmb_principal_text(id, principal, sizeof(principal));
+    size_t o = 0;
     while (*pattern) {
+        const char *val = NULL;
         if (strncmp(pattern, "${user}", 7) == 0) {
-            if (o + sl >= cap)
-                return 0;
-            memcpy(out + o, sid, sl);
-            o += sl;
+            val = id->user_sid;
             pattern += 7;
+        } else if (strncmp(pattern, "${principal}", 12) == 0) {
+            if (!have_principal)
+                return 0;
+            val = principal;
+            pattern += 12;
+        }
+        if (val != NULL) {
+            size_t vl = strlen(val);
+            /* A user SID that cannot grant (deny-only, or left out by a
+             * restricted token) has no namespace of its own to be
+             * allowed. */
+            if (!for_deny && id->user_deny_only)
+                return 0;
+            if (o + vl >= cap)
+                return 0;
+            memcpy(out + o, val, vl);
+            o += vl;
         } else {
             if (o + 1 >= cap)
                 return 0;
@@ -95,12 +115,7 @@ static int name_covered(const shmb_rule *r, const shmb_identity *id,
     char pat[GLOB_TEXT_MAX];
     size_t i;
     for (i = 0; i < r->regions.n; i++) {
-        /* A user SID that cannot grant (deny-only, or left out by a
-         * restricted token) has no namespace of its own to be allowed. */
-        if (!r->deny && id->user_deny_only &&
-            strstr(r->regions.v[i], "${user}") != NULL)
-            continue;
-        if (!expand_user(r->regions.v[i], id->user_sid, pat, sizeof(pat))) {
+        if (!expand_vars(r->regions.v[i], id, r->deny, pat, sizeof(pat))) {
             if (r->deny)
                 return 1; /* cannot tell: a deny rule fails closed */
             continue;

@@ -63,6 +63,11 @@ int broker_reconfigure(broker *b, const shmb_config *cfg)
     return SHMB_OK;
 }
 
+void broker_set_process_probe(broker *b, broker_process_alive_fn fn)
+{
+    b->process_alive = fn;
+}
+
 const shmb_limits *broker_limits(const broker *b)
 {
     return &b->cfg.limits;
@@ -101,17 +106,21 @@ int region_create(broker *b, const region_spec *spec, broker_region **out,
                   uint32_t *syserr)
 {
     broker_conn *owner = spec->owner;
-    struct user_charge *u = NULL;
+    struct account *p = NULL, *u = NULL;
+    struct region_ext *x;
     broker_region *r;
     int rc;
 
     /* Everything that can run out of memory first, so that a section is
      * never created only to be closed again. */
-    if (owner != NULL && (u = quota_user(b, owner->key, 1)) == NULL)
+    if (owner != NULL &&
+        ((p = quota_account(b, owner->key, 1)) == NULL ||
+         (u = quota_account(b, owner->ident.user_sid, 1)) == NULL))
         return SHMB_E_NOMEM;
-    r = calloc(1, sizeof(*r));
-    if (r == NULL)
+    x = calloc(1, sizeof(*x));
+    if (x == NULL)
         return SHMB_E_NOMEM;
+    r = &x->base;
     rc = plat_section_create(spec->size, spec->global_name, spec->sddl,
                              &r->section, syserr);
     if (rc != SHMB_OK) {
@@ -133,10 +142,10 @@ int region_create(broker *b, const region_spec *spec, broker_region **out,
     rc = registry_add(&b->reg, r);
     if (rc != SHMB_OK) { /* the callers checked the name: not expected */
         plat_section_close(r->section);
-        free(r);
+        region_free(r);
         return rc;
     }
-    quota_charge(b, r, owner, u);
+    quota_charge(b, r, owner, p, u);
     *out = r;
     return SHMB_OK;
 }
@@ -151,8 +160,8 @@ int broker_create_config_regions(broker *b, char *why, size_t whycap)
         uint32_t syserr = 0;
         int rc;
 
-        if (quota_charge_of(sr->size) >
-            b->cfg.limits.commit_total - b->committed) {
+        if (quota_over(b->committed, quota_charge_of(sr->size),
+                       b->cfg.limits.commit_total)) {
             snprintf(why, whycap,
                      "config region '%s' does not fit in "
                      "limits.commit_total",
@@ -206,7 +215,7 @@ void region_retire(broker *b, broker_region *r, const char *why)
                        draining ? " commit=draining" : "");
     }
     if (r->holders == 0)
-        free(r);
+        region_free(r);
 }
 
 /* ---- holdings --------------------------------------------------------- */
@@ -256,7 +265,7 @@ void holding_drop(broker_conn *c, size_t index, const char *why)
     if (r->holders > 0)
         return;
     if (!r->listed)
-        free(r); /* deleted earlier; we were the last reference */
+        region_free(r); /* deleted earlier; we were the last reference */
     else if (r->lifetime == SHMB_LIFETIME_CLIENT)
         region_retire(c->b, r, why);
 }
@@ -268,21 +277,32 @@ int broker_conn_open(broker *b, plat_peer *peer, shmb_identity *id,
 {
     broker_conn *c, *o;
     char key[BROKER_KEY_MAX];
-    uint32_t mine = 0;
+    uint32_t mine = 0, users = 0;
 
     if (b->nconns >= b->cfg.limits.max_clients) {
         snprintf(why, whycap, "limits.max_clients (%u) connections are open",
                  (unsigned)b->cfg.limits.max_clients);
         return SHMB_E_LIMIT_REACHED;
     }
-    quota_principal_key(id->user_sid, id->appcontainer_sid, key, sizeof(key));
-    for (o = b->conns; o != NULL; o = o->next)
+    quota_principal_key(id->user_sid, id->appcontainer_sid, id->integrity, key,
+                        sizeof(key));
+    for (o = b->conns; o != NULL; o = o->next) {
         mine += strcmp(o->key, key) == 0;
-    if (mine >= b->cfg.limits.clients_per_user) {
+        users += strcmp(o->ident.user_sid, id->user_sid) == 0;
+    }
+    if (users >= b->cfg.limits.clients_per_user) {
         snprintf(why, whycap,
                  "you already have limits.clients_per_user (%u) connections "
                  "open",
                  (unsigned)b->cfg.limits.clients_per_user);
+        return SHMB_E_LIMIT_REACHED;
+    }
+    if (mine >= b->cfg.limits.clients_per_principal) {
+        snprintf(why, whycap,
+                 "your principal (user, AppContainer and integrity band) "
+                 "already has limits.clients_per_principal (%u) connections "
+                 "open",
+                 (unsigned)b->cfg.limits.clients_per_principal);
         return SHMB_E_LIMIT_REACHED;
     }
     c = calloc(1, sizeof(*c));
@@ -292,6 +312,12 @@ int broker_conn_open(broker *b, plat_peer *peer, shmb_identity *id,
     c->b = b;
     c->id = b->next_conn_id++;
     c->peer = peer;
+    c->ident.pid = id->pid;
+    c->ident.process_created = id->process_created;
+    if (quota_proc_open(c) != SHMB_OK) {
+        free(c);
+        return SHMB_E_NOMEM;
+    }
     c->ident = *id; /* moves the heap parts: */
     id->groups = NULL;
     id->ngroups = 0;
@@ -339,6 +365,7 @@ void broker_conn_close(broker_conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     b->nconns--;
+    quota_proc_close(c);
     shmb_log_event(b->log, SHMB_LOG_INFO, SHMB_EV_DISCONNECT,
                    "conn=%llu pid=%u", (unsigned long long)c->id,
                    (unsigned)c->ident.pid);

@@ -15,6 +15,11 @@
 #include "shmb_log.h"
 
 typedef struct broker broker;
+
+/* 1 while the process `pid` created at `created` (shmb_identity's
+ * process_created) is alive, 0 once it is gone - a different process with
+ * the same pid is "gone". When it cannot tell, it must answer 1. */
+typedef int (*broker_process_alive_fn)(uint32_t pid, uint64_t created);
 typedef struct broker_conn broker_conn;
 
 typedef struct broker_outcome {
@@ -71,6 +76,11 @@ const shmb_limits *broker_limits(const broker *b);
  * revisited. Returns SHMB_OK or SHMB_E_NOMEM (then the old configuration
  * stays). */
 int broker_reconfigure(broker *b, const shmb_config *cfg);
+
+/* Lets the broker ask whether a process that has closed its connections
+ * still lives (docs/security.md, "Round two: principals and limits"). Without
+ * it, such a process counts as gone once its last connection closes. */
+void broker_set_process_probe(broker *b, broker_process_alive_fn fn);
 
 /* Releases the commit of retired regions whose sections are gone. Call it
  * now and then (the service does, every second). */

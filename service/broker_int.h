@@ -17,8 +17,12 @@
 #include "shmb_proto.h"
 #include "shmb_registry.h"
 
-/* "user|appcontainer": who quotas and connection limits count against. */
-#define BROKER_KEY_MAX (2 * SHMB_SID_MAX)
+/* "user|appcontainer|band": who per-principal quotas and connection limits
+ * count against (quota_principal_key). Per-user accounts are keyed by the
+ * bare user SID, which has no '|', so the two kinds never collide. */
+#define BROKER_KEY_MAX (2 * SHMB_SID_MAX + 16)
+
+#define BROKER_NOT_QUIET UINT64_MAX
 
 /* A connection's grants on one region. */
 struct holding {
@@ -26,21 +30,58 @@ struct holding {
     uint32_t grants;
 };
 
-/* The commit one principal has created (see quota_principal_key). */
-struct user_charge {
-    char sid[BROKER_KEY_MAX]; /* principal key: "user|appcontainer" */
+/* What one principal, or one user SID over all its principals, has
+ * created: live regions (persistent ones keep counting after their
+ * creator's connection closes) and their commit. */
+struct account {
+    char key[BROKER_KEY_MAX]; /* principal key, or a bare user SID */
+    uint32_t regions;         /* listed regions created */
     uint64_t bytes;           /* all charged commit, draining included */
     uint64_t draining; /* of which: retired regions possibly still mapped */
-    struct user_charge *next;
+    struct account *next;
+};
+
+/* A principal a region was granted to, and when (the broker's clock). */
+struct grantee {
+    char key[BROKER_KEY_MAX];
+    uint64_t since;
+    struct grantee *next;
+};
+
+/* The broker's record of a region: the registry's, plus who it was
+ * granted to. Every region is made by region_create, so a broker_region*
+ * the broker sees is always the head of one of these. */
+struct region_ext {
+    broker_region base;
+    struct grantee *grantees;
+};
+
+/* A process that connected, by its identity (pid + creation time, so a
+ * reused pid is another process). See docs/security.md, "Round two:
+ * principals and limits": while it lives it may hold views of what its
+ * principal was granted before it connected. */
+struct proc_seen {
+    char key[BROKER_KEY_MAX]; /* its principal */
+    uint32_t pid;
+    uint64_t created;
+    uint64_t first; /* broker clock at its first connection */
+    uint32_t open_conns;
+    struct proc_seen *next;
 };
 
 /* A retired region whose section may still be mapped somewhere: its commit
- * stays charged until the platform says the section is gone. */
+ * stays charged until the section is gone (broker_quota.c, "pinned"). */
 struct drain {
     plat_section *section;
     uint64_t charge;
+    /* Broker clock when the section was first seen with no handle and no
+     * grantee alive (BROKER_NOT_QUIET until then): nobody can be handed it
+     * after that, so processes that connect later do not pin it. */
+    uint64_t quiet_at;
     char owner_key[BROKER_KEY_MAX];
+    char owner_user[SHMB_SID_MAX];
     char name[SHMB_NAME_MAX + 1];
+    struct grantee *grantees; /* owned */
     struct drain *next;
 };
 
@@ -51,11 +92,14 @@ struct broker {
     broker_conn *conns;
     size_t nconns;
     uint64_t next_conn_id;
+    uint64_t clock;     /* orders connections and grants */
     uint64_t committed; /* all charged commit, draining included */
     uint64_t draining;  /* of which: retired regions possibly still mapped */
-    struct user_charge *users;
+    struct account *accounts;
     struct drain *drains;
     size_t ndrains;
+    struct proc_seen *procs;
+    broker_process_alive_fn process_alive; /* NULL: not known */
 };
 
 struct broker_conn {
@@ -70,6 +114,7 @@ struct broker_conn {
     uint32_t created;         /* live regions this connection created */
     uint64_t committed;       /* their charge */
     char key[BROKER_KEY_MAX]; /* quota_principal_key of ident */
+    struct proc_seen *proc;   /* its process */
 };
 
 /* ---- regions and holdings (broker.c) ---------------------------------- */
@@ -103,29 +148,42 @@ int holding_add(broker_conn *c, broker_region *r);
  * region nobody holds any more. */
 void holding_drop(broker_conn *c, size_t index, const char *why);
 
+/* Frees a region's record (and its grantee list). */
+void region_free(broker_region *r);
+
 /* ---- commit accounting (broker_quota.c) ------------------------------- */
 
-/* Quotas and connection limits are per principal: the user SID, and an
- * AppContainer counts as a principal of its own. */
-void quota_principal_key(const char *user, const char *ac, char *out,
-                         size_t cap);
+/* Per-principal quotas and connection limits count against the principal
+ * (user, AppContainer, integrity band); per-user ones against the bare
+ * user SID, whatever its containers and bands. */
+void quota_principal_key(const char *user, const char *ac, uint32_t integrity,
+                         char *out, size_t cap);
 /* The commit a region of `size` bytes costs. */
 uint64_t quota_charge_of(uint64_t size);
-/* The principal's account; created when `create` (NULL if out of memory). */
-struct user_charge *quota_user(broker *b, const char *key, int create);
+/* The account of `key`; created when `create` (NULL if out of memory). */
+struct account *quota_account(broker *b, const char *key, int create);
 /* Whether c may create one more region costing `charge`: SHMB_OK, or
  * SHMB_E_LIMIT_REACHED / SHMB_E_QUOTA_EXCEEDED with msg naming the limit.
  * Sweeps the draining sections first when that could change the answer. */
 int quota_check_create(broker_conn *c, uint64_t charge, char *msg, size_t cap);
+/* Whether `used` plus `charge` goes over `limit`; never wraps, so a
+ * reload that lowers a limit below what is charged refuses. */
+int quota_over(uint64_t used, uint64_t charge, uint64_t limit);
 /* Charges a new region's commit to the total and, for a dynamic region, to
- * its owner connection and principal `u`. */
+ * its owner connection, principal `p` and user `u`. */
 void quota_charge(broker *b, const broker_region *r, broker_conn *owner,
-                  struct user_charge *u);
+                  struct account *p, struct account *u);
+/* Notes that r was granted to c's principal (for the drain rule). SHMB_OK
+ * or SHMB_E_NOMEM. */
+int quota_note_grant(broker_conn *c, broker_region *r);
 /* Gives up a retiring region's section: closes it and returns the commit,
  * or, while it may still be mapped, keeps it charged as draining (then 1).
  * The owner connection stops paying either way. */
 int quota_release(broker *b, broker_region *r);
-/* Service stop: closes draining sections, frees the principals' accounts. */
+/* Connections come and go: the process ledger the drain rule reads. */
+int quota_proc_open(broker_conn *c);
+void quota_proc_close(broker_conn *c);
+/* Service stop: closes draining sections, frees the accounts and ledger. */
 void quota_free(broker *b);
 
 #endif

@@ -63,15 +63,16 @@ static int policy_allows(op_ctx *x, shmb_op op, shmb_access access,
     return v->allowed;
 }
 
-/* The creator is its user *in the same sandbox at no lower integrity*: a
- * low-integrity or AppContainer process of the same user is not the owner
- * of what the user's normal programs created. */
+/* The owner is the creator's principal: the same user, in the same
+ * AppContainer (or none), in the same integrity band. A low-integrity or
+ * AppContainer process of the same user is not the owner of what the
+ * user's normal programs created - nor the other way round: ownership is
+ * an identity, not a ranking (a rule can give the medium+ principal delete
+ * on its sandboxes' names, and the default rule does). */
 static int is_owner(const broker_conn *c, const broker_region *r)
 {
     return r->owner_sid[0] != '\0' && !c->ident.user_deny_only &&
-           strcmp(r->owner_sid, c->ident.user_sid) == 0 &&
-           strcmp(r->owner_ac, c->ident.appcontainer_sid) == 0 &&
-           c->ident.integrity >= r->owner_il;
+           shmb_principal_is(&c->ident, r->owner_sid, r->owner_ac, r->owner_il);
 }
 
 /* A caller sees a region (list, stat) if it may open it, holds it or
@@ -113,7 +114,7 @@ static int grant_into_reply(op_ctx *x, broker_region *r, shmb_access access)
                        "duplicating the section into pid %u failed "
                        "(system error %u)",
                        (unsigned)c->ident.pid, (unsigned)syserr);
-    if (holding_add(c, r) != SHMB_OK) {
+    if (quota_note_grant(c, r) != SHMB_OK || holding_add(c, r) != SHMB_OK) {
         plat_grant_revoke(c->peer, handle);
         return op_fail(x, SHMB_E_NOMEM, "out of memory");
     }

@@ -21,17 +21,22 @@
 #define SHMB_CONFIG_MAX_BYTES (1024u * 1024u)
 
 typedef struct shmb_limits {
-    uint32_t max_frame;          /* bytes of one frame's payload */
-    uint32_t max_clients;        /* concurrent connections */
-    uint32_t clients_per_user;   /* concurrent connections of one principal */
-    uint32_t hello_timeout_ms;   /* a connection must say hello by then */
-    uint32_t max_regions;        /* regions listed at once */
-    uint64_t max_region_size;    /* bytes of one region */
-    uint32_t regions_per_client; /* live regions one connection created */
-    uint64_t commit_per_client;  /* committed bytes one connection created */
-    uint64_t commit_per_user;    /* committed bytes one principal created
-                                    (user SID; an AppContainer is its own) */
-    uint64_t commit_total;       /* committed bytes of all regions */
+    uint32_t max_frame;             /* bytes of one frame's payload */
+    uint32_t max_clients;           /* concurrent connections */
+    uint32_t clients_per_user;      /* connections of one user SID, over all
+                                       its principals */
+    uint32_t clients_per_principal; /* connections of one principal */
+    uint32_t hello_timeout_ms;      /* a connection must say hello by then */
+    uint32_t max_regions;           /* regions listed at once */
+    uint64_t max_region_size;       /* bytes of one region */
+    uint32_t regions_per_client;    /* live regions one connection created */
+    uint32_t regions_per_principal; /* live regions one principal created,
+                                       persistent ones included */
+    uint32_t regions_per_user;      /* the same over a user's principals */
+    uint64_t commit_per_client;     /* committed bytes one connection created */
+    uint64_t commit_per_principal;  /* committed bytes one principal created */
+    uint64_t commit_per_user;       /* the same over a user's principals */
+    uint64_t commit_total;          /* committed bytes of all regions */
 } shmb_limits;
 
 typedef struct shmb_strlist {
@@ -68,8 +73,9 @@ typedef struct shmb_rule {
     uint32_t *sessions;
     size_t nsessions;    /* 0 = any */
     shmb_strlist images; /* image path globs; empty = any */
-    /* What: region name globs ("*" within a segment, "**" across, and
-     * "${user}" for the caller's user SID). */
+    /* What: region name globs ("*" within a segment, "**" across,
+     * "${user}" for the caller's user SID and "${principal}" for its
+     * principal, shmb_principal_text). */
     shmb_strlist regions;
     /* Allow: what may be done. Deny: what is refused. */
     int create;
@@ -102,8 +108,10 @@ typedef struct shmb_config {
 
 /* Built-in defaults: the conventions' default pipe and SDDL, default
  * limits, no regions and one rule, "default-user-namespace", letting every
- * caller create, open rw and delete regions under its own prefix: users/SID/
- * and below (the pattern "users/${user}" followed by a double star).
+ * caller create, open rw and delete regions under its own principal's
+ * prefix: users/SID/, users/SID/low/ or users/SID/untrusted/ and below (the
+ * pattern "users/${principal}" followed by a double star; AppContainer
+ * processes get no namespace from it).
  * `conv` must not be NULL (the platform is always a choice, never a
  * default): then SHMB_E_INVALID_ARG and an empty config (no rule: everything
  * is denied). Else SHMB_OK, even if the rule could not be allocated (then

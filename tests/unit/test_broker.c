@@ -47,8 +47,17 @@ static int connect_as(broker *b, client *cl, const char *user)
     return connect_full(b, cl, user, "", 0x2000);
 }
 
+static int connect_proc(broker *b, client *cl, const char *user, const char *ac,
+                        uint32_t il, uint32_t pid, uint64_t created);
+
 static int connect_full(broker *b, client *cl, const char *user, const char *ac,
                         uint32_t il)
+{
+    return connect_proc(b, cl, user, ac, il, 42, 0);
+}
+
+static int connect_proc(broker *b, client *cl, const char *user, const char *ac,
+                        uint32_t il, uint32_t pid, uint64_t created)
 {
     shmb_identity id;
     memset(cl, 0, sizeof(*cl));
@@ -57,7 +66,8 @@ static int connect_full(broker *b, client *cl, const char *user, const char *ac,
     snprintf(id.appcontainer_sid, sizeof(id.appcontainer_sid), "%s", ac);
     id.integrity = il;
     id.session = 1;
-    id.pid = 42;
+    id.pid = pid;
+    id.process_created = created;
     int rc;
     if (shmb_identity_add_group(&id, "S-1-5-11", 0) != SHMB_OK)
         return SHMB_E_NOMEM;
@@ -303,7 +313,8 @@ int test_broker_scale(void)
     CHECK(cl != NULL);
     b = new_broker(&cfg, "{\"limits\":{\"max_clients\":2000,\"clients_per_"
                          "user\":2000,\"max_regions\":"
-                         "100000,\"regions_per_client\":100},"
+                         "100000,\"regions_per_client\":100,"
+                         "\"regions_per_user\":100000},"
                          "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],"
                          "\"create\":true,\"open\":\"rw\"}]}");
     CHECK(b != NULL);
@@ -389,51 +400,338 @@ done:
     return TEST_RESULT;
 }
 
+/* A principal is user + AppContainer + integrity band: the connection
+ * limit and the commit quota have a per-user ceiling over all of a user's
+ * principals, and per-principal sub-limits under it; ownership is the
+ * exact principal. */
+/* The processes a fake system has alive: pid and creation time. */
+static struct {
+    uint32_t pid;
+    uint64_t created;
+} g_alive[4];
+
+static int fake_alive(uint32_t pid, uint64_t created)
+{
+    size_t i;
+    for (i = 0; i < sizeof(g_alive) / sizeof(g_alive[0]); i++) {
+        if (g_alive[i].pid == pid && g_alive[i].created == created)
+            return 1;
+    }
+    return 0;
+}
+
+/* The escape: a grantee hands its grant to a child, the child maps it and
+ * closes the handle, the grantee releases and exits. No handle is left
+ * and no grantee lives, but the child's view holds the commit: it stays
+ * charged while a process of the grantee's principal that connected after
+ * the grant lives - told apart by creation time, not pid. */
+int test_broker_drain_children(void)
+{
+    shmb_config cfg;
+    broker *b = new_broker(&cfg, NULL);
+    client parent, child, early, lowc, late;
+    broker_stats st;
+
+    memset(g_alive, 0, sizeof(g_alive));
+    CHECK(b != NULL);
+    broker_set_process_probe(b, fake_alive);
+    g_alive[0].pid = 13;
+    g_alive[0].created = 50;
+    CHECK_INT(connect_proc(b, &early, ME, "", 0x2000, 13, 50), SHMB_OK);
+    CHECK_INT(connect_proc(b, &parent, ME, "", 0x2000, 10, 100), SHMB_OK);
+    CHECK(hello(&parent) && hello(&early));
+    CHECK(expect(&parent,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/d\","
+                 "\"size\":100",
+                 "\"result\""));
+    /* After the grant: a child of the same principal, and a low-integrity
+     * process of the same user (another principal). */
+    g_alive[1].pid = 11;
+    g_alive[1].created = 200;
+    g_alive[2].pid = 12;
+    g_alive[2].created = 300;
+    CHECK_INT(connect_proc(b, &child, ME, "", 0x2000, 11, 200), SHMB_OK);
+    CHECK_INT(connect_proc(b, &lowc, ME, "", 0x1000, 12, 300), SHMB_OK);
+    /* No handle left anywhere (in_use 0), the grantee lets go: */
+    g_fake.in_use = 0;
+    broker_conn_close(parent.conn);
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, 0);
+    CHECK_INT(st.draining, 1);
+    CHECK_INT(st.committed, 65536);
+    /* The child closes its connection but lives: still charged. */
+    broker_conn_close(child.conn);
+    broker_sweep(b);
+    broker_get_stats(b, &st);
+    CHECK_INT(st.draining, 1);
+    /* A process arriving once nobody could hand the section on any more
+     * (no handle, no grantee) does not hold it back. */
+    g_alive[3].pid = 14;
+    g_alive[3].created = 400;
+    CHECK_INT(connect_proc(b, &late, ME, "", 0x2000, 14, 400), SHMB_OK);
+    /* The child's pid now belongs to another process: the child is gone. */
+    g_alive[1].created = 999;
+    broker_sweep(b);
+    broker_get_stats(b, &st);
+    CHECK_INT(st.draining, 0);
+    CHECK_INT(st.committed, 0);
+    CHECK_INT(g_fake.live_sections, 0);
+    /* A process that connected before the grant, and another principal,
+     * do not hold a region back (the platform answers for grantees). */
+    CHECK(expect(&early,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/e\","
+                 "\"size\":100",
+                 "\"result\""));
+    CHECK(expect(&early, "\"op\":\"release\",\"name\":\"users/" ME "/e\"",
+                 "\"result\""));
+    broker_get_stats(b, &st);
+    CHECK_INT(st.draining, 0);
+    CHECK_INT(st.committed, 0);
+    broker_conn_close(early.conn);
+    broker_conn_close(lowc.conn);
+    broker_conn_close(late.conn);
+    broker_free(b);
+    b = NULL;
+    CHECK_INT(g_fake.live_sections, 0);
+done:
+    broker_free(b);
+    return TEST_RESULT;
+}
+
+/* Without a probe, a process counts as gone with its last connection; an
+ * open connection of the principal made after the grant still pins. */
+int test_broker_drain_without_probe(void)
+{
+    shmb_config cfg;
+    broker *b = new_broker(&cfg, NULL);
+    client parent, child;
+    broker_stats st;
+
+    CHECK(b != NULL);
+    CHECK_INT(connect_proc(b, &parent, ME, "", 0x2000, 10, 100), SHMB_OK);
+    CHECK(hello(&parent));
+    CHECK(expect(&parent,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/d\","
+                 "\"size\":100",
+                 "\"result\""));
+    CHECK_INT(connect_proc(b, &child, ME, "", 0x2000, 11, 200), SHMB_OK);
+    broker_conn_close(parent.conn);
+    broker_get_stats(b, &st);
+    CHECK_INT(st.draining, 1);
+    broker_conn_close(child.conn);
+    broker_sweep(b);
+    broker_get_stats(b, &st);
+    CHECK_INT(st.draining, 0);
+    CHECK_INT(st.committed, 0);
+    broker_free(b);
+    b = NULL;
+    CHECK_INT(g_fake.live_sections, 0);
+done:
+    broker_free(b);
+    return TEST_RESULT;
+}
+
+/* A reload that lowers a limit below what is already charged refuses
+ * every new charge; it must not wrap "limit - used" and let all through. */
+int test_broker_reload_lowers_limits(void)
+{
+    static const struct {
+        const char *limits;
+        const char *want;
+    } cases[] = {
+        {"\"commit_per_client\":65536",
+         "this connection has 0 of limits.commit_per_client (65536) left"},
+        {"\"commit_per_principal\":65536",
+         "has 0 of limits.commit_per_principal (65536) left"},
+        {"\"commit_per_user\":65536",
+         "your user has 0 of limits.commit_per_user (65536) left"},
+        {"\"commit_total\":65536",
+         "the broker has 0 of limits.commit_total (65536) left"},
+        {"\"regions_per_client\":1",
+         "this connection already created limits.regions_per_client (1)"},
+        {"\"regions_per_principal\":1",
+         "already has limits.regions_per_principal (1) regions"},
+        {"\"regions_per_user\":1",
+         "your user already has limits.regions_per_user (1) regions"},
+        {"\"max_regions\":1", "limits.max_regions (1) regions exist"},
+    };
+    shmb_config cfg, next;
+    char err[SHMB_CONFIG_ERR_MAX], json[512];
+    broker *b = new_broker(&cfg, NULL);
+    client a;
+    size_t i;
+
+    memset(&next, 0, sizeof(next));
+    CHECK(b != NULL);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK(hello(&a));
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/1\","
+                 "\"size\":1",
+                 "\"result\""));
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/2\","
+                 "\"size\":1",
+                 "\"result\""));
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(json, sizeof(json),
+                 "{\"limits\":{%s},\"rules\":[{\"name\":\"all\","
+                 "\"regions\":[\"**\"],\"create\":true}]}",
+                 cases[i].limits);
+        CHECK_INT(shmb_config_parse(json, strlen(json), "next",
+                                    &shmb_conventions_windows, &next, err,
+                                    sizeof(err)),
+                  SHMB_OK);
+        CHECK_INT(broker_reconfigure(b, &next), SHMB_OK);
+        shmb_config_free(&next);
+        CHECK(expect(&a, "\"op\":\"create\",\"name\":\"x\",\"size\":1",
+                     cases[i].want));
+    }
+    broker_conn_close(a.conn);
+    broker_free(b);
+    b = NULL;
+    CHECK_INT(g_fake.live_sections, 0);
+done:
+    shmb_config_free(&next);
+    broker_free(b);
+    return TEST_RESULT;
+}
+
 int test_broker_principals(void)
 {
     shmb_config cfg;
     broker *b =
-        new_broker(&cfg, "{\"limits\":{\"clients_per_user\":2,"
+        new_broker(&cfg, "{\"limits\":{\"clients_per_user\":4,"
+                         "\"clients_per_principal\":2,"
                          "\"commit_per_client\":131072,"
-                         "\"commit_per_user\":131072},"
+                         "\"commit_per_user\":262144,"
+                         "\"commit_per_principal\":131072},"
                          "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],"
                          "\"create\":true,\"open\":\"rw\"}]}");
-    client med, low, ac, third, ac2;
+    client med, high, low, ac, third, ac2, fifth, other;
 
     CHECK(b != NULL);
     CHECK_INT(connect_full(b, &med, ME, "", 0x2000), SHMB_OK);
-    CHECK_INT(connect_full(b, &low, ME, "", 0x1000), SHMB_OK);
-    /* Two connections of this principal exist: a third is refused... */
+    /* High is the same band as medium: one principal. */
+    CHECK_INT(connect_full(b, &high, ME, "", 0x3000), SHMB_OK);
     CHECK_INT(connect_full(b, &third, ME, "", 0x2000), SHMB_E_LIMIT_REACHED);
-    CHECK_STR(third.why, "you already have limits.clients_per_user (2) "
+    CHECK_STR(third.why, "your principal (user, AppContainer and integrity "
+                         "band) already has limits.clients_per_principal (2) "
                          "connections open");
-    /* ...but an AppContainer of the same user is a principal of its own. */
+    /* Low integrity and an AppContainer are principals of their own... */
+    CHECK_INT(connect_full(b, &low, ME, "", 0x1000), SHMB_OK);
     CHECK_INT(connect_full(b, &ac, ME, "S-1-15-2-7", 0x1000), SHMB_OK);
-    CHECK(hello(&med) && hello(&low) && hello(&ac));
+    /* ...but the user's ceiling covers them all: a new container profile
+     * does not bring a fresh set of connections. */
+    CHECK_INT(connect_full(b, &fifth, ME, "S-1-15-2-8", 0x1000),
+              SHMB_E_LIMIT_REACHED);
+    CHECK_STR(fifth.why,
+              "you already have limits.clients_per_user (4) connections open");
+    CHECK_INT(connect_full(b, &other, "S-1-5-21-7-7-7-2002", "", 0x2000),
+              SHMB_OK);
+    CHECK(hello(&med) && hello(&high) && hello(&low) && hello(&ac));
     CHECK(expect(&med,
                  "\"op\":\"create\",\"name\":\"m\",\"size\":131072,"
                  "\"lifetime\":\"persistent\"",
                  "\"result\""));
-    /* The user's quota is spent; the AppContainer's is its own. */
-    CHECK(expect(&low, "\"op\":\"create\",\"name\":\"l\",\"size\":1",
-                 "your user has 0 of limits.commit_per_user"));
-    CHECK(expect(&ac, "\"op\":\"create\",\"name\":\"a\",\"size\":1",
+    /* The principal's sub-limit is spent (high is the same principal)... */
+    CHECK(expect(&high, "\"op\":\"create\",\"name\":\"h\",\"size\":1",
+                 "your principal (user, AppContainer and integrity band) has "
+                 "0 of limits.commit_per_principal (131072) left"));
+    /* ...the low one has its own, and the user's ceiling stops the
+     * container after that. */
+    CHECK(expect(&low, "\"op\":\"create\",\"name\":\"l\",\"size\":131072",
                  "\"result\""));
+    CHECK(expect(&ac, "\"op\":\"create\",\"name\":\"a\",\"size\":1",
+                 "your user has 0 of limits.commit_per_user (262144) left"));
     /* Neither the low-integrity process nor the sandbox of the same user
-     * owns (may delete) what the medium-integrity program created. */
+     * owns (may delete) what the medium-integrity program created; the
+     * elevated one does (same band), and medium does not own low's. */
     CHECK(expect(&low, "\"op\":\"delete\",\"name\":\"m\"",
                  "you did not create it"));
     CHECK(expect(&ac, "\"op\":\"delete\",\"name\":\"m\"",
                  "you did not create it"));
     CHECK(expect(&ac, "\"op\":\"stat\",\"name\":\"m\"", "\"owner\":false"));
+    CHECK(expect(&low, "\"op\":\"stat\",\"name\":\"m\"", "\"owner\":false"));
+    CHECK(expect(&med, "\"op\":\"stat\",\"name\":\"l\"", "\"owner\":false"));
+    CHECK(expect(&high, "\"op\":\"stat\",\"name\":\"m\"", "\"owner\":true"));
     CHECK(expect(&med, "\"op\":\"stat\",\"name\":\"m\"", "\"owner\":true"));
-    CHECK(expect(&med, "\"op\":\"delete\",\"name\":\"m\"", "\"result\""));
+    CHECK(expect(&high, "\"op\":\"delete\",\"name\":\"m\"", "\"result\""));
     broker_conn_close(med.conn);
     /* A slot of that principal is free again. */
     CHECK_INT(connect_full(b, &ac2, ME, "", 0x2000), SHMB_OK);
     broker_conn_close(ac2.conn);
+    broker_conn_close(high.conn);
     broker_conn_close(low.conn);
     broker_conn_close(ac.conn);
+    broker_conn_close(other.conn);
+    broker_free(b);
+    b = NULL;
+    CHECK_INT(g_fake.live_sections, 0);
+done:
+    broker_free(b);
+    return TEST_RESULT;
+}
+
+/* Regions count against their creator's principal and user for as long
+ * as they exist - persistent ones too, after the connection that made
+ * them is gone - so reconnecting does not fill max_regions. */
+int test_broker_regions_per_user(void)
+{
+    shmb_config cfg;
+    broker *b =
+        new_broker(&cfg, "{\"limits\":{\"regions_per_client\":2,"
+                         "\"regions_per_user\":3,\"regions_per_principal\":2},"
+                         "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],"
+                         "\"create\":true,\"open\":\"rw\",\"delete\":true}]}");
+    client a, a2, low, other;
+    broker_stats st;
+
+    CHECK(b != NULL);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK(hello(&a));
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"p1\",\"size\":1,"
+                 "\"lifetime\":\"persistent\"",
+                 "\"result\""));
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"p2\",\"size\":1,"
+                 "\"lifetime\":\"persistent\"",
+                 "\"result\""));
+    broker_conn_close(a.conn);
+    a.conn = NULL;
+    broker_get_stats(b, &st);
+    CHECK_INT(st.regions, 2);
+    /* A fresh connection of the same principal: its own per-client slots
+     * are free, but the principal's are not. */
+    CHECK_INT(connect_as(b, &a2, ME), SHMB_OK);
+    CHECK(hello(&a2));
+    CHECK(expect(&a2,
+                 "\"op\":\"create\",\"name\":\"p3\",\"size\":1,"
+                 "\"lifetime\":\"persistent\"",
+                 "your principal (user, AppContainer and integrity band) "
+                 "already has limits.regions_per_principal (2) regions"));
+    /* Another principal of the user takes the user's last one... */
+    CHECK_INT(connect_full(b, &low, ME, "", 0x1000), SHMB_OK);
+    CHECK(hello(&low));
+    CHECK(expect(&low, "\"op\":\"create\",\"name\":\"l1\",\"size\":1",
+                 "\"result\""));
+    CHECK(expect(&low, "\"op\":\"create\",\"name\":\"l2\",\"size\":1",
+                 "your user already has limits.regions_per_user (3) regions"));
+    /* ...another user is not affected. */
+    CHECK_INT(connect_as(b, &other, "S-1-5-21-7-7-7-2002"), SHMB_OK);
+    CHECK(hello(&other));
+    CHECK(expect(&other, "\"op\":\"create\",\"name\":\"o1\",\"size\":1",
+                 "\"result\""));
+    /* Deleting a persistent region gives its slot back. */
+    CHECK(expect(&a2, "\"op\":\"delete\",\"name\":\"p1\"", "\"result\""));
+    CHECK(expect(&a2,
+                 "\"op\":\"create\",\"name\":\"p3\",\"size\":1,"
+                 "\"lifetime\":\"persistent\"",
+                 "\"result\""));
+    broker_conn_close(a2.conn);
+    broker_conn_close(low.conn);
+    broker_conn_close(other.conn);
     broker_free(b);
     b = NULL;
     CHECK_INT(g_fake.live_sections, 0);

@@ -119,7 +119,8 @@ int test_config_invalid_corpus(void)
          "\"deny\""},
         {"rule-bad-pattern.json",
          "rule-bad-pattern.json: $.rules[0].regions[0]: pattern \"a b\" has "
-         "' ' (allowed: letters, digits, . _ - / * ? and ${user})"},
+         "' ' (allowed: letters, digits, . _ - / * ?, ${user} and "
+         "${principal})"},
         {"rule-bad-sid.json",
          "rule-bad-sid.json: $.rules[0].match.user[0]: \"bob\" is not a SID "
          "(S-1-...)"},
@@ -237,7 +238,7 @@ int test_config_example_loads(void)
     /* A deep copy survives the original. */
     CHECK_INT(shmb_config_copy(&copy, &cfg), SHMB_OK);
     shmb_config_free(&cfg);
-    CHECK_STR(copy.rules[0].regions.v[0], "users/${user}/**");
+    CHECK_STR(copy.rules[0].regions.v[0], "users/${principal}/**");
 done:
     shmb_config_free(&cfg);
     shmb_config_free(&copy);
@@ -504,12 +505,16 @@ int test_config_limits(void)
         {"max_frame", "16777217", "1024 to 16777216"},
         {"max_clients", "2001", "1 to 2000"},
         {"clients_per_user", "2001", "1 to 2000"},
+        {"clients_per_principal", "2001", "1 to 2000"},
         {"hello_timeout_ms", "600001", "100 to 600000"},
         {"max_regions", "100001", "1 to 100000"},
         {"max_region_size", "1125899906842625", "1 to 1125899906842624"},
         {"regions_per_client", "100001", "1 to 100000"},
+        {"regions_per_user", "100001", "1 to 100000"},
+        {"regions_per_principal", "100001", "1 to 100000"},
         {"commit_per_client", "1125899906842625", "1 to 1125899906842624"},
         {"commit_per_user", "1125899906842625", "1 to 1125899906842624"},
+        {"commit_per_principal", "1125899906842625", "1 to 1125899906842624"},
         {"commit_total", "1125899906842625", "1 to 1125899906842624"},
     };
     shmb_config cfg = {0};
@@ -527,6 +532,28 @@ int test_config_limits(void)
     CHECK_INT(cfg.limits.commit_per_client, 1ull << 30);
     CHECK_INT(cfg.limits.commit_per_user, 2ull << 30);
     CHECK_INT(cfg.limits.commit_total, 4ull << 30);
+    CHECK_INT(cfg.limits.clients_per_principal, 64);
+    CHECK_INT(cfg.limits.regions_per_user, 256);
+    CHECK_INT(cfg.limits.regions_per_principal, 256);
+    CHECK_INT(cfg.limits.commit_per_principal, 2ull << 30);
+    shmb_config_free(&cfg);
+    /* A per-principal sub-limit left out follows its per-user limit (so a
+     * file that raised the user's limit is not cut down by a default)... */
+    CHECK_INT(parse_text("{\"limits\": {\"commit_per_user\": 8589934592, "
+                         "\"regions_per_user\": 9, \"clients_per_user\": 7}}",
+                         &cfg, err, sizeof(err)),
+              SHMB_OK);
+    CHECK_INT(cfg.limits.commit_per_principal, 8ull << 30);
+    CHECK_INT(cfg.limits.regions_per_principal, 9);
+    CHECK_INT(cfg.limits.clients_per_principal, 7);
+    shmb_config_free(&cfg);
+    /* ...and one given is kept. */
+    CHECK_INT(parse_text("{\"limits\": {\"commit_per_user\": 8589934592, "
+                         "\"commit_per_principal\": 65536}}",
+                         &cfg, err, sizeof(err)),
+              SHMB_OK);
+    CHECK_INT(cfg.limits.commit_per_principal, 65536);
+    CHECK_INT(cfg.limits.commit_per_user, 8ull << 30);
     shmb_config_free(&cfg);
 
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -555,9 +582,10 @@ int test_config_limits(void)
               SHMB_E_INVALID_ARG);
     CHECK_STR(err, "t.json: $.limits: unknown key \"max_frames\" (expected one "
                    "of: max_frame, max_clients, clients_per_user, "
-                   "hello_timeout_ms, max_regions, max_region_size, "
-                   "regions_per_client, commit_per_client, commit_per_user, "
-                   "commit_total)");
+                   "clients_per_principal, hello_timeout_ms, max_regions, "
+                   "max_region_size, regions_per_client, regions_per_user, "
+                   "regions_per_principal, commit_per_client, "
+                   "commit_per_user, commit_per_principal, commit_total)");
 done:
     shmb_config_free(&cfg);
     return TEST_RESULT;

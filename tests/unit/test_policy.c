@@ -336,3 +336,170 @@ done:
     shmb_config_free(&cfg);
     return TEST_RESULT;
 }
+
+/* ---- principals --------------------------------------------------------- */
+
+#ifndef SHMB_TEST_DATA_DIR
+#error "SHMB_TEST_DATA_DIR must be defined"
+#endif
+
+static int load_file(const char *path, shmb_config *cfg)
+{
+    char err[SHMB_CONFIG_ERR_MAX];
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+    int rc = -1;
+    if (f == NULL)
+        return -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
+        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n)) != NULL &&
+        fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        rc = shmb_config_parse(buf, (size_t)n, path, &shmb_conventions_windows,
+                               cfg, err, sizeof(err));
+        if (rc != SHMB_OK)
+            fprintf(stderr, "%s\n", err);
+    }
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+/* What a low-integrity or AppContainer process of alice must not do in the
+ * namespace of alice's normal programs. */
+static int sandbox_kept_out(const shmb_config *cfg, const char *label)
+{
+    static const who *const sandboxes[] = {&low, &ac1, &untrusted};
+    static const struct {
+        shmb_op op;
+        shmb_access acc;
+    } ops[] = {{SHMB_OP_OPEN, SHMB_ACCESS_RO},
+               {SHMB_OP_OPEN, SHMB_ACCESS_RW},
+               {SHMB_OP_CREATE, SHMB_ACCESS_RW},
+               {SHMB_OP_DELETE, SHMB_ACCESS_NONE}};
+    shmb_verdict v;
+    size_t i, k;
+    int ok = 1;
+    for (i = 0; i < sizeof(sandboxes) / sizeof(sandboxes[0]); i++) {
+        for (k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+            if (check(cfg, sandboxes[i], ops[k].op, "users/" ALICE "/x",
+                      ops[k].acc, 1, SHMB_LIFETIME_CLIENT, &v) != 0) {
+                fprintf(stderr, "%s: %s may %s users/%s/x: %s\n", label,
+                        sandboxes[i]->label, shmb_op_name(ops[k].op), ALICE,
+                        v.message);
+                ok = 0;
+            }
+        }
+    }
+    return ok;
+}
+
+/* The built-in default and the example's own-namespace rule are per
+ * principal: a sandbox of a user does not reach that user's regions. */
+int test_policy_principal_namespaces(void)
+{
+    char path[1024];
+    shmb_config def, ex;
+    shmb_verdict v;
+    char text[64];
+    shmb_identity id;
+
+    memset(&def, 0, sizeof(def));
+    memset(&ex, 0, sizeof(ex));
+    memset(&id, 0, sizeof(id));
+    CHECK_INT(shmb_config_defaults(&def, &shmb_conventions_windows), SHMB_OK);
+    snprintf(path, sizeof(path), "%s/../../installer/config.example.json",
+             SHMB_TEST_DATA_DIR);
+    CHECK_INT(load_file(path, &ex), SHMB_OK);
+    CHECK(sandbox_kept_out(&def, "defaults"));
+    CHECK(sandbox_kept_out(&ex, "example"));
+    /* Each principal has its own namespace... */
+    CHECK(check(&def, &alice, SHMB_OP_CREATE, "users/" ALICE "/x",
+                SHMB_ACCESS_RW, 1, SHMB_LIFETIME_PERSISTENT, &v) == 1);
+    CHECK(check(&def, &bob_admin, SHMB_OP_OPEN, "users/" BOB "/x",
+                SHMB_ACCESS_RW, 0, 0, &v) == 1);
+    CHECK(check(&def, &low, SHMB_OP_CREATE, "users/" ALICE "/low/x",
+                SHMB_ACCESS_RW, 1, SHMB_LIFETIME_CLIENT, &v) == 1);
+    CHECK(check(&ex, &low, SHMB_OP_CREATE, "users/" ALICE "/low/x",
+                SHMB_ACCESS_RW, 1, SHMB_LIFETIME_CLIENT, &v) == 1);
+    CHECK(check(&def, &untrusted, SHMB_OP_OPEN, "users/" ALICE "/untrusted/x",
+                SHMB_ACCESS_RW, 0, 0, &v) == 1);
+    /* ...that does not reach up or sideways... */
+    CHECK(check(&def, &low, SHMB_OP_OPEN, "users/" ALICE "/untrusted/x",
+                SHMB_ACCESS_RO, 0, 0, &v) == 0);
+    CHECK(check(&def, &low, SHMB_OP_OPEN, "users/" ALICE "/lowx/x",
+                SHMB_ACCESS_RO, 0, 0, &v) == 0);
+    CHECK(check(&def, &untrusted, SHMB_OP_OPEN, "users/" ALICE "/low/x",
+                SHMB_ACCESS_RO, 0, 0, &v) == 0);
+    CHECK(check(&def, &low, SHMB_OP_OPEN, "users/" BOB "/low/x", SHMB_ACCESS_RO,
+                0, 0, &v) == 0);
+    /* ...while the user's medium+ programs reach down into their own
+     * sandboxes' names (as Windows lets them write down). */
+    CHECK(check(&def, &alice, SHMB_OP_OPEN, "users/" ALICE "/low/x",
+                SHMB_ACCESS_RW, 0, 0, &v) == 1);
+    /* An AppContainer has no "${principal}" (its SIDs do not fit a name):
+     * nothing under users/ at all, until a rule names the container. */
+    CHECK(check(&def, &ac1, SHMB_OP_CREATE, "users/" ALICE "/ac/" AC1 "/x",
+                SHMB_ACCESS_RW, 1, SHMB_LIFETIME_CLIENT, &v) == 0);
+    CHECK(check(&def, &ac1, SHMB_OP_CREATE, "users/" ALICE "/low/x",
+                SHMB_ACCESS_RW, 1, SHMB_LIFETIME_CLIENT, &v) == 0);
+    /* A user SID that cannot grant has no namespace. */
+    CHECK(check(&def, &restricted, SHMB_OP_OPEN, "users/" ALICE "/x",
+                SHMB_ACCESS_RO, 0, 0, &v) == 0);
+    /* The text itself. */
+    snprintf(id.user_sid, sizeof(id.user_sid), "%s", ALICE);
+    id.integrity = 0x3000;
+    CHECK(shmb_principal_text(&id, text, sizeof(text)));
+    CHECK_STR(text, ALICE);
+    id.integrity = 0x1fff;
+    CHECK(shmb_principal_text(&id, text, sizeof(text)));
+    CHECK_STR(text, ALICE "/low");
+    id.integrity = 0;
+    CHECK(shmb_principal_text(&id, text, sizeof(text)));
+    CHECK_STR(text, ALICE "/untrusted");
+    CHECK(!shmb_principal_text(&id, text, 8)); /* does not fit */
+    snprintf(id.appcontainer_sid, sizeof(id.appcontainer_sid), "%s", AC1);
+    CHECK(!shmb_principal_text(&id, text, sizeof(text)));
+done:
+    shmb_config_free(&def);
+    shmb_config_free(&ex);
+    return TEST_RESULT;
+}
+
+/* Sharing with a sandbox is a rule that says so. */
+int test_policy_share_with_low(void)
+{
+    static const char json[] =
+        "{\"rules\":["
+        "{\"name\":\"own\",\"regions\":[\"users/${principal}/**\"],"
+        "\"create\":true,\"open\":\"rw\",\"delete\":true},"
+        "{\"name\":\"share-with-low\",\"match\":{\"integrity\":[\"low\"],"
+        "\"appcontainer\":\"none\"},\"regions\":[\"users/${user}/shared/**\"],"
+        "\"open\":\"rw\"}]}";
+    char err[SHMB_CONFIG_ERR_MAX];
+    shmb_config cfg;
+    shmb_verdict v;
+
+    memset(&cfg, 0, sizeof(cfg));
+    CHECK_INT(shmb_config_parse(json, strlen(json), "share",
+                                &shmb_conventions_windows, &cfg, err,
+                                sizeof(err)),
+              SHMB_OK);
+    CHECK(check(&cfg, &alice, SHMB_OP_CREATE, "users/" ALICE "/shared/x",
+                SHMB_ACCESS_RW, 1, SHMB_LIFETIME_CLIENT, &v) == 1);
+    CHECK(check(&cfg, &low, SHMB_OP_OPEN, "users/" ALICE "/shared/x",
+                SHMB_ACCESS_RW, 0, 0, &v) == 1);
+    CHECK_STR(v.rule->name, "share-with-low");
+    /* Only what the rule names, only for whom it names. */
+    CHECK(check(&cfg, &low, SHMB_OP_OPEN, "users/" ALICE "/x", SHMB_ACCESS_RO,
+                0, 0, &v) == 0);
+    CHECK(check(&cfg, &low, SHMB_OP_CREATE, "users/" ALICE "/shared/y",
+                SHMB_ACCESS_RW, 1, SHMB_LIFETIME_CLIENT, &v) == 0);
+    CHECK(check(&cfg, &ac1, SHMB_OP_OPEN, "users/" ALICE "/shared/x",
+                SHMB_ACCESS_RO, 0, 0, &v) == 0);
+    CHECK(check(&cfg, &low, SHMB_OP_OPEN, "users/" BOB "/shared/x",
+                SHMB_ACCESS_RO, 0, 0, &v) == 0);
+done:
+    shmb_config_free(&cfg);
+    return TEST_RESULT;
+}
