@@ -28,6 +28,7 @@
 
 #include "peer_win.h"
 #include "platform.h"
+#include "sddl_win.h"
 #include "shmb_config.h"
 #include "util_win.h"
 
@@ -125,37 +126,54 @@ static HANDLE pipe_instance(plat_listener *l, int first)
 
 /* ---- the accept thread ----------------------------------------------- */
 
-/* Waits for a client on `h`. Returns 1 when connected, 0 to retry with a
- * new instance, -1 when asked to stop. */
-static int wait_for_client(plat_listener *l, HANDLE h)
-{
-    OVERLAPPED ov;
-    HANDLE waits[2];
-    DWORD got, n;
-    int rc = 0;
+/* Instances kept listening (docs/security.md, round two item 9). With one,
+ * the name had no instance from a client's connect until the next
+ * CreateNamedPipeW - after identification - and ERROR_PIPE_BUSY for every
+ * other client. A connected instance is replaced before its client is
+ * identified, so LISTENING - 1 clients can arrive at once and find one. */
+#define LISTENING 4
 
-    memset(&ov, 0, sizeof(ov));
-    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-    if (ov.hEvent == NULL)
+typedef struct slot {
+    HANDLE pipe; /* INVALID_HANDLE_VALUE when it needs a new instance */
+    OVERLAPPED ov;
+    int listening; /* ConnectNamedPipe started on pipe */
+    int connected; /* ConnectNamedPipe completed at once */
+} slot;
+
+/* Gives the slot a listening instance: creates one if needed and starts
+ * ConnectNamedPipe. Returns 0 if no instance could be created. */
+static int slot_arm(plat_listener *l, slot *s)
+{
+    if (s->pipe == INVALID_HANDLE_VALUE)
+        s->pipe = pipe_instance(l, 0);
+    if (s->pipe == INVALID_HANDLE_VALUE)
         return 0;
-    if (ConnectNamedPipe(h, &ov)) {
-        rc = 1;
-    } else if (GetLastError() == ERROR_PIPE_CONNECTED) {
-        rc = 1;
-    } else if (GetLastError() == ERROR_IO_PENDING) {
-        waits[0] = ov.hEvent;
-        waits[1] = l->stop_event;
-        got = WaitForMultipleObjects(2, waits, FALSE, INFINITE);
-        if (got == WAIT_OBJECT_0) {
-            rc = GetOverlappedResult(h, &ov, &n, FALSE) ? 1 : 0;
-        } else {
-            CancelIoEx(h, &ov);
-            GetOverlappedResult(h, &ov, &n, TRUE);
-            rc = -1;
-        }
+    ResetEvent(s->ov.hEvent);
+    s->connected = 0;
+    if (ConnectNamedPipe(s->pipe, &s->ov) ||
+        GetLastError() == ERROR_PIPE_CONNECTED) {
+        s->connected = 1;
+        SetEvent(s->ov.hEvent);
+    } else if (GetLastError() != ERROR_IO_PENDING) {
+        CloseHandle(s->pipe); /* a client came and went: a fresh one */
+        s->pipe = INVALID_HANDLE_VALUE;
+        return 0;
     }
-    CloseHandle(ov.hEvent);
-    return rc;
+    s->listening = 1;
+    return 1;
+}
+
+static void slot_cancel(slot *s)
+{
+    DWORD n;
+    if (s->pipe != INVALID_HANDLE_VALUE) {
+        if (s->listening && !s->connected) {
+            CancelIoEx(s->pipe, &s->ov);
+            GetOverlappedResult(s->pipe, &s->ov, &n, TRUE);
+        }
+        CloseHandle(s->pipe);
+        s->pipe = INVALID_HANDLE_VALUE;
+    }
 }
 
 static void enqueue(plat_listener *l, pending *p)
@@ -170,49 +188,98 @@ static void enqueue(plat_listener *l, pending *p)
     uv_async_send(&l->accepted);
 }
 
+/* Identifies the client connected on `h` (accepted at `when`) and queues
+ * it for the loop. */
+static void accept_one(plat_listener *l, HANDLE h, const FILETIME *when)
+{
+    pending *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        DisconnectNamedPipe(h);
+        CloseHandle(h);
+        return;
+    }
+    p->pipe = h;
+    p->rc = peer_identify(h, when, &p->peer, &p->id, p->why, sizeof(p->why));
+    enqueue(l, p);
+}
+
+/* Waits for the stop event or any slot. Returns the slot index, LISTENING
+ * on stop, or -1 on a timeout (a slot waits for an instance). */
+static int wait_slots(plat_listener *l, slot *slots, int all_armed)
+{
+    HANDLE waits[LISTENING + 1];
+    DWORD got;
+    int i;
+    waits[0] = l->stop_event;
+    for (i = 0; i < LISTENING; i++)
+        waits[i + 1] = slots[i].ov.hEvent;
+    got = WaitForMultipleObjects(LISTENING + 1, waits, FALSE,
+                                 all_armed ? INFINITE : INSTANCE_RETRY_MS);
+    if (got == WAIT_OBJECT_0)
+        return LISTENING;
+    if (got > WAIT_OBJECT_0 && got <= WAIT_OBJECT_0 + LISTENING)
+        return (int)(got - WAIT_OBJECT_0 - 1);
+    return -1;
+}
+
 static DWORD WINAPI accept_thread(LPVOID arg)
 {
     plat_listener *l = arg;
-    HANDLE h = l->first;
-    pending *p;
-    int got;
+    slot slots[LISTENING];
+    int i, armed, got;
+    DWORD n;
 
+    memset(slots, 0, sizeof(slots));
+    for (i = 0; i < LISTENING; i++) {
+        slots[i].pipe = INVALID_HANDLE_VALUE;
+        slots[i].ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+        if (slots[i].ov.hEvent == NULL)
+            goto done; /* l->stop_event is still waited on by stop */
+    }
+    slots[0].pipe = l->first;
     l->first = NULL;
     for (;;) {
-        if (h == INVALID_HANDLE_VALUE) {
+        for (armed = 1, i = 0; i < LISTENING; i++) {
+            if (slots[i].listening || slot_arm(l, &slots[i]))
+                continue;
             /* Out of instances or memory, or the name is not ours: back
              * off and keep trying; connected clients are still served. */
             shmb_log_event(l->log, SHMB_LOG_ERROR, SHMB_EV_PIPE_INSTANCE_FAILED,
                            "error=%lu", GetLastError());
-            if (WaitForSingleObject(l->stop_event, INSTANCE_RETRY_MS) ==
-                WAIT_OBJECT_0)
-                return 0;
-            h = pipe_instance(l, 0);
+            armed = 0;
+        }
+        got = wait_slots(l, slots, armed);
+        if (got == LISTENING)
+            break;
+        if (got < 0)
             continue;
+        {
+            slot *s = &slots[got];
+            HANDLE h = s->pipe;
+            FILETIME when;
+            GetSystemTimeAsFileTime(&when);
+            s->listening = 0;
+            s->pipe = INVALID_HANDLE_VALUE;
+            if (!s->connected && !GetOverlappedResult(h, &s->ov, &n, FALSE)) {
+                CloseHandle(h); /* the others still listen */
+                continue;
+            }
+            /* Replace it before identifying its client, so the name keeps
+             * LISTENING instances while identification runs. */
+            if (!slot_arm(l, s))
+                shmb_log_event(l->log, SHMB_LOG_ERROR,
+                               SHMB_EV_PIPE_INSTANCE_FAILED, "error=%lu",
+                               GetLastError());
+            accept_one(l, h, &when);
         }
-        got = wait_for_client(l, h);
-        if (got < 0) {
-            CloseHandle(h);
-            return 0;
-        }
-        if (got == 0) {
-            /* Replace before closing, so the name never goes away. */
-            HANDLE next = pipe_instance(l, 0);
-            CloseHandle(h);
-            h = next;
-            continue;
-        }
-        p = calloc(1, sizeof(*p));
-        if (p == NULL) {
-            DisconnectNamedPipe(h);
-            CloseHandle(h);
-        } else {
-            p->pipe = h;
-            p->rc = peer_identify(h, &p->peer, &p->id, p->why, sizeof(p->why));
-            enqueue(l, p);
-        }
-        h = pipe_instance(l, 0);
     }
+done:
+    for (i = 0; i < LISTENING; i++) {
+        slot_cancel(&slots[i]);
+        if (slots[i].ov.hEvent != NULL)
+            CloseHandle(slots[i].ov.hEvent);
+    }
+    return 0;
 }
 
 /* ---- handing connections to the loop --------------------------------- */
@@ -264,27 +331,6 @@ void plat_stream_close(uv_file fd)
 
 /* ---- start / stop ----------------------------------------------------- */
 
-/* The pipe's SDDL with an explicit owner: our own user (LocalSystem under
- * the SCM) unless the config names one. Clients check this owner to know
- * they talk to the service (client_win.c). */
-static int pipe_sddl(const char *sddl, WCHAR *out, size_t cap)
-{
-    char sid[SHMB_SID_MAX], text[SHMB_SDDL_MAX + SHMB_SID_MAX + 4];
-    TOKEN_USER *self;
-    if (strncmp(sddl, "O:", 2) == 0) {
-        snprintf(text, sizeof(text), "%s", sddl);
-    } else {
-        self = win_self_user();
-        if (self == NULL || !win_sid_string(self->User.Sid, sid, sizeof(sid))) {
-            free(self);
-            return 0;
-        }
-        free(self);
-        snprintf(text, sizeof(text), "O:%s%s", sid, sddl);
-    }
-    return win_wide(text, out, cap);
-}
-
 static int sd_has_label(PSECURITY_DESCRIPTOR sd)
 {
     BOOL present = FALSE, defaulted = FALSE;
@@ -308,26 +354,23 @@ static int sd_has_label(PSECURITY_DESCRIPTOR sd)
 static int listener_prepare(plat_listener *l, const char *name,
                             const char *sddl, char *why, size_t whycap)
 {
-    WCHAR wsddl[SHMB_SDDL_MAX + SHMB_SID_MAX + 4];
     HANDLE second;
+    int rc;
 
-    if (!win_wide(name, l->pipe_name, SHMB_PIPE_NAME_MAX) ||
-        !pipe_sddl(sddl, wsddl, sizeof(wsddl) / sizeof(wsddl[0]))) {
-        snprintf(why, whycap, "pipe name or SDDL is not valid UTF-8");
+    if (!win_wide(name, l->pipe_name, SHMB_PIPE_NAME_MAX)) {
+        snprintf(why, whycap, "pipe name is not valid UTF-8");
         return SHMB_E_INVALID_ARG;
     }
-    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(
-            wsddl, SDDL_REVISION_1, &l->sd, NULL)) {
+    /* The owner is explicit (our own account unless the config names
+     * one): clients check it to know they talk to the service. */
+    if (!win_sd_owned(sddl, &l->sd)) {
         snprintf(why, whycap, "pipe SDDL does not parse (error %lu)",
                  GetLastError());
         return SHMB_E_INVALID_ARG;
     }
-    if (!sd_has_real_dacl(l->sd)) {
-        snprintf(why, whycap,
-                 "pipe SDDL has no DACL (\"D:\"): that would "
-                 "let everyone do anything with the pipe");
-        return SHMB_E_INVALID_ARG;
-    }
+    rc = win_pipe_sd_check(l->sd, why, whycap);
+    if (rc != SHMB_OK)
+        return rc;
     l->has_label = sd_has_label(l->sd);
     l->first = pipe_instance(l, 1);
     if (l->first == INVALID_HANDLE_VALUE) {
