@@ -35,6 +35,13 @@
 #define PIPE_BUFFER 65536
 #define INSTANCE_RETRY_MS 200
 
+/* Instances kept listening (docs/security.md, round two item 9). With one,
+ * the name had no instance from a client's connect until the next
+ * CreateNamedPipeW - after identification - and ERROR_PIPE_BUSY for every
+ * other client. A connected instance is replaced before its client is
+ * identified, so LISTENING - 1 clients can arrive at once and find one. */
+#define LISTENING 4
+
 typedef struct pending {
     HANDLE pipe;
     plat_peer *peer; /* NULL when identification failed */
@@ -52,7 +59,8 @@ struct plat_listener {
     WCHAR pipe_name[SHMB_PIPE_NAME_MAX];
     PSECURITY_DESCRIPTOR sd;
     int has_label;
-    HANDLE first;      /* first instance, handed to the thread */
+    /* Created at start (the first one flagged), handed to the thread. */
+    HANDLE initial[LISTENING];
     HANDLE stop_event; /* manual reset: tells the thread to finish */
     HANDLE thread;
     CRITICAL_SECTION lock;
@@ -125,13 +133,6 @@ static HANDLE pipe_instance(plat_listener *l, int first)
 }
 
 /* ---- the accept thread ----------------------------------------------- */
-
-/* Instances kept listening (docs/security.md, round two item 9). With one,
- * the name had no instance from a client's connect until the next
- * CreateNamedPipeW - after identification - and ERROR_PIPE_BUSY for every
- * other client. A connected instance is replaced before its client is
- * identified, so LISTENING - 1 clients can arrive at once and find one. */
-#define LISTENING 4
 
 typedef struct slot {
     HANDLE pipe; /* INVALID_HANDLE_VALUE when it needs a new instance */
@@ -231,13 +232,17 @@ static DWORD WINAPI accept_thread(LPVOID arg)
 
     memset(slots, 0, sizeof(slots));
     for (i = 0; i < LISTENING; i++) {
-        slots[i].pipe = INVALID_HANDLE_VALUE;
-        slots[i].ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-        if (slots[i].ov.hEvent == NULL)
-            goto done; /* l->stop_event is still waited on by stop */
+        slots[i].pipe = l->initial[i];
+        l->initial[i] = INVALID_HANDLE_VALUE;
     }
-    slots[0].pipe = l->first;
-    l->first = NULL;
+    for (i = 0; i < LISTENING; i++) {
+        slots[i].ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+        if (slots[i].ov.hEvent == NULL) {
+            shmb_log_event(l->log, SHMB_LOG_ERROR, SHMB_EV_PIPE_INSTANCE_FAILED,
+                           "error=%lu", GetLastError());
+            goto done; /* no clients: the log says why */
+        }
+    }
     for (;;) {
         for (armed = 1, i = 0; i < LISTENING; i++) {
             if (slots[i].listening || slot_arm(l, &slots[i]))
@@ -349,13 +354,12 @@ static int sd_has_label(PSECURITY_DESCRIPTOR sd)
     return 0;
 }
 
-/* Parses the descriptor and creates the first instance (so a squatted or
+/* Parses the descriptor and creates the instances (so a squatted or
  * invalid pipe name fails here, before the service reports RUNNING). */
 static int listener_prepare(plat_listener *l, const char *name,
                             const char *sddl, char *why, size_t whycap)
 {
-    HANDLE second;
-    int rc;
+    int i, rc;
 
     if (!win_wide(name, l->pipe_name, SHMB_PIPE_NAME_MAX)) {
         snprintf(why, whycap, "pipe name is not valid UTF-8");
@@ -372,8 +376,8 @@ static int listener_prepare(plat_listener *l, const char *name,
     if (rc != SHMB_OK)
         return rc;
     l->has_label = sd_has_label(l->sd);
-    l->first = pipe_instance(l, 1);
-    if (l->first == INVALID_HANDLE_VALUE) {
+    l->initial[0] = pipe_instance(l, 1);
+    if (l->initial[0] == INVALID_HANDLE_VALUE) {
         DWORD e = GetLastError();
         snprintf(why, whycap,
                  e == ERROR_ACCESS_DENIED
@@ -384,24 +388,30 @@ static int listener_prepare(plat_listener *l, const char *name,
         return SHMB_E_SYSTEM;
     }
     /* Every later instance needs FILE_CREATE_PIPE_INSTANCE for us in the
-     * configured DACL; find out now rather than serve one client. */
-    second = pipe_instance(l, 0);
-    if (second == INVALID_HANDLE_VALUE) {
-        snprintf(why, whycap,
-                 "the pipe SDDL does not let the service create more "
-                 "instances of %s (error %lu): grant its account "
-                 "FILE_CREATE_PIPE_INSTANCE (e.g. (A;;GA;;;SY))",
-                 name, GetLastError());
-        return SHMB_E_INVALID_ARG;
+     * configured DACL; find out now rather than serve one client. All of
+     * them exist before we return: a client that comes right after the
+     * start finds LISTENING instances. */
+    for (i = 1; i < LISTENING; i++) {
+        l->initial[i] = pipe_instance(l, 0);
+        if (l->initial[i] == INVALID_HANDLE_VALUE) {
+            snprintf(why, whycap,
+                     "the pipe SDDL does not let the service create more "
+                     "instances of %s (error %lu): grant its account "
+                     "FILE_CREATE_PIPE_INSTANCE (e.g. (A;;GA;;;SY))",
+                     name, GetLastError());
+            return SHMB_E_INVALID_ARG;
+        }
     }
-    CloseHandle(second);
     return SHMB_OK;
 }
 
 static void listener_free(plat_listener *l)
 {
-    if (l->first != INVALID_HANDLE_VALUE && l->first != NULL)
-        CloseHandle(l->first);
+    int i;
+    for (i = 0; i < LISTENING; i++) {
+        if (l->initial[i] != INVALID_HANDLE_VALUE)
+            CloseHandle(l->initial[i]);
+    }
     if (l->stop_event != NULL)
         CloseHandle(l->stop_event);
     LocalFree(l->sd);
@@ -427,7 +437,8 @@ int plat_listener_start(uv_loop_t *loop, const char *name, const char *sddl,
     l->log = log;
     l->cb = cb;
     l->ctx = ctx;
-    l->first = INVALID_HANDLE_VALUE;
+    for (rc = 0; rc < LISTENING; rc++)
+        l->initial[rc] = INVALID_HANDLE_VALUE;
     InitializeCriticalSection(&l->lock);
     rc = listener_prepare(l, name, sddl, why, whycap);
     if (rc == SHMB_OK) {

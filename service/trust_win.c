@@ -51,6 +51,33 @@ static int sid_trusted(PSID sid, const char *self)
            (self[0] != '\0' && strcmp(text, self) == 0);
 }
 
+int win_dacl_trusted(const ACL *dacl, const char *shown, DWORD mask,
+                     const char *self, char *why, size_t cap)
+{
+    char text[SHMB_SID_MAX];
+    DWORD i;
+
+    for (i = 0; i < dacl->AceCount; i++) {
+        ACE_HEADER *ace;
+        ACCESS_MASK granted;
+        PSID sid;
+        if (!GetAce((PACL)dacl, i, (void **)&ace) ||
+            !win_ace_grant(ace, &granted, &sid) ||
+            (ace->AceFlags & INHERIT_ONLY_ACE) || !(granted & mask))
+            continue;
+        if (sid != NULL && sid_trusted(sid, self))
+            continue;
+        if (sid == NULL || !win_sid_string(sid, text, sizeof(text)))
+            snprintf(text, sizeof(text), "an unreadable SID");
+        snprintf(why, cap,
+                 "%s is writable by %s (access 0x%lx): only SYSTEM, "
+                 "Administrators and the service's account may change it",
+                 shown, text, (unsigned long)granted);
+        return 0;
+    }
+    return 1;
+}
+
 /* Rights to open a file or folder only to judge it (and read it). */
 #define JUDGE_RIGHTS (READ_CONTROL | FILE_READ_ATTRIBUTES | SYNCHRONIZE)
 
@@ -65,7 +92,7 @@ static int handle_trusted(HANDLE h, const char *shown, int is_dir,
     PSECURITY_DESCRIPTOR sd = NULL;
     PSID owner = NULL;
     PACL dacl = NULL;
-    DWORD rc, i, mask = is_dir ? DIR_WRITE_RIGHTS : FILE_WRITE_RIGHTS;
+    DWORD rc, mask = is_dir ? DIR_WRITE_RIGHTS : FILE_WRITE_RIGHTS;
     char text[SHMB_SID_MAX] = "?";
     int ok = 1;
 
@@ -105,25 +132,8 @@ static int handle_trusted(HANDLE h, const char *shown, int is_dir,
         snprintf(why, cap, "%s has no DACL (anyone may change it)", shown);
         ok = 0;
     }
-    for (i = 0; ok && i < dacl->AceCount; i++) {
-        ACE_HEADER *ace;
-        ACCESS_MASK granted;
-        PSID sid;
-        if (!GetAce(dacl, i, (void **)&ace) ||
-            !win_ace_grant(ace, &granted, &sid) ||
-            (ace->AceFlags & INHERIT_ONLY_ACE) || !(granted & mask))
-            continue;
-        if (sid == NULL || !sid_trusted(sid, self)) {
-            if (sid == NULL || !win_sid_string(sid, text, sizeof(text)))
-                snprintf(text, sizeof(text), "an unreadable SID");
-            snprintf(why, cap,
-                     "%s is writable by %s (access 0x%lx): only SYSTEM, "
-                     "Administrators and the service's account may change "
-                     "it",
-                     shown, text, (unsigned long)granted);
-            ok = 0;
-        }
-    }
+    if (ok)
+        ok = win_dacl_trusted(dacl, shown, mask, self, why, cap);
     LocalFree(sd);
     return ok;
 }
