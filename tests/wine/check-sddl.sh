@@ -40,6 +40,12 @@ config 'D:P(A;;GA;;;SY)(A;;0x12019f;;;AU)' 'D:P(A;;GA;;;SY)(A;;0x5;;;AU)'
 out=$(check) && fail "a pipe SDDL giving users FILE_CREATE_PIPE_INSTANCE was accepted"
 echo "$out" | grep -q "FILE_CREATE_PIPE_INSTANCE" || fail "unexpected: $out"
 
+# The shipped example grants its Global\ readers 0x5 (item 12).
+example="$(dirname "$0")/../../installer/config.example.json"
+out=$(wine_q "$exe" --check-config --config "$(winepath -w "$example")" 2>&1) ||
+    fail "the example config was refused: $out"
+echo "$out" | grep -q warning && fail "the example config warns: $out"
+
 # The service refuses to start on it, and says why in its log.
 name=shmb-sddl
 log="$SHMB_BUILD_DIR/service-$name.log"
