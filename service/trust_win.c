@@ -138,9 +138,11 @@ static int handle_trusted(HANDLE h, const char *shown, int is_dir,
     return ok;
 }
 
-/* Opens a path without following a final reparse point. Folders are held
- * without FILE_SHARE_DELETE: nobody can rename or replace them while we
- * use what is inside. */
+/* Opens a path without following a final reparse point. Nothing is opened
+ * with FILE_SHARE_DELETE: nobody can rename, replace or delete the folder
+ * or the file while we hold them. A file opened for appending (the log)
+ * lets others read and write it, as fopen did; the config is read only
+ * while nobody writes it. */
 static HANDLE open_nofollow(const WCHAR *path, DWORD access, DWORD disposition,
                             int is_dir)
 {
@@ -148,6 +150,8 @@ static HANDLE open_nofollow(const WCHAR *path, DWORD access, DWORD disposition,
     DWORD share = FILE_SHARE_READ;
     if (is_dir) {
         flags |= FILE_FLAG_BACKUP_SEMANTICS;
+        share |= FILE_SHARE_WRITE;
+    } else if (access & FILE_APPEND_DATA) {
         share |= FILE_SHARE_WRITE;
     }
     return CreateFileW(path, access, share, NULL, disposition, flags, NULL);

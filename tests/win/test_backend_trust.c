@@ -4,6 +4,7 @@
  * file or its folder, and a callback ACE counts as a grant. */
 #include <windows.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
