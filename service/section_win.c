@@ -321,8 +321,10 @@ static void prune_grantees(plat_section *section)
 }
 
 /* Makes room to remember `peer`'s process as a grantee of `section`,
- * before the grant, so a grant never goes out untracked. Returns 1 if the
- * process is known already (*slot = -1) or there is room (*slot = 1). */
+ * before the grant, so a grant never goes out untracked. Returns 0 if the
+ * region already has GRANTEES_MAX live grantees (or no memory); else 1,
+ * with *known set if the process is remembered already. Exited grantees
+ * are dropped first, so a reused pid is never taken for a known one. */
 static int grantee_room(plat_section *section, plat_peer *peer, int *known)
 {
     size_t i;
