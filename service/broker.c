@@ -178,8 +178,9 @@ int broker_create_config_regions(broker *b, char *why, size_t whycap)
         if (rc == SHMB_E_EXISTS) {
             snprintf(why, whycap,
                      "config region '%s': %s already exists; refusing to "
-                     "share an object someone else created",
-                     sr->name, sr->global_name);
+                     "share an object someone else created (its owner, "
+                     "DACL, label or size differ: system error %u)",
+                     sr->name, sr->global_name, (unsigned)syserr);
             return rc;
         }
         if (rc == SHMB_E_NOMEM)
@@ -192,6 +193,7 @@ int broker_create_config_regions(broker *b, char *why, size_t whycap)
                      sr->global_name, (unsigned)syserr);
             return rc;
         }
+        plat_section_untrack(r->section); /* never retired, never drains */
         shmb_log_event(b->log, SHMB_LOG_INFO, SHMB_EV_CREATE,
                        "region=%s size=%llu charge=%llu "
                        "lifetime=config global_name=%s",

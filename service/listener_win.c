@@ -28,11 +28,19 @@
 
 #include "peer_win.h"
 #include "platform.h"
+#include "sddl_win.h"
 #include "shmb_config.h"
 #include "util_win.h"
 
 #define PIPE_BUFFER 65536
 #define INSTANCE_RETRY_MS 200
+
+/* Instances kept listening (docs/security.md, round two item 9). With one,
+ * the name had no instance from a client's connect until the next
+ * CreateNamedPipeW - after identification - and ERROR_PIPE_BUSY for every
+ * other client. A connected instance is replaced before its client is
+ * identified, so LISTENING - 1 clients can arrive at once and find one. */
+#define LISTENING 4
 
 typedef struct pending {
     HANDLE pipe;
@@ -51,7 +59,8 @@ struct plat_listener {
     WCHAR pipe_name[SHMB_PIPE_NAME_MAX];
     PSECURITY_DESCRIPTOR sd;
     int has_label;
-    HANDLE first;      /* first instance, handed to the thread */
+    /* Created at start (the first one flagged), handed to the thread. */
+    HANDLE initial[LISTENING];
     HANDLE stop_event; /* manual reset: tells the thread to finish */
     HANDLE thread;
     CRITICAL_SECTION lock;
@@ -125,37 +134,47 @@ static HANDLE pipe_instance(plat_listener *l, int first)
 
 /* ---- the accept thread ----------------------------------------------- */
 
-/* Waits for a client on `h`. Returns 1 when connected, 0 to retry with a
- * new instance, -1 when asked to stop. */
-static int wait_for_client(plat_listener *l, HANDLE h)
-{
+typedef struct slot {
+    HANDLE pipe; /* INVALID_HANDLE_VALUE when it needs a new instance */
     OVERLAPPED ov;
-    HANDLE waits[2];
-    DWORD got, n;
-    int rc = 0;
+    int listening; /* ConnectNamedPipe started on pipe */
+    int connected; /* ConnectNamedPipe completed at once */
+} slot;
 
-    memset(&ov, 0, sizeof(ov));
-    ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
-    if (ov.hEvent == NULL)
+/* Gives the slot a listening instance: creates one if needed and starts
+ * ConnectNamedPipe. Returns 0 if no instance could be created. */
+static int slot_arm(plat_listener *l, slot *s)
+{
+    if (s->pipe == INVALID_HANDLE_VALUE)
+        s->pipe = pipe_instance(l, 0);
+    if (s->pipe == INVALID_HANDLE_VALUE)
         return 0;
-    if (ConnectNamedPipe(h, &ov)) {
-        rc = 1;
-    } else if (GetLastError() == ERROR_PIPE_CONNECTED) {
-        rc = 1;
-    } else if (GetLastError() == ERROR_IO_PENDING) {
-        waits[0] = ov.hEvent;
-        waits[1] = l->stop_event;
-        got = WaitForMultipleObjects(2, waits, FALSE, INFINITE);
-        if (got == WAIT_OBJECT_0) {
-            rc = GetOverlappedResult(h, &ov, &n, FALSE) ? 1 : 0;
-        } else {
-            CancelIoEx(h, &ov);
-            GetOverlappedResult(h, &ov, &n, TRUE);
-            rc = -1;
-        }
+    ResetEvent(s->ov.hEvent);
+    s->connected = 0;
+    if (ConnectNamedPipe(s->pipe, &s->ov) ||
+        GetLastError() == ERROR_PIPE_CONNECTED) {
+        s->connected = 1;
+        SetEvent(s->ov.hEvent);
+    } else if (GetLastError() != ERROR_IO_PENDING) {
+        CloseHandle(s->pipe); /* a client came and went: a fresh one */
+        s->pipe = INVALID_HANDLE_VALUE;
+        return 0;
     }
-    CloseHandle(ov.hEvent);
-    return rc;
+    s->listening = 1;
+    return 1;
+}
+
+static void slot_cancel(slot *s)
+{
+    DWORD n;
+    if (s->pipe != INVALID_HANDLE_VALUE) {
+        if (s->listening && !s->connected) {
+            CancelIoEx(s->pipe, &s->ov);
+            GetOverlappedResult(s->pipe, &s->ov, &n, TRUE);
+        }
+        CloseHandle(s->pipe);
+        s->pipe = INVALID_HANDLE_VALUE;
+    }
 }
 
 static void enqueue(plat_listener *l, pending *p)
@@ -170,49 +189,102 @@ static void enqueue(plat_listener *l, pending *p)
     uv_async_send(&l->accepted);
 }
 
+/* Identifies the client connected on `h` (accepted at `when`) and queues
+ * it for the loop. */
+static void accept_one(plat_listener *l, HANDLE h, const FILETIME *when)
+{
+    pending *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        DisconnectNamedPipe(h);
+        CloseHandle(h);
+        return;
+    }
+    p->pipe = h;
+    p->rc = peer_identify(h, when, &p->peer, &p->id, p->why, sizeof(p->why));
+    enqueue(l, p);
+}
+
+/* Waits for the stop event or any slot. Returns the slot index, LISTENING
+ * on stop, or -1 on a timeout (a slot waits for an instance). */
+static int wait_slots(plat_listener *l, slot *slots, int all_armed)
+{
+    HANDLE waits[LISTENING + 1];
+    DWORD got;
+    int i;
+    waits[0] = l->stop_event;
+    for (i = 0; i < LISTENING; i++)
+        waits[i + 1] = slots[i].ov.hEvent;
+    got = WaitForMultipleObjects(LISTENING + 1, waits, FALSE,
+                                 all_armed ? INFINITE : INSTANCE_RETRY_MS);
+    if (got == WAIT_OBJECT_0)
+        return LISTENING;
+    if (got > WAIT_OBJECT_0 && got <= WAIT_OBJECT_0 + LISTENING)
+        return (int)(got - WAIT_OBJECT_0 - 1);
+    return -1;
+}
+
 static DWORD WINAPI accept_thread(LPVOID arg)
 {
     plat_listener *l = arg;
-    HANDLE h = l->first;
-    pending *p;
-    int got;
+    slot slots[LISTENING];
+    int i, armed, got;
+    DWORD n;
 
-    l->first = NULL;
+    memset(slots, 0, sizeof(slots));
+    for (i = 0; i < LISTENING; i++) {
+        slots[i].pipe = l->initial[i];
+        l->initial[i] = INVALID_HANDLE_VALUE;
+    }
+    for (i = 0; i < LISTENING; i++) {
+        slots[i].ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+        if (slots[i].ov.hEvent == NULL) {
+            shmb_log_event(l->log, SHMB_LOG_ERROR, SHMB_EV_PIPE_INSTANCE_FAILED,
+                           "error=%lu", GetLastError());
+            goto done; /* no clients: the log says why */
+        }
+    }
     for (;;) {
-        if (h == INVALID_HANDLE_VALUE) {
+        for (armed = 1, i = 0; i < LISTENING; i++) {
+            if (slots[i].listening || slot_arm(l, &slots[i]))
+                continue;
             /* Out of instances or memory, or the name is not ours: back
              * off and keep trying; connected clients are still served. */
             shmb_log_event(l->log, SHMB_LOG_ERROR, SHMB_EV_PIPE_INSTANCE_FAILED,
                            "error=%lu", GetLastError());
-            if (WaitForSingleObject(l->stop_event, INSTANCE_RETRY_MS) ==
-                WAIT_OBJECT_0)
-                return 0;
-            h = pipe_instance(l, 0);
+            armed = 0;
+        }
+        got = wait_slots(l, slots, armed);
+        if (got == LISTENING)
+            break;
+        if (got < 0)
             continue;
+        {
+            slot *s = &slots[got];
+            HANDLE h = s->pipe;
+            FILETIME when;
+            GetSystemTimeAsFileTime(&when);
+            s->listening = 0;
+            s->pipe = INVALID_HANDLE_VALUE;
+            if (!s->connected && !GetOverlappedResult(h, &s->ov, &n, FALSE)) {
+                CloseHandle(h); /* the others still listen */
+                continue;
+            }
+            /* Replace it before identifying its client, so the name keeps
+             * LISTENING instances while identification runs. */
+            if (!slot_arm(l, s))
+                shmb_log_event(l->log, SHMB_LOG_ERROR,
+                               SHMB_EV_PIPE_INSTANCE_FAILED, "error=%lu",
+                               GetLastError());
+            accept_one(l, h, &when);
         }
-        got = wait_for_client(l, h);
-        if (got < 0) {
-            CloseHandle(h);
-            return 0;
-        }
-        if (got == 0) {
-            /* Replace before closing, so the name never goes away. */
-            HANDLE next = pipe_instance(l, 0);
-            CloseHandle(h);
-            h = next;
-            continue;
-        }
-        p = calloc(1, sizeof(*p));
-        if (p == NULL) {
-            DisconnectNamedPipe(h);
-            CloseHandle(h);
-        } else {
-            p->pipe = h;
-            p->rc = peer_identify(h, &p->peer, &p->id, p->why, sizeof(p->why));
-            enqueue(l, p);
-        }
-        h = pipe_instance(l, 0);
     }
+done:
+    for (i = 0; i < LISTENING; i++) {
+        slot_cancel(&slots[i]);
+        if (slots[i].ov.hEvent != NULL)
+            CloseHandle(slots[i].ov.hEvent);
+    }
+    return 0;
 }
 
 /* ---- handing connections to the loop --------------------------------- */
@@ -264,27 +336,6 @@ void plat_stream_close(uv_file fd)
 
 /* ---- start / stop ----------------------------------------------------- */
 
-/* The pipe's SDDL with an explicit owner: our own user (LocalSystem under
- * the SCM) unless the config names one. Clients check this owner to know
- * they talk to the service (client_win.c). */
-static int pipe_sddl(const char *sddl, WCHAR *out, size_t cap)
-{
-    char sid[SHMB_SID_MAX], text[SHMB_SDDL_MAX + SHMB_SID_MAX + 4];
-    TOKEN_USER *self;
-    if (strncmp(sddl, "O:", 2) == 0) {
-        snprintf(text, sizeof(text), "%s", sddl);
-    } else {
-        self = win_self_user();
-        if (self == NULL || !win_sid_string(self->User.Sid, sid, sizeof(sid))) {
-            free(self);
-            return 0;
-        }
-        free(self);
-        snprintf(text, sizeof(text), "O:%s%s", sid, sddl);
-    }
-    return win_wide(text, out, cap);
-}
-
 static int sd_has_label(PSECURITY_DESCRIPTOR sd)
 {
     BOOL present = FALSE, defaulted = FALSE;
@@ -303,34 +354,30 @@ static int sd_has_label(PSECURITY_DESCRIPTOR sd)
     return 0;
 }
 
-/* Parses the descriptor and creates the first instance (so a squatted or
+/* Parses the descriptor and creates the instances (so a squatted or
  * invalid pipe name fails here, before the service reports RUNNING). */
 static int listener_prepare(plat_listener *l, const char *name,
                             const char *sddl, char *why, size_t whycap)
 {
-    WCHAR wsddl[SHMB_SDDL_MAX + SHMB_SID_MAX + 4];
-    HANDLE second;
+    int i, rc;
 
-    if (!win_wide(name, l->pipe_name, SHMB_PIPE_NAME_MAX) ||
-        !pipe_sddl(sddl, wsddl, sizeof(wsddl) / sizeof(wsddl[0]))) {
-        snprintf(why, whycap, "pipe name or SDDL is not valid UTF-8");
+    if (!win_wide(name, l->pipe_name, SHMB_PIPE_NAME_MAX)) {
+        snprintf(why, whycap, "pipe name is not valid UTF-8");
         return SHMB_E_INVALID_ARG;
     }
-    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(
-            wsddl, SDDL_REVISION_1, &l->sd, NULL)) {
+    /* The owner is explicit (our own account unless the config names
+     * one): clients check it to know they talk to the service. */
+    if (!win_sd_owned(sddl, &l->sd)) {
         snprintf(why, whycap, "pipe SDDL does not parse (error %lu)",
                  GetLastError());
         return SHMB_E_INVALID_ARG;
     }
-    if (!sd_has_real_dacl(l->sd)) {
-        snprintf(why, whycap,
-                 "pipe SDDL has no DACL (\"D:\"): that would "
-                 "let everyone do anything with the pipe");
-        return SHMB_E_INVALID_ARG;
-    }
+    rc = win_pipe_sd_check(l->sd, why, whycap);
+    if (rc != SHMB_OK)
+        return rc;
     l->has_label = sd_has_label(l->sd);
-    l->first = pipe_instance(l, 1);
-    if (l->first == INVALID_HANDLE_VALUE) {
+    l->initial[0] = pipe_instance(l, 1);
+    if (l->initial[0] == INVALID_HANDLE_VALUE) {
         DWORD e = GetLastError();
         snprintf(why, whycap,
                  e == ERROR_ACCESS_DENIED
@@ -341,24 +388,30 @@ static int listener_prepare(plat_listener *l, const char *name,
         return SHMB_E_SYSTEM;
     }
     /* Every later instance needs FILE_CREATE_PIPE_INSTANCE for us in the
-     * configured DACL; find out now rather than serve one client. */
-    second = pipe_instance(l, 0);
-    if (second == INVALID_HANDLE_VALUE) {
-        snprintf(why, whycap,
-                 "the pipe SDDL does not let the service create more "
-                 "instances of %s (error %lu): grant its account "
-                 "FILE_CREATE_PIPE_INSTANCE (e.g. (A;;GA;;;SY))",
-                 name, GetLastError());
-        return SHMB_E_INVALID_ARG;
+     * configured DACL; find out now rather than serve one client. All of
+     * them exist before we return: a client that comes right after the
+     * start finds LISTENING instances. */
+    for (i = 1; i < LISTENING; i++) {
+        l->initial[i] = pipe_instance(l, 0);
+        if (l->initial[i] == INVALID_HANDLE_VALUE) {
+            snprintf(why, whycap,
+                     "the pipe SDDL does not let the service create more "
+                     "instances of %s (error %lu): grant its account "
+                     "FILE_CREATE_PIPE_INSTANCE (e.g. (A;;GA;;;SY))",
+                     name, GetLastError());
+            return SHMB_E_INVALID_ARG;
+        }
     }
-    CloseHandle(second);
     return SHMB_OK;
 }
 
 static void listener_free(plat_listener *l)
 {
-    if (l->first != INVALID_HANDLE_VALUE && l->first != NULL)
-        CloseHandle(l->first);
+    int i;
+    for (i = 0; i < LISTENING; i++) {
+        if (l->initial[i] != INVALID_HANDLE_VALUE)
+            CloseHandle(l->initial[i]);
+    }
     if (l->stop_event != NULL)
         CloseHandle(l->stop_event);
     LocalFree(l->sd);
@@ -384,7 +437,8 @@ int plat_listener_start(uv_loop_t *loop, const char *name, const char *sddl,
     l->log = log;
     l->cb = cb;
     l->ctx = ctx;
-    l->first = INVALID_HANDLE_VALUE;
+    for (rc = 0; rc < LISTENING; rc++)
+        l->initial[rc] = INVALID_HANDLE_VALUE;
     InitializeCriticalSection(&l->lock);
     rc = listener_prepare(l, name, sddl, why, whycap);
     if (rc == SHMB_OK) {

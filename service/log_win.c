@@ -6,6 +6,8 @@
  */
 #include <windows.h>
 
+#include <fcntl.h>
+#include <io.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -41,16 +43,23 @@ int plat_log_open(const char *service_name, const char *path, int console,
     if (!console)
         l->event_source = RegisterEventSourceA(NULL, service_name);
     /* LocalSystem appends to this file: a folder others can write to could
-     * hold a link to anything. Refuse such a log path. */
-    if (path != NULL && !win_path_trusted(path, 1, reason, sizeof(reason))) {
-        snprintf(why, whycap, "log file: %s", reason);
-        if (l->event_source != NULL)
-            report_event(l->event_source, EVENTLOG_ERROR_TYPE, why);
-        plat_log_close(l);
-        return SHMB_E_ACCESS_DENIED;
-    }
+     * hold a link to anything. Refuse such a log path, judged by the
+     * handle we then write through. */
     if (path != NULL) {
-        l->file = fopen(path, "a");
+        HANDLE h;
+        int fd, rc = win_file_open_trusted(path, 1, &h, reason, sizeof(reason));
+        if (rc != SHMB_OK) {
+            snprintf(why, whycap, "log file: %s", reason);
+            if (l->event_source != NULL)
+                report_event(l->event_source, EVENTLOG_ERROR_TYPE, why);
+            plat_log_close(l);
+            return rc == SHMB_E_NOT_FOUND ? SHMB_E_SYSTEM : rc;
+        }
+        fd = _open_osfhandle((intptr_t)h, _O_APPEND);
+        if (fd < 0)
+            CloseHandle(h);
+        else if ((l->file = _fdopen(fd, "a")) == NULL)
+            _close(fd);
         if (l->file == NULL) {
             snprintf(why, whycap, "cannot open log file %s", path);
             if (l->event_source != NULL)

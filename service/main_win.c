@@ -16,9 +16,11 @@
 #include <shellapi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "platform.h"
 #include "scm_win.h"
+#include "sddl_win.h"
 #include "service.h"
 #include "util_win.h"
 
@@ -54,6 +56,42 @@ done:
     free(argv);
     LocalFree(wargv);
     return rc;
+}
+
+/* ---- --check-config -------------------------------------------------- */
+
+/* What only Windows can judge in a config that service_check_config
+ * accepted: its SDDLs (sddl_win.c). Reads the file again the way the
+ * service does. Returns 0, or -1 with the reason in msg; warnings go to
+ * warn. */
+static int check_config_windows(const service_options *o, char *msg, size_t cap,
+                                char *warn, size_t warncap)
+{
+    char path[SERVICE_PATH_MAX], why[SHMB_CONFIG_ERR_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    shmb_config cfg;
+    int rc;
+
+    memset(&cfg, 0, sizeof(cfg));
+    if (o->config_path[0] != '\0')
+        snprintf(path, sizeof(path), "%s", o->config_path);
+    else
+        plat_default_config_path(path, sizeof(path));
+    rc = plat_file_read_trusted(path, SHMB_CONFIG_MAX_BYTES, &text, &len, why,
+                                sizeof(why));
+    if (rc == SHMB_E_NOT_FOUND && o->config_path[0] == '\0')
+        rc = shmb_config_defaults(&cfg, plat_conventions());
+    else if (rc == SHMB_OK)
+        rc = shmb_config_parse(text, len, path, plat_conventions(), &cfg, why,
+                               sizeof(why));
+    free(text);
+    if (rc == SHMB_OK)
+        rc = win_config_review(&cfg, why, sizeof(why), warn, warncap);
+    if (rc != SHMB_OK)
+        snprintf(msg, cap, "invalid: %s", why);
+    shmb_config_free(&cfg);
+    return rc == SHMB_OK ? 0 : -1;
 }
 
 /* ---- under the service control manager ------------------------------ */
@@ -163,8 +201,18 @@ int main(void)
     }
     if (opt.check_config) {
         char msg[SHMB_CONFIG_ERR_MAX + SERVICE_PATH_MAX + 16];
+        char ok[sizeof(msg)], warn[4096] = "";
         int rc = service_check_config(&opt, msg, sizeof(msg));
+        if (rc == 0) {
+            memcpy(ok, msg, sizeof(ok));
+            rc = check_config_windows(&opt, msg, sizeof(msg), warn,
+                                      sizeof(warn));
+            if (rc == 0)
+                memcpy(msg, ok, sizeof(msg));
+        }
         fprintf(rc ? stderr : stdout, "%s\n", msg);
+        if (warn[0] != '\0')
+            fprintf(stderr, "%s\n", warn);
         return rc ? 1 : 0;
     }
     if (opt.console)

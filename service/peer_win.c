@@ -59,8 +59,12 @@ static int read_groups(HANDLE tok, shmb_identity *id)
         DWORD attr = g->Groups[i].Attributes;
         if ((attr & SE_GROUP_INTEGRITY) || (attr & SE_GROUP_LOGON_ID))
             continue;
-        if (!win_sid_string(g->Groups[i].Sid, sid, sizeof(sid)))
-            continue;
+        /* A group we cannot name could be the one a deny rule names:
+         * skipping it would let the client past that rule. */
+        if (!win_sid_string(g->Groups[i].Sid, sid, sizeof(sid))) {
+            ok = 0;
+            break;
+        }
         /* A deny-only group (e.g. Administrators in a restricted or
          * filtered token) must never match an allow rule, but does match a
          * deny rule; a disabled group matches nothing. */
@@ -186,8 +190,18 @@ static int appcontainers_agree(const shmb_identity *a, const shmb_identity *b)
            strcmp(a->appcontainer_sid, b->appcontainer_sid) == 0;
 }
 
-int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
-                  size_t whycap)
+/* 1 if the process was created after `accepted`, so it cannot be the
+ * one that connected: its pid was reused after the client exited. */
+static int created_after(HANDLE process, const FILETIME *accepted)
+{
+    FILETIME created, exited, kernel, user;
+    if (!GetProcessTimes(process, &created, &exited, &kernel, &user))
+        return 1; /* cannot tell: not the client we can vouch for */
+    return CompareFileTime(&created, accepted) > 0;
+}
+
+int peer_identify(HANDLE pipe, const FILETIME *accepted, plat_peer **out,
+                  shmb_identity *id, char *why, size_t whycap)
 {
     HANDLE tok = NULL, process = NULL;
     TOKEN_USER *user = NULL, *puser = NULL;
@@ -220,6 +234,14 @@ int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
                  GetLastError());
         goto cleanup;
     }
+    if (created_after(process, accepted)) {
+        snprintf(why, whycap,
+                 "process %lu was created after the connection was accepted: "
+                 "the client exited and its pid was reused",
+                 pid);
+        rc = SHMB_E_ACCESS_DENIED;
+        goto cleanup;
+    }
     if (!process_identity(process, &proc, &puser)) {
         snprintf(why, whycap, "cannot read the token of process %lu (%lu)", pid,
                  GetLastError());
@@ -241,12 +263,26 @@ int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
         rc = SHMB_E_ACCESS_DENIED;
         goto cleanup;
     }
+    /* The session decides session rules: a thread cannot borrow another
+     * session's token to pass as that session's client. */
+    if (imp.session != proc.session) {
+        snprintf(why, whycap,
+                 "process %lu is in session %lu but its pipe client token is "
+                 "in session %lu",
+                 pid, (unsigned long)proc.session, (unsigned long)imp.session);
+        rc = SHMB_E_ACCESS_DENIED;
+        goto cleanup;
+    }
     memcpy(id->user_sid, imp.user_sid, sizeof(id->user_sid));
     if (shmb_identity_merge(&imp, &proc, id) != SHMB_OK) {
         rc = SHMB_E_NOMEM;
         goto cleanup;
     }
-    /* Left empty if unknown or too long: the policy then fails closed. */
+    /* Left empty if unknown or too long for id->image (win_utf8 writes
+     * nothing then, never a truncated path that an allow pattern could
+     * match): an empty image matches no allow image rule and every deny
+     * image rule (common/policy.c). Image rules still are no boundary: a
+     * process can run any image of its choice (docs/security.md). */
     if (image != NULL && QueryFullProcessImageNameW(process, 0, image, &n))
         win_utf8(image, id->image, sizeof(id->image));
     peer = malloc(sizeof(*peer));

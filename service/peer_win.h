@@ -20,10 +20,12 @@ struct plat_peer {
     DWORD pid;
 };
 
-/* Identifies the client connected on `pipe`: impersonates it to read its
- * token, opens its process once and checks that the process token's user is
- * the impersonated user. On failure writes a reason into why. */
-int peer_identify(HANDLE pipe, plat_peer **out, shmb_identity *id, char *why,
-                  size_t whycap);
+/* Identifies the client connected on `pipe` (accepted at `accepted`, UTC):
+ * impersonates it to read its token, opens its process once and checks
+ * that the process existed before `accepted` (not a reused pid), that its
+ * token's user and session are the impersonated token's. On failure writes
+ * a reason into why. */
+int peer_identify(HANDLE pipe, const FILETIME *accepted, plat_peer **out,
+                  shmb_identity *id, char *why, size_t whycap);
 
 #endif

@@ -62,6 +62,13 @@ void plat_grant_revoke(plat_peer *peer, uint64_t handle);
  * outside it can tell). Commit stays charged until this returns 0. */
 int plat_section_in_use(plat_section *section);
 
+/* Says that plat_section_in_use will never be asked about `section` (a
+ * config region lives until the service stops and its charge is never
+ * returned), so the platform need not remember who it was granted to.
+ * Added in issue 8 (item 5): without it every grantee's process handle was
+ * kept for the service's lifetime. */
+void plat_section_untrack(plat_section *section);
+
 /* Commit is charged in units of this many bytes. */
 uint64_t plat_commit_granularity(void);
 

@@ -11,25 +11,46 @@
  */
 #include <windows.h>
 
+#include <aclapi.h>
 #include <sddl.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "peer_win.h"
-#include "util_win.h"
 #include "platform.h"
+#include "section_win.h"
 #include "shmb_config.h"
+#include "util_win.h"
 
 /* Not in every SDK's user-mode headers. */
 #ifndef SECTION_QUERY
 #define SECTION_QUERY 0x0001
 #endif
 
+/* A region can be held by at most this many live processes at once:
+ * the grantee list is what plat_section_in_use scans, and exited grantees
+ * are dropped from it on every grant, so only live ones count. */
+#define GRANTEES_MAX 1024
+
 struct plat_section {
     HANDLE handle; /* full access, broker-only, never inheritable */
     uint64_t size;
+    /* plat_section_untrack: in_use is never asked, grantees not kept. */
+    int untracked;
+    /* A grantee's process handle could not be kept: in_use stays 1. */
+    int lost;
     HANDLE *grantees; /* PROCESS_QUERY_LIMITED_INFORMATION, one per pid */
     size_t ngrantees, capgrantees;
 };
+
+typedef LONG(NTAPI *nt_query_section_fn)(HANDLE, int, PVOID, SIZE_T, PSIZE_T);
+
+/* SECTION_BASIC_INFORMATION (NtQuerySection class 0). */
+typedef struct {
+    PVOID BaseAddress;
+    ULONG Attributes;
+    LARGE_INTEGER Size;
+} section_basic_info;
 
 typedef LONG(NTAPI *nt_query_object_fn)(HANDLE, int, PVOID, ULONG, PULONG);
 
@@ -67,6 +88,102 @@ static int section_dacl(ACL *acl, DWORD cap)
            AddAccessAllowedAce(acl, ACL_REVISION, 0, owner_rights);
 }
 
+/* 1 if two ACLs hold the same ACEs in the same order. */
+static int acl_equal(const ACL *a, const ACL *b)
+{
+    DWORD i;
+    if (a == NULL || b == NULL)
+        return a == b;
+    if (a->AceCount != b->AceCount)
+        return 0;
+    for (i = 0; i < a->AceCount; i++) {
+        ACE_HEADER *x, *y;
+        if (!GetAce((PACL)a, i, (void **)&x) ||
+            !GetAce((PACL)b, i, (void **)&y) || x->AceSize != y->AceSize ||
+            memcmp(x, y, x->AceSize) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* The mandatory label ACE of an ACL (a SACL), or NULL. */
+static ACE_HEADER *label_ace(const ACL *sacl)
+{
+    DWORD i;
+    ACE_HEADER *ace;
+    for (i = 0; sacl != NULL && i < sacl->AceCount; i++) {
+        if (GetAce((PACL)sacl, i, (void **)&ace) &&
+            ace->AceType == SYSTEM_MANDATORY_LABEL_ACE_TYPE)
+            return ace;
+    }
+    return NULL;
+}
+
+/* 1 if the two labels are the same: both absent, or the same ACE. */
+static int label_equal(const ACL *a, const ACL *b)
+{
+    ACE_HEADER *x = label_ace(a), *y = label_ace(b);
+    if (x == NULL || y == NULL)
+        return x == y;
+    return x->AceSize == y->AceSize && memcmp(x, y, x->AceSize) == 0;
+}
+
+/* The exact size and kind of a section: a squatter could have made it
+ * smaller, file-backed or reserve-only. */
+static int section_shape_equal(HANDLE h, uint64_t size)
+{
+    nt_query_section_fn q = (nt_query_section_fn)(void (*)(void))GetProcAddress(
+        GetModuleHandleW(L"ntdll.dll"), "NtQuerySection");
+    section_basic_info info;
+    SIZE_T n = 0;
+    memset(&info, 0, sizeof(info));
+    if (q == NULL || q(h, 0, &info, sizeof(info), &n) != 0)
+        return 0;
+    return (uint64_t)info.Size.QuadPart == size &&
+           (info.Attributes & SEC_COMMIT) &&
+           !(info.Attributes & (SEC_IMAGE | SEC_RESERVE | SEC_LARGE_PAGES));
+}
+
+/* Judges an existing named section (docs/security.md, round two item 8):
+ * a reader of the region a previous run created keeps its name alive, and
+ * the service must be able to start again. Adopt it only if it is exactly
+ * what `want` and `size` would create now - owner our own account (a
+ * squatter cannot set an owner it is not), the same DACL and label, the
+ * same size and kind. Returns 0 to adopt, or the Win32 error that says
+ * what differs. */
+static DWORD section_adoptable(HANDLE h, uint64_t size,
+                               PSECURITY_DESCRIPTOR want)
+{
+    PSECURITY_DESCRIPTOR got = NULL;
+    PSID owner = NULL, want_owner = NULL;
+    PACL dacl = NULL, sacl = NULL, want_dacl = NULL, want_sacl = NULL;
+    BOOL present = FALSE, defaulted = FALSE;
+    DWORD rc;
+
+    rc =
+        GetSecurityInfo(h, SE_KERNEL_OBJECT,
+                        OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION |
+                            LABEL_SECURITY_INFORMATION,
+                        &owner, NULL, &dacl, &sacl, &got);
+    if (rc != ERROR_SUCCESS)
+        return ERROR_ALREADY_EXISTS;
+    if (!GetSecurityDescriptorOwner(want, &want_owner, &defaulted) ||
+        want_owner == NULL || owner == NULL || !EqualSid(owner, want_owner))
+        rc = ERROR_INVALID_OWNER;
+    else if (!GetSecurityDescriptorDacl(want, &present, &want_dacl,
+                                        &defaulted) ||
+             !acl_equal(dacl, want_dacl))
+        rc = ERROR_INVALID_ACL;
+    else if (!GetSecurityDescriptorSacl(want, &present, &want_sacl,
+                                        &defaulted) ||
+             !label_equal(sacl, present ? want_sacl : NULL))
+        rc = ERROR_INVALID_SECURITY_DESCR;
+    else if (!section_shape_equal(h, size))
+        rc = ERROR_INVALID_PARAMETER;
+    LocalFree(got);
+    return rc;
+}
+
 /* Creates the section object itself with `sd`; NULL name = unnamed. */
 static int section_object(uint64_t size, const WCHAR *name,
                           PSECURITY_DESCRIPTOR sd, HANDLE *out,
@@ -88,11 +205,16 @@ static int section_object(uint64_t size, const WCHAR *name,
         return SHMB_E_SYSTEM;
     }
     if (name != NULL && GetLastError() == ERROR_ALREADY_EXISTS) {
-        /* Someone created this name first: using their object would hand
-         * our clients memory a squatter controls. */
-        CloseHandle(h);
-        *syserr = ERROR_ALREADY_EXISTS;
-        return SHMB_E_EXISTS;
+        /* Someone created this name first, or a reader still holds the one
+         * a previous run of ours created. Using someone else's object would
+         * hand our clients memory a squatter controls: adopt it only if it
+         * is exactly what we would have created. */
+        DWORD why = section_adoptable(h, size, sd);
+        if (why != 0) {
+            CloseHandle(h);
+            *syserr = why;
+            return SHMB_E_EXISTS;
+        }
     }
     *out = h;
     return SHMB_OK;
@@ -104,16 +226,13 @@ static int section_object(uint64_t size, const WCHAR *name,
 static int section_named(uint64_t size, const char *global_name,
                          const char *sddl, HANDLE *out, uint32_t *syserr)
 {
-    WCHAR wname[SHMB_GLOBAL_NAME_MAX], wsddl[SHMB_SDDL_MAX];
+    WCHAR wname[SHMB_GLOBAL_NAME_MAX];
     PSECURITY_DESCRIPTOR sd = NULL;
     int rc;
 
     if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, global_name, -1,
                              wname, SHMB_GLOBAL_NAME_MAX) ||
-        !MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, sddl, -1, wsddl,
-                             SHMB_SDDL_MAX) ||
-        !ConvertStringSecurityDescriptorToSecurityDescriptorW(
-            wsddl, SDDL_REVISION_1, &sd, NULL)) {
+        !win_sd_owned(sddl, &sd)) {
         *syserr = GetLastError();
         return SHMB_E_INVALID_ARG;
     }
@@ -177,33 +296,93 @@ int plat_section_create(uint64_t size, const char *global_name,
     }
     s->handle = h;
     s->size = size;
+    s->untracked = 0;
+    s->lost = 0;
     s->grantees = NULL;
     s->ngrantees = s->capgrantees = 0;
     *out = s;
     return SHMB_OK;
 }
 
-/* Remembers that `peer`'s process received a handle to `section`, once
- * per process, so plat_section_in_use can tell when it has exited. */
-static void note_grantee(plat_section *section, plat_peer *peer)
+/* Drops the grantees that have exited: their views are gone. */
+static void prune_grantees(plat_section *section)
 {
-    HANDLE h = NULL;
+    DWORD code;
+    size_t i = 0;
+    while (i < section->ngrantees) {
+        if (GetExitCodeProcess(section->grantees[i], &code) &&
+            code != STILL_ACTIVE) {
+            CloseHandle(section->grantees[i]);
+            section->grantees[i] = section->grantees[--section->ngrantees];
+            continue;
+        }
+        i++;
+    }
+}
+
+/* Makes room to remember `peer`'s process as a grantee of `section`,
+ * before the grant, so a grant never goes out untracked. Returns 0 if the
+ * region already has GRANTEES_MAX live grantees (or no memory); else 1,
+ * with *known set if the process is remembered already. Exited grantees
+ * are dropped first, so a reused pid is never taken for a known one. */
+static int grantee_room(plat_section *section, plat_peer *peer, int *known)
+{
     size_t i;
+    *known = 0;
+    if (section->untracked)
+        return 1;
+    prune_grantees(section);
     for (i = 0; i < section->ngrantees; i++) {
-        if (GetProcessId(section->grantees[i]) == peer->pid)
-            return;
+        if (GetProcessId(section->grantees[i]) == peer->pid) {
+            *known = 1;
+            return 1;
+        }
     }
     if (section->ngrantees == section->capgrantees) {
         size_t cap = section->capgrantees ? section->capgrantees * 2 : 4;
-        HANDLE *n = realloc(section->grantees, cap * sizeof(HANDLE));
+        HANDLE *n;
+        if (section->capgrantees >= GRANTEES_MAX)
+            return 0;
+        if (cap > GRANTEES_MAX)
+            cap = GRANTEES_MAX;
+        n = realloc(section->grantees, cap * sizeof(HANDLE));
         if (n == NULL)
-            return; /* then in_use errs on the safe side, see below */
+            return 0;
         section->grantees = n;
         section->capgrantees = cap;
     }
+    return 1;
+}
+
+/* Remembers that `peer`'s process received a handle to `section`, once
+ * per process, so plat_section_in_use can tell when it has exited. The
+ * room was made by grantee_room. */
+static void note_grantee(plat_section *section, plat_peer *peer)
+{
+    HANDLE h = NULL;
+    if (section->untracked)
+        return;
     if (DuplicateHandle(GetCurrentProcess(), peer->process, GetCurrentProcess(),
                         &h, PROCESS_QUERY_LIMITED_INFORMATION, FALSE, 0))
         section->grantees[section->ngrantees++] = h;
+    else
+        section->lost = 1;
+}
+
+void plat_section_untrack(plat_section *section)
+{
+    size_t i;
+    for (i = 0; i < section->ngrantees; i++)
+        CloseHandle(section->grantees[i]);
+    free(section->grantees);
+    section->grantees = NULL;
+    section->ngrantees = section->capgrantees = 0;
+    section->untracked = 1;
+}
+
+size_t win_section_grantees(const plat_section *section)
+{
+    return section->ngrantees;
 }
 
 int plat_section_in_use(plat_section *section)
@@ -212,24 +391,16 @@ int plat_section_in_use(plat_section *section)
         GetModuleHandleW(L"ntdll.dll"), "NtQueryObject");
     object_basic_info info;
     ULONG n = 0;
-    DWORD code;
-    size_t i = 0;
 
     /* Another handle anywhere (ObjectBasicInformation = 0). If we cannot
-     * tell, assume it is in use: a quota that errs, errs on the safe side. */
-    if (q == NULL || q(section->handle, 0, &info, sizeof(info), &n) != 0 ||
+     * tell, assume it is in use: a quota that errs, errs on the safe side.
+     * The same for a section whose grantees were not kept or not all. */
+    if (section->untracked || section->lost || q == NULL ||
+        q(section->handle, 0, &info, sizeof(info), &n) != 0 ||
         info.HandleCount > 1)
         return 1;
-    while (i < section->ngrantees) {
-        if (GetExitCodeProcess(section->grantees[i], &code) &&
-            code != STILL_ACTIVE) {
-            CloseHandle(section->grantees[i]);
-            section->grantees[i] = section->grantees[--section->ngrantees];
-            continue;
-        }
-        return 1; /* alive (or unknown): may still have a view */
-    }
-    return 0;
+    prune_grantees(section);
+    return section->ngrantees > 0; /* alive (or unknown): may have a view */
 }
 
 void plat_section_close(plat_section *section)
@@ -266,9 +437,15 @@ int plat_section_grant(plat_section *section, plat_peer *peer,
 {
     HANDLE target = NULL;
     DWORD mask = access_mask(access);
+    int known;
 
     if (mask == 0 || section == NULL)
         return SHMB_E_INTERNAL;
+    /* A region held by GRANTEES_MAX live processes takes no more. */
+    if (!grantee_room(section, peer, &known)) {
+        *syserr = ERROR_TOO_MANY_OPEN_FILES;
+        return SHMB_E_LIMIT_REACHED;
+    }
     /* Source: our full-access section handle. Target: the identified client
      * process (never a pid from a message). Rights: exactly `mask`, not
      * inheritable, no DUPLICATE_SAME_ACCESS. */
@@ -278,7 +455,8 @@ int plat_section_grant(plat_section *section, plat_peer *peer,
         return SHMB_E_SYSTEM;
     }
     *handle = (uint64_t)(uintptr_t)target;
-    note_grantee(section, peer);
+    if (!known)
+        note_grantee(section, peer);
     return SHMB_OK;
 }
 

@@ -9,6 +9,11 @@
  * write the rules. So a path is trusted only if it and its folder are owned
  * by, and writable only by, SYSTEM, Administrators, TrustedInstaller or the
  * service's own account.
+ *
+ * Everything is judged by handle, never by path: the folder is opened
+ * first (and held, so it cannot be renamed), then the file, neither
+ * following a reparse point, and the file is read (or the log appended)
+ * through the very handle whose owner and DACL were checked.
  */
 #include <windows.h>
 
@@ -46,20 +51,71 @@ static int sid_trusted(PSID sid, const char *self)
            (self[0] != '\0' && strcmp(text, self) == 0);
 }
 
-static int object_trusted(const WCHAR *path, const char *shown, int is_dir,
+int win_dacl_trusted(const ACL *dacl, const char *shown, DWORD mask,
+                     const char *self, char *why, size_t cap)
+{
+    char text[SHMB_SID_MAX];
+    DWORD i;
+
+    for (i = 0; i < dacl->AceCount; i++) {
+        ACE_HEADER *ace;
+        ACCESS_MASK granted;
+        PSID sid;
+        if (!GetAce((PACL)dacl, i, (void **)&ace) ||
+            !win_ace_grant(ace, &granted, &sid) ||
+            (ace->AceFlags & INHERIT_ONLY_ACE) || !(granted & mask))
+            continue;
+        if (sid != NULL && sid_trusted(sid, self))
+            continue;
+        if (sid == NULL || !win_sid_string(sid, text, sizeof(text)))
+            snprintf(text, sizeof(text), "an unreadable SID");
+        snprintf(why, cap,
+                 "%s is writable by %s (access 0x%lx): only SYSTEM, "
+                 "Administrators and the service's account may change it",
+                 shown, text, (unsigned long)granted);
+        return 0;
+    }
+    return 1;
+}
+
+/* Rights to open a file or folder only to judge it (and read it). */
+#define JUDGE_RIGHTS (READ_CONTROL | FILE_READ_ATTRIBUTES | SYNCHRONIZE)
+
+/* Judges an open file or folder: not a reparse point (a link, junction or
+ * mount point could lead anywhere), the expected kind, owned and writable
+ * only by trusted SIDs. Every allowed ACE counts, callback and object ones
+ * too; one whose grantee cannot be read counts as anyone's. */
+static int handle_trusted(HANDLE h, const char *shown, int is_dir,
                           const char *self, char *why, size_t cap)
 {
+    BY_HANDLE_FILE_INFORMATION fi;
     PSECURITY_DESCRIPTOR sd = NULL;
     PSID owner = NULL;
     PACL dacl = NULL;
-    DWORD rc, i, mask = is_dir ? DIR_WRITE_RIGHTS : FILE_WRITE_RIGHTS;
+    DWORD rc, mask = is_dir ? DIR_WRITE_RIGHTS : FILE_WRITE_RIGHTS;
     char text[SHMB_SID_MAX] = "?";
     int ok = 1;
 
-    rc = GetNamedSecurityInfoW(path, SE_FILE_OBJECT,
-                               OWNER_SECURITY_INFORMATION |
-                                   DACL_SECURITY_INFORMATION,
-                               &owner, NULL, &dacl, NULL, &sd);
+    if (!GetFileInformationByHandle(h, &fi)) {
+        snprintf(why, cap, "%s: cannot read its attributes (error %lu)", shown,
+                 GetLastError());
+        return 0;
+    }
+    if (fi.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
+        snprintf(why, cap,
+                 "%s is a reparse point (a link, junction or mount point): "
+                 "refusing to follow it",
+                 shown);
+        return 0;
+    }
+    if (!(fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != !is_dir) {
+        snprintf(why, cap, "%s is %s", shown,
+                 is_dir ? "not a folder" : "a folder, not a file");
+        return 0;
+    }
+    rc = GetSecurityInfo(h, SE_FILE_OBJECT,
+                         OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                         &owner, NULL, &dacl, NULL, &sd);
     if (rc != ERROR_SUCCESS) {
         snprintf(why, cap, "%s: cannot read its security (error %lu)", shown,
                  rc);
@@ -76,40 +132,62 @@ static int object_trusted(const WCHAR *path, const char *shown, int is_dir,
         snprintf(why, cap, "%s has no DACL (anyone may change it)", shown);
         ok = 0;
     }
-    for (i = 0; ok && i < dacl->AceCount; i++) {
-        ACCESS_ALLOWED_ACE *ace;
-        if (!GetAce(dacl, i, (void **)&ace) ||
-            ace->Header.AceType != ACCESS_ALLOWED_ACE_TYPE ||
-            (ace->Header.AceFlags & INHERIT_ONLY_ACE) || !(ace->Mask & mask))
-            continue;
-        if (!sid_trusted((PSID)&ace->SidStart, self)) {
-            win_sid_string((PSID)&ace->SidStart, text, sizeof(text));
-            snprintf(why, cap,
-                     "%s is writable by %s (access 0x%lx): only SYSTEM, "
-                     "Administrators and the service's account may change "
-                     "it",
-                     shown, text, (unsigned long)ace->Mask);
-            ok = 0;
-        }
-    }
+    if (ok)
+        ok = win_dacl_trusted(dacl, shown, mask, self, why, cap);
     LocalFree(sd);
     return ok;
 }
 
-static int path_exists(const char *path)
+/* Opens a path without following a final reparse point. Nothing is opened
+ * with FILE_SHARE_DELETE: nobody can rename, replace or delete the folder
+ * or the file while we hold them. A file opened for appending (the log)
+ * lets others read and write it, as fopen did; the config is read only
+ * while nobody writes it. */
+static HANDLE open_nofollow(const WCHAR *path, DWORD access, DWORD disposition,
+                            int is_dir)
 {
-    WCHAR w[MAX_PATH * 2];
-    return MultiByteToWideChar(CP_UTF8, 0, path, -1, w, MAX_PATH * 2) &&
-           GetFileAttributesW(w) != INVALID_FILE_ATTRIBUTES;
+    DWORD flags = FILE_FLAG_OPEN_REPARSE_POINT;
+    DWORD share = FILE_SHARE_READ;
+    if (is_dir) {
+        flags |= FILE_FLAG_BACKUP_SEMANTICS;
+        share |= FILE_SHARE_WRITE;
+    } else if (access & FILE_APPEND_DATA) {
+        share |= FILE_SHARE_WRITE;
+    }
+    return CreateFileW(path, access, share, NULL, disposition, flags, NULL);
 }
 
-int win_path_trusted(const char *path, int may_be_new, char *why, size_t cap)
+/* 1 if `file`'s final path is directly inside `dir`'s: the file we opened
+ * by name is the one in the folder we judged (no component was swapped
+ * between the two opens). */
+static int file_in_dir(HANDLE file, HANDLE dir)
+{
+    WCHAR fp[MAX_PATH * 2], dp[MAX_PATH * 2], *slash;
+    DWORD nf = GetFinalPathNameByHandleW(file, fp, MAX_PATH * 2, 0);
+    DWORD nd = GetFinalPathNameByHandleW(dir, dp, MAX_PATH * 2, 0);
+    if (nf == 0 || nf >= MAX_PATH * 2 || nd == 0 || nd >= MAX_PATH * 2)
+        return 0;
+    slash = wcsrchr(fp, L'\\');
+    if (slash == NULL)
+        return 0;
+    *slash = L'\0';
+    if (nd > 0 && dp[nd - 1] == L'\\') /* a drive's root: "C:\" */
+        dp[nd - 1] = L'\0';
+    return _wcsicmp(fp, dp) == 0;
+}
+
+int win_file_open_trusted(const char *path, int append, HANDLE *out, char *why,
+                          size_t cap)
 {
     WCHAR wpath[MAX_PATH * 2], wdir[MAX_PATH * 2];
     WCHAR *slash;
     char self[SHMB_SID_MAX] = "", dir[MAX_PATH * 3];
     TOKEN_USER *me = win_self_user();
+    HANDLE hdir, h;
+    DWORD err;
+    int rc = SHMB_E_ACCESS_DENIED;
 
+    *out = INVALID_HANDLE_VALUE;
     if (me != NULL) {
         win_sid_string(me->User.Sid, self, sizeof(self));
         free(me);
@@ -117,17 +195,56 @@ int win_path_trusted(const char *path, int may_be_new, char *why, size_t cap)
     if (!MultiByteToWideChar(CP_UTF8, 0, path, -1, wpath, MAX_PATH * 2) ||
         !GetFullPathNameW(wpath, MAX_PATH * 2, wdir, NULL)) {
         snprintf(why, cap, "%s: not a valid path", path);
-        return 0;
+        return SHMB_E_INVALID_ARG;
     }
     slash = wcsrchr(wdir, L'\\');
     if (slash != NULL)
         *slash = L'\0';
     win_utf8(wdir, dir, sizeof(dir));
-    if (!object_trusted(wdir, dir, 1, self, why, cap))
-        return 0;
-    if (may_be_new && GetFileAttributesW(wpath) == INVALID_FILE_ATTRIBUTES)
-        return 1;
-    return object_trusted(wpath, path, 0, self, why, cap);
+    /* The folder first, by handle: an untrusted folder is fatal even when
+     * the file is absent (whoever may write it may plant one later). */
+    hdir = open_nofollow(wdir, JUDGE_RIGHTS, OPEN_EXISTING, 1);
+    if (hdir == INVALID_HANDLE_VALUE) {
+        err = GetLastError();
+        snprintf(why, cap, "%s: cannot open the folder (system error %lu)", dir,
+                 err);
+        return err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND
+                   ? SHMB_E_NOT_FOUND
+                   : SHMB_E_SYSTEM;
+    }
+    if (!handle_trusted(hdir, dir, 1, self, why, cap)) {
+        CloseHandle(hdir);
+        return SHMB_E_ACCESS_DENIED;
+    }
+    h = open_nofollow(
+        wpath, JUDGE_RIGHTS | (append ? FILE_APPEND_DATA : FILE_READ_DATA),
+        append ? OPEN_ALWAYS : OPEN_EXISTING, 0);
+    if (h == INVALID_HANDLE_VALUE) {
+        err = GetLastError();
+        snprintf(why, cap, "%s: cannot open (system error %lu)", path, err);
+        CloseHandle(hdir);
+        return err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND
+                   ? SHMB_E_NOT_FOUND
+                   : SHMB_E_SYSTEM;
+    }
+    if (!handle_trusted(h, path, 0, self, why, cap)) {
+        rc = SHMB_E_ACCESS_DENIED;
+    } else if (!file_in_dir(h, hdir)) {
+        snprintf(why, cap,
+                 "%s: the file opened is not in the folder judged (a "
+                 "component of the path changed): refusing it",
+                 path);
+        rc = SHMB_E_ACCESS_DENIED;
+    } else {
+        rc = SHMB_OK;
+    }
+    CloseHandle(hdir);
+    if (rc != SHMB_OK) {
+        CloseHandle(h);
+        return rc;
+    }
+    *out = h;
+    return SHMB_OK;
 }
 
 void plat_default_config_path(char *out, size_t cap)
@@ -140,39 +257,27 @@ void plat_default_config_path(char *out, size_t cap)
     snprintf(out, cap, "%s\\shmbroker\\config.json", udir);
 }
 
-/* Reads a whole file of at most `max` bytes; NULL with *err on failure. */
-static char *read_file(const char *path, size_t max, size_t *len, DWORD *err)
+/* Reads a whole file of at most `max` bytes from `f`; NULL with *err on
+ * failure. */
+static char *read_handle(HANDLE f, size_t max, size_t *len, DWORD *err)
 {
-    WCHAR wpath[MAX_PATH * 2];
-    HANDLE f;
     LARGE_INTEGER size;
     char *buf = NULL;
     DWORD n = 0;
 
     *err = 0;
-    if (!MultiByteToWideChar(CP_UTF8, 0, path, -1, wpath, MAX_PATH * 2)) {
-        *err = GetLastError();
-        return NULL;
-    }
-    f = CreateFileW(wpath, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
-                    FILE_ATTRIBUTE_NORMAL, NULL);
-    if (f == INVALID_HANDLE_VALUE) {
-        *err = GetLastError();
-        return NULL;
-    }
     if (!GetFileSizeEx(f, &size) || (uint64_t)size.QuadPart > max) {
         *err = ERROR_FILE_TOO_LARGE;
-    } else {
-        buf = malloc((size_t)size.QuadPart + 1);
-        if (buf == NULL)
-            *err = ERROR_NOT_ENOUGH_MEMORY;
-        else if (!ReadFile(f, buf, (DWORD)size.QuadPart, &n, NULL)) {
-            *err = GetLastError();
-            free(buf);
-            buf = NULL;
-        }
+        return NULL;
     }
-    CloseHandle(f);
+    buf = malloc((size_t)size.QuadPart + 1);
+    if (buf == NULL) {
+        *err = ERROR_NOT_ENOUGH_MEMORY;
+    } else if (!ReadFile(f, buf, (DWORD)size.QuadPart, &n, NULL)) {
+        *err = GetLastError();
+        free(buf);
+        buf = NULL;
+    }
     if (buf != NULL) {
         buf[n] = '\0';
         *len = n;
@@ -183,17 +288,19 @@ static char *read_file(const char *path, size_t max, size_t *len, DWORD *err)
 int plat_file_read_trusted(const char *path, size_t max, char **text,
                            size_t *len, char *why, size_t whycap)
 {
+    HANDLE f;
     DWORD err;
+    int rc;
 
-    /* Present: it is our policy, so it must be under administrators'
-     * control before we read a byte of it. */
-    if (!win_path_trusted(path, 0, why, whycap))
-        return path_exists(path) ? SHMB_E_ACCESS_DENIED : SHMB_E_NOT_FOUND;
-    *text = read_file(path, max, len, &err);
+    /* It is our policy: judged by the handle we then read from, so what
+     * we judged is what we read (docs/security.md, round two item 2). */
+    rc = win_file_open_trusted(path, 0, &f, why, whycap);
+    if (rc != SHMB_OK)
+        return rc;
+    *text = read_handle(f, max, len, &err);
+    CloseHandle(f);
     if (*text != NULL)
         return SHMB_OK;
     snprintf(why, whycap, "%s: cannot read (system error %lu)", path, err);
-    return err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND
-               ? SHMB_E_NOT_FOUND
-               : SHMB_E_SYSTEM;
+    return SHMB_E_SYSTEM;
 }

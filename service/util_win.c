@@ -3,8 +3,11 @@
 #include <windows.h>
 
 #include <sddl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "shmb_config.h"
 #include "util_win.h"
 
 int win_utf8(const WCHAR *w, char *out, size_t cap)
@@ -59,4 +62,76 @@ int sd_has_real_dacl(PSECURITY_DESCRIPTOR sd)
     PACL dacl = NULL;
     return GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted) &&
            present && dacl != NULL;
+}
+
+int win_sd_owned(const char *sddl, PSECURITY_DESCRIPTOR *out)
+{
+    char sid[SHMB_SID_MAX], text[SHMB_SDDL_MAX + SHMB_SID_MAX + 4];
+    WCHAR wtext[SHMB_SDDL_MAX + SHMB_SID_MAX + 4];
+    TOKEN_USER *self;
+
+    *out = NULL;
+    if (strncmp(sddl, "O:", 2) == 0) {
+        snprintf(text, sizeof(text), "%s", sddl);
+    } else {
+        self = win_self_user();
+        if (self == NULL || !win_sid_string(self->User.Sid, sid, sizeof(sid))) {
+            free(self);
+            return 0;
+        }
+        free(self);
+        snprintf(text, sizeof(text), "O:%s%s", sid, sddl);
+    }
+    if (!win_wide(text, wtext, sizeof(wtext) / sizeof(wtext[0]))) {
+        SetLastError(ERROR_NO_UNICODE_TRANSLATION);
+        return 0;
+    }
+    return ConvertStringSecurityDescriptorToSecurityDescriptorW(
+               wtext, SDDL_REVISION_1, out, NULL) != 0;
+}
+
+int win_ace_grant(const ACE_HEADER *ace, ACCESS_MASK *mask, PSID *sid)
+{
+    const BYTE *p = (const BYTE *)ace, *end = p + ace->AceSize;
+    const BYTE *body = p + sizeof(ACE_HEADER) + sizeof(ACCESS_MASK);
+    DWORD flags;
+
+    *sid = NULL;
+    *mask = 0;
+    switch (ace->AceType) {
+    case ACCESS_DENIED_ACE_TYPE:
+    case ACCESS_DENIED_OBJECT_ACE_TYPE:
+    case ACCESS_DENIED_CALLBACK_ACE_TYPE:
+    case ACCESS_DENIED_CALLBACK_OBJECT_ACE_TYPE:
+        return 0;
+    default:
+        break;
+    }
+    if (ace->AceSize < sizeof(ACE_HEADER) + sizeof(ACCESS_MASK))
+        return 1; /* a grant of we know not what to whom: "anyone" */
+    memcpy(mask, p + sizeof(ACE_HEADER), sizeof(*mask));
+    switch (ace->AceType) {
+    case ACCESS_ALLOWED_ACE_TYPE:
+    case ACCESS_ALLOWED_CALLBACK_ACE_TYPE:
+        break; /* the callback's condition may well be true: a grant */
+    case ACCESS_ALLOWED_OBJECT_ACE_TYPE:
+    case ACCESS_ALLOWED_CALLBACK_OBJECT_ACE_TYPE:
+        if (body + sizeof(DWORD) > end)
+            return 1;
+        memcpy(&flags, body, sizeof(flags));
+        body += sizeof(DWORD);
+        if (flags & ACE_OBJECT_TYPE_PRESENT)
+            body += sizeof(GUID);
+        if (flags & ACE_INHERITED_OBJECT_TYPE_PRESENT)
+            body += sizeof(GUID);
+        break;
+    default:
+        /* Compound (server + client SIDs) and unknown kinds: their SID is
+         * not the grantee we could name, so count them as anyone's. */
+        return 1;
+    }
+    if (body + 8 <= end && IsValidSid((PSID)body) &&
+        body + GetLengthSid((PSID)body) <= end)
+        *sid = (PSID)body;
+    return 1;
 }

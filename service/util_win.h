@@ -23,5 +23,16 @@ TOKEN_USER *win_self_user(void);
 /* 1 if the descriptor has a DACL and it is not NULL (a NULL DACL would let
  * everyone do anything). */
 int sd_has_real_dacl(PSECURITY_DESCRIPTOR sd);
+/* Parses an SDDL into a descriptor (LocalFree it) whose owner is explicit:
+ * the SDDL's "O:" if it has one, else the service's own account. Objects
+ * the service creates must not get its token's default owner, which for
+ * LocalSystem can be BUILTIN\Administrators. 0 on failure (GetLastError). */
+int win_sd_owned(const char *sddl, PSECURITY_DESCRIPTOR *out);
+/* For an ACE of a DACL: 1 if it grants anything - an allowed ACE of any
+ * kind, callback and object ones included (a callback's condition may be
+ * true) - with its mask and its SID (NULL if the SID cannot be read or is
+ * not one grantee, as in a compound ACE: callers treat that as anyone);
+ * 0 for the denied kinds. */
+int win_ace_grant(const ACE_HEADER *ace, ACCESS_MASK *mask, PSID *sid);
 
 #endif

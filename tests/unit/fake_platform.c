@@ -65,6 +65,11 @@ void plat_grant_revoke(plat_peer *peer, uint64_t handle)
     g_fake.revoked_total++;
 }
 
+void plat_section_untrack(plat_section *section)
+{
+    (void)section;
+}
+
 int plat_section_in_use(plat_section *section)
 {
     (void)section;

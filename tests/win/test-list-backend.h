@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/* The Windows backend (the service/ *_win.c files) tested in process, without the
+ * service (ctest: win.backend.NAME). */
+/* test_backend_sections.c */
+SHMB_TEST(grantees_pruned, "robustness")
+SHMB_TEST(config_region_keeps_no_grantees, "robustness")
+SHMB_TEST(global_region_adopted_if_identical, "security")
+SHMB_TEST(global_region_squatted_refused, "security")
+/* test_backend_pipe.c */
+SHMB_TEST(pipe_burst_finds_instances, "robustness")
+SHMB_TEST(pipe_sddl_create_instance_refused, "security")
+SHMB_TEST(reader_ace_without_query_warned, "integration")
+/* test_backend_trust.c */
+SHMB_TEST(trust_symlink_config_refused, "windows-only")
+SHMB_TEST(trust_symlink_folder_refused, "windows-only")
+SHMB_TEST(trust_callback_ace_is_a_grant, "security")
