@@ -256,10 +256,16 @@ static int op_delete(op_ctx *x)
     broker_conn *c = x->c;
     broker_region *r = registry_find(&c->b->reg, x->req->name);
     shmb_delete_result res;
-    shmb_verdict v;
+    shmb_verdict v, seen;
     int allowed;
 
     policy_allows(x, SHMB_OP_DELETE, SHMB_ACCESS_NONE, &v);
+    /* Unless a rule grants delete on the name (then the caller has power
+     * over it whatever it may see), a region the caller may not see is
+     * answered exactly like a name that does not exist, as stat does: the
+     * refusal must not tell them apart. */
+    if (r != NULL && !v.allowed && !may_see(x, r, &seen))
+        r = NULL;
     /* The creating user may delete its region unless a deny rule says
      * otherwise; anyone else needs a rule granting delete. */
     allowed = !v.denied_by_rule && (v.allowed || (r != NULL && is_owner(c, r)));

@@ -720,3 +720,65 @@ done:
     fixture_down(&f);
     return TEST_RESULT;
 }
+
+/* ---- denials that do not leak -------------------------------------------- */
+
+#define OTHER "S-1-5-21-7-7-7-2002"
+
+/* Sends `body` and returns the reply with every `name` replaced by "NAME",
+ * so two answers about different names can be compared whole. */
+static int answer_about(fixture *f, tclient *c, const char *op,
+                        const char *name, char *out, size_t cap)
+{
+    char body[256], *p;
+    size_t n = strlen(name);
+    snprintf(body, sizeof(body), "\"op\":\"%s\",\"name\":\"%s\"", op, name);
+    if (request(f, c, body) != 0 || recv_reply(f, c, out, cap) != 1)
+        return -1;
+    while ((p = strstr(out, name)) != NULL) {
+        memcpy(p, "NAME", 4);
+        memmove(p + 4, p + n, strlen(p + n) + 1);
+    }
+    /* Ids differ from request to request. */
+    p = strchr(out, ',');
+    if (p != NULL)
+        memmove(out, p, strlen(p) + 1);
+    return 0;
+}
+
+/* delete, like stat, answers a caller who may not see a region exactly as
+ * if the name did not exist. */
+int test_server_delete_does_not_leak(void)
+{
+    fixture f = {0};
+    tclient a = TCLIENT_INIT, b = TCLIENT_INIT;
+    fake_peer_spec other = {OTHER, NULL, 0, 0, SHMB_OK, NULL};
+    char there[1024], absent[1024];
+
+    CHECK(fixture_up(&f, "{\"rules\":[{\"name\":\"mine\",\"match\":{\"user\":"
+                         "\"" ME "\"},\"regions\":[\"box/**\"],"
+                         "\"create\":true,\"open\":\"rw\"}]}") == 0);
+    CHECK(connect_me(&f, &a) == 0 && connect_spec(&f, &b, &other) == 0);
+    CHECK(hello(&f, &a) && hello(&f, &b));
+    CHECK(call(&f, &a,
+               "\"op\":\"create\",\"name\":\"box/r1\",\"size\":1,"
+               "\"lifetime\":\"persistent\"",
+               "\"handle\":"));
+    CHECK(answer_about(&f, &b, "delete", "box/r1", there, sizeof(there)) == 0);
+    CHECK(answer_about(&f, &b, "delete", "box/r2", absent, sizeof(absent)) ==
+          0);
+    CHECK(strstr(there, "\"access_denied\"") != NULL);
+    CHECK_STR(there, absent);
+    CHECK(answer_about(&f, &b, "stat", "box/r1", there, sizeof(there)) == 0);
+    CHECK(answer_about(&f, &b, "stat", "box/r2", absent, sizeof(absent)) == 0);
+    CHECK_STR(there, absent);
+    /* The creator still may. */
+    CHECK(call(&f, &a, "\"op\":\"delete\",\"name\":\"box/r1\"",
+               "{\"name\":\"box/r1\",\"holders\":1}"));
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&a);
+    client_close(&b);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
