@@ -782,3 +782,49 @@ done:
     fixture_down(&f);
     return TEST_RESULT;
 }
+
+/* ---- exact parsing ------------------------------------------------------- */
+
+/* A repeated key or too many keys is answered with the request's id and the
+ * connection stays; bytes that are not UTF-8 are bad_json (id null) and end
+ * it, in a name as in hello's client. */
+int test_server_parse_errors_carry_id(void)
+{
+    fixture f = {0};
+    tclient a = TCLIENT_INIT, b = TCLIENT_INIT;
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    CHECK(connect_me(&f, &a) == 0 && connect_me(&f, &b) == 0);
+    CHECK(hello(&f, &a));
+    CHECK(send_json(&f, &a, "{\"id\":41,\"op\":\"ping\",\"op\":\"ping\"}") ==
+          0);
+    CHECK(expect(&f, &a,
+                 "{\"id\":41,\"error\":{\"code\":\"bad_request\","
+                 "\"message\":\"duplicate field 'op'\"}}"));
+    CHECK(send_json(&f, &a,
+                    "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,"
+                    "\"h\":1,\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,"
+                    "\"o\":1,\"p\":1,\"id\":42}") == 0);
+    CHECK(expect(&f, &a,
+                 "{\"id\":42,\"error\":{\"code\":\"bad_request\","
+                 "\"message\":\"more than 16 fields\"}}"));
+    CHECK(call(&f, &a, "\"op\":\"ping\"", "\"pong\""));
+    CHECK(send_json(&f, &a,
+                    "{\"id\":43,\"op\":\"stat\",\"name\":\"x\xc3\x28\"}") == 0);
+    CHECK(expect(&f, &a,
+                 "{\"id\":null,\"error\":{\"code\":\"bad_json\","
+                 "\"message\":\"invalid UTF-8 at byte 30\"}}"));
+    CHECK(closed_by_server(&f, &a));
+    CHECK(send_json(&f, &b,
+                    "{\"id\":1,\"op\":\"hello\",\"versions\":[1],"
+                    "\"client\":\"\xff\"}") == 0);
+    CHECK(expect(&f, &b, "\"code\":\"bad_json\""));
+    CHECK(closed_by_server(&f, &b));
+    CHECK(strstr(f.logged, "event=hello") == NULL);
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&a);
+    client_close(&b);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
