@@ -724,6 +724,10 @@ done:
 /* ---- denials that do not leak -------------------------------------------- */
 
 #define OTHER "S-1-5-21-7-7-7-2002"
+/* ME may create and open anything under box/; nobody else may. */
+#define BOX_RULE                                                               \
+    "\"rules\":[{\"name\":\"mine\",\"match\":{\"user\":\"" ME "\"},"           \
+    "\"regions\":[\"box/**\"],\"create\":true,\"open\":\"rw\"}]"
 
 /* Sends `body` and returns the reply with every `name` replaced by "NAME",
  * so two answers about different names can be compared whole. */
@@ -755,9 +759,7 @@ int test_server_delete_does_not_leak(void)
     fake_peer_spec other = {OTHER, NULL, 0, 0, SHMB_OK, NULL};
     char there[1024], absent[1024];
 
-    CHECK(fixture_up(&f, "{\"rules\":[{\"name\":\"mine\",\"match\":{\"user\":"
-                         "\"" ME "\"},\"regions\":[\"box/**\"],"
-                         "\"create\":true,\"open\":\"rw\"}]}") == 0);
+    CHECK(fixture_up(&f, "{" BOX_RULE "}") == 0);
     CHECK(connect_me(&f, &a) == 0 && connect_spec(&f, &b, &other) == 0);
     CHECK(hello(&f, &a) && hello(&f, &b));
     CHECK(call(&f, &a,
@@ -821,6 +823,123 @@ int test_server_parse_errors_carry_id(void)
     CHECK(expect(&f, &b, "\"code\":\"bad_json\""));
     CHECK(closed_by_server(&f, &b));
     CHECK(strstr(f.logged, "event=hello") == NULL);
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&a);
+    client_close(&b);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
+
+/* ---- deadlines after hello ----------------------------------------------- */
+
+/* Runs the loop once without blocking; always true, for WAIT_UNTIL. */
+static int pump(fixture *f)
+{
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    return 1;
+}
+
+static size_t open_connections(fixture *f)
+{
+    server_stats st;
+    server_get_stats(f->srv, &st);
+    return st.connections;
+}
+
+/* A frame begun and never finished closes the connection after
+ * limits.frame_timeout_ms, after hello too, with a bad_frame error first;
+ * trickling in more bytes does not move the deadline. */
+int test_server_frame_deadline(void)
+{
+    fixture f = {0};
+    tclient half = TCLIENT_INIT, trickle = TCLIENT_INIT, idle = TCLIENT_INIT;
+    const uint8_t part[] = {20, 0, 0, 0, '{', '"'};
+    uint8_t hdr[SHMB_FRAME_HEADER];
+    int i, gone = 0;
+
+    CHECK(fixture_up(&f, "{\"limits\":{\"frame_timeout_ms\":100}}") == 0);
+    CHECK(connect_me(&f, &half) == 0 && connect_me(&f, &trickle) == 0 &&
+          connect_me(&f, &idle) == 0);
+    CHECK(hello(&f, &half) && hello(&f, &trickle) && hello(&f, &idle));
+    CHECK(send_raw(&f, &half, part, sizeof(part)) == 0);
+    CHECK(expect(&f, &half,
+                 "{\"id\":null,\"error\":{\"code\":\"bad_frame\","
+                 "\"message\":\"frame incomplete after "
+                 "limits.frame_timeout_ms (100 ms)\"}}"));
+    CHECK(closed_by_server(&f, &half));
+    CHECK(strstr(f.logged, "event=frame_timeout") != NULL);
+    /* A 1000-byte frame, one byte every 20 ms, would take 20 s; it is cut
+     * off at the deadline of the frame, not of the last byte. */
+    shmb_frame_put_header(hdr, 1000);
+    CHECK(send_raw(&f, &trickle, hdr, sizeof(hdr)) == 0);
+    for (i = 0; i < 1000 && !gone; i++) {
+        uint64_t next = uv_now(&f.loop) + 20;
+        if (write(trickle.fd, " ", 1) != 1)
+            gone = 1; /* closed under us */
+        while (!gone && uv_now(&f.loop) < next) {
+            pump(&f);
+            uv_sleep(1);
+            uv_update_time(&f.loop);
+            gone = open_connections(&f) == 1;
+        }
+    }
+    CHECK(gone);
+    CHECK(expect(&f, &trickle, "frame incomplete after"));
+    /* No frame begun, no deadline: the idle client is still served. */
+    CHECK(call(&f, &idle, "\"op\":\"ping\"", "\"pong\""));
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&half);
+    client_close(&trickle);
+    client_close(&idle);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
+
+/* A client that stops reading is not only paused: once none of its replies
+ * could be written for limits.write_timeout_ms it is dropped, and the
+ * handles its unsent replies carried are closed inside it. */
+int test_server_write_deadline(void)
+{
+    fixture f = {0};
+    tclient a = TCLIENT_INIT, b = TCLIENT_INIT;
+    char body[256];
+    size_t i;
+    int stalled = 0;
+
+    CHECK(fixture_up(&f, "{\"limits\":{\"write_timeout_ms\":100}," BOX_RULE
+                         "}") == 0);
+    CHECK(connect_me(&f, &a) == 0 && connect_me(&f, &b) == 0);
+    CHECK(hello(&f, &a) && hello(&f, &b));
+    for (i = 0; i < 10; i++) {
+        snprintf(body, sizeof(body),
+                 "\"op\":\"create\",\"name\":\"box/%090u\","
+                 "\"size\":1,\"lifetime\":\"persistent\"",
+                 (unsigned)i);
+        CHECK(call(&f, &a, body, "\"handle\":"));
+    }
+    /* Requests until the server stops reading; never a reply read. */
+    while (!stalled) {
+        char req[64];
+        uint8_t frame[80];
+        int n = snprintf(req, sizeof(req), "{\"id\":%u,\"op\":\"list\"}",
+                         (unsigned)++a.next_id);
+        ssize_t w;
+        shmb_frame_put_header(frame, (uint32_t)n);
+        memcpy(frame + SHMB_FRAME_HEADER, req, (size_t)n);
+        w = write(a.fd, frame, SHMB_FRAME_HEADER + (size_t)n);
+        if (w < 0 && errno == EAGAIN) {
+            for (i = 0; i < 50; i++)
+                pump(&f);
+            w = write(a.fd, frame, SHMB_FRAME_HEADER + (size_t)n);
+            stalled = w < 0 && errno == EAGAIN;
+        }
+        CHECK(w < 0 || w == (ssize_t)(SHMB_FRAME_HEADER + (size_t)n));
+    }
+    WAIT_UNTIL(pump(&f) && open_connections(&f) == 1, WAIT_MS);
+    CHECK(strstr(f.logged, "event=write_timeout") != NULL);
+    CHECK(call(&f, &b, "\"op\":\"ping\"", "\"pong\""));
     CHECK(fixture_down(&f) == 0);
 done:
     client_close(&a);

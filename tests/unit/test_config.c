@@ -555,7 +555,8 @@ int test_config_limits(void)
               SHMB_E_INVALID_ARG);
     CHECK_STR(err, "t.json: $.limits: unknown key \"max_frames\" (expected one "
                    "of: max_frame, max_clients, clients_per_user, "
-                   "hello_timeout_ms, max_regions, max_region_size, "
+                   "hello_timeout_ms, frame_timeout_ms, write_timeout_ms, "
+                   "max_regions, max_region_size, "
                    "regions_per_client, commit_per_client, commit_per_user, "
                    "commit_total)");
 done:
