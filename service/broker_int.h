@@ -56,6 +56,7 @@ struct broker {
     struct user_charge *users;
     struct drain *drains;
     size_t ndrains;
+    uint64_t rules_gen; /* bumped by each reload: cached verdicts go stale */
 };
 
 struct broker_conn {
@@ -70,6 +71,7 @@ struct broker_conn {
     uint32_t created;         /* live regions this connection created */
     uint64_t committed;       /* their charge */
     char key[BROKER_KEY_MAX]; /* quota_principal_key of ident */
+    struct seen_cache *seen;  /* list's policy verdicts (broker_ops.c) */
 };
 
 /* ---- regions and holdings (broker.c) ---------------------------------- */
@@ -102,6 +104,11 @@ int holding_add(broker_conn *c, broker_region *r);
 /* Drops c's holding at `index` (every grant of it); retires a `client`
  * region nobody holds any more. */
 void holding_drop(broker_conn *c, size_t index, const char *why);
+
+/* ---- the ops (broker_ops.c) -------------------------------------------- */
+
+/* Frees what the ops keep per connection. */
+void ops_conn_free(broker_conn *c);
 
 /* ---- commit accounting (broker_quota.c) ------------------------------- */
 

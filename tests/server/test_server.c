@@ -1049,3 +1049,77 @@ done:
     fixture_down(&f);
     return TEST_RESULT;
 }
+
+static int reconfigure(fixture *f, const char *json)
+{
+    shmb_config cfg;
+    char why[SHMB_CONFIG_ERR_MAX];
+    int rc;
+    if (shmb_config_parse(json, strlen(json), "t", &shmb_conventions_windows,
+                          &cfg, why, sizeof(why)) != SHMB_OK)
+        return -1;
+    rc = broker_reconfigure(f->b, &cfg);
+    shmb_config_free(&cfg);
+    return rc;
+}
+
+/* list remembers the policy's verdicts per connection (so that listing
+ * again is cheap), but a reload changes what everyone sees at once, and
+ * regions that come and go are judged by their own names. */
+int test_server_list_visibility_follows_reload(void)
+{
+    fixture f = {0};
+    tclient a = TCLIENT_INIT, b = TCLIENT_INIT;
+    fake_peer_spec other = {OTHER, NULL, 0, 0, SHMB_OK, NULL};
+    const char *shared = "{\"rules\":[{\"name\":\"mine\",\"match\":{\"user\":"
+                         "\"" ME "\"},\"regions\":[\"box/**\"],\"create\":true,"
+                         "\"open\":\"rw\",\"delete\":true},"
+                         "{\"name\":\"peek\",\"regions\":[\"box/pub/**\"],"
+                         "\"open\":\"ro\"}]}";
+    char body[128];
+    int i;
+
+    CHECK(fixture_up(&f, "{" BOX_RULE "}") == 0);
+    CHECK(connect_me(&f, &a) == 0 && connect_spec(&f, &b, &other) == 0);
+    CHECK(hello(&f, &a) && hello(&f, &b));
+    CHECK(call(&f, &a,
+               "\"op\":\"create\",\"name\":\"box/pub/x\",\"size\":1,"
+               "\"lifetime\":\"persistent\"",
+               "\"handle\":"));
+    CHECK(call(&f, &b, "\"op\":\"list\"", "{\"regions\":[],"));
+    CHECK(reconfigure(&f, shared) == SHMB_OK);
+    CHECK(call(&f, &b, "\"op\":\"list\"", "\"name\":\"box/pub/x\""));
+    CHECK(call(&f, &b, "\"op\":\"stat\",\"name\":\"box/pub/x\"",
+               "\"holders\":1"));
+    /* Many names come and go (the cache starts over past its bound); each
+     * is judged by its own name. */
+    for (i = 0; i < 200; i++) {
+        snprintf(body, sizeof(body),
+                 "\"op\":\"create\",\"name\":\"box/%s/%d\",\"size\":1,"
+                 "\"lifetime\":\"persistent\"",
+                 i % 2 ? "pub" : "priv", i);
+        CHECK(call(&f, &a, body, "\"handle\":"));
+        CHECK(call(&f, &b, "\"op\":\"list\"", "\"truncated\":false"));
+        snprintf(body, sizeof(body), "\"op\":\"delete\",\"name\":\"box/%s/%d\"",
+                 i % 2 ? "pub" : "priv", i);
+        CHECK(call(&f, &a, body, "\"holders\":1"));
+    }
+    CHECK(call(&f, &a,
+               "\"op\":\"create\",\"name\":\"box/priv/y\",\"size\":1,"
+               "\"lifetime\":\"persistent\"",
+               "\"handle\":"));
+    CHECK(call(&f, &b, "\"op\":\"list\"",
+               "{\"regions\":[{\"name\":\"box/pub/x\",\"size\":1,"
+               "\"lifetime\":\"persistent\",\"holders\":1,\"held\":false}],"
+               "\"truncated\":false}}"));
+    CHECK(reconfigure(&f, "{" BOX_RULE "}") == SHMB_OK);
+    CHECK(call(&f, &b, "\"op\":\"list\"", "{\"regions\":[],"));
+    CHECK(call(&f, &b, "\"op\":\"stat\",\"name\":\"box/pub/x\"",
+               "\"access_denied\""));
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&a);
+    client_close(&b);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
