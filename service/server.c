@@ -129,7 +129,8 @@ static void conn_close(conn *c)
     uv_close((uv_handle_t *)&c->pipe, on_close);
 }
 
-/* Reading resumes only when neither backpressure nor a yield holds it. */
+/* Reading resumes only when backpressure does not hold it (a yield stops
+ * it only once SERVER_YIELD_BUFFER bytes wait). */
 static void conn_read_maybe(conn *c)
 {
     if (!c->closing && !c->paused && !c->yielded)
@@ -326,7 +327,8 @@ static void on_resume(uv_idle_t *idle)
  *     SERVER_MAX_INFLIGHT replies; on_write resumes;
  *   - SERVER_FRAMES_PER_TURN frames were answered: one write full of
  *     expensive requests must not hold the loop, so the rest wait for the
- *     next loop iteration (on_resume), after every other ready client. */
+ *     next loop iteration (on_resume), after every other ready client;
+ *     meanwhile on_read only buffers what arrives. */
 static void handle_frames(conn *c)
 {
     const uint8_t *payload;
@@ -343,8 +345,10 @@ static void handle_frames(conn *c)
             return;
         }
         if (done == SERVER_FRAMES_PER_TURN) {
+            /* Reading goes on - on_read only buffers, up to
+             * SERVER_YIELD_BUFFER - so a yield costs no read restart
+             * (on Windows, cancelling and queueing a pipe read). */
             c->yielded = 1;
-            uv_read_stop((uv_stream_t *)&c->pipe);
             frame_timer_hold(c);
             uv_idle_start(&c->resume, on_resume);
             return;
@@ -385,8 +389,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread > 0 && !c->closing) {
         if (shmb_frame_reader_feed(&c->rd, buf->base, (size_t)nread) != 0)
             conn_close(c);
-        else
+        else if (!c->yielded)
             handle_frames(c);
+        else if (shmb_frame_reader_pending(&c->rd) > SERVER_YIELD_BUFFER)
+            uv_read_stop(s); /* on_resume starts it again */
     } else if (nread < 0) {
         conn_close(c); /* EOF or broken stream: the client is gone */
     }

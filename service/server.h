@@ -31,6 +31,8 @@
  * the next one, so a write full of expensive requests (list) cannot stall
  * the other clients. */
 #define SERVER_FRAMES_PER_TURN 16u
+/* Bytes a yielded connection may buffer before reading stops too. */
+#define SERVER_YIELD_BUFFER (256u * 1024u)
 
 typedef struct server server;
 
