@@ -171,7 +171,8 @@ static int seen_room(broker_conn *c, struct seen_cache *sc, size_t namelen)
         char *na;
         while (size < sc->used + namelen + 1)
             size *= 2;
-        if (size > UINT32_MAX || (na = realloc(sc->arena, size)) == NULL)
+        if ((uint64_t)size > UINT32_MAX ||
+            (na = realloc(sc->arena, size)) == NULL)
             return 0;
         sc->arena = na;
         sc->size = size;
