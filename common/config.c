@@ -82,6 +82,8 @@ static const limit_row limit_rows[] = {
     LIMIT(clients_per_user, 1, CAP_CLIENTS, 64),
     SUBLIMIT(clients_per_principal, 1, CAP_CLIENTS, 64, clients_per_user),
     LIMIT(hello_timeout_ms, 100, 600000, 5000),
+    LIMIT(frame_timeout_ms, 100, 600000, 10000),
+    LIMIT(write_timeout_ms, 100, 600000, 30000),
     LIMIT(max_regions, 1, 100000, 1024),
     LIMIT(max_region_size, 1, UNLIMITED, 1 * GIB),
     LIMIT(regions_per_client, 1, 100000, 64),

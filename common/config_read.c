@@ -66,10 +66,10 @@ void cfg_path_restore(cfgp *p, size_t n)
     p->path[n] = '\0';
 }
 
-/* Checks that every key of `obj` is in `allowed` (NULL-terminated). The
- * reader has already refused repeated keys. */
 /* ---- values ----------------------------------------------------------- */
 
+/* Checks that every key of `obj` is in `allowed` (NULL-terminated). The
+ * reader has already refused repeated keys. */
 int cfg_check_keys(cfgp *p, const cJSON *obj, const char *const *allowed)
 {
     const cJSON *a;
@@ -80,7 +80,7 @@ int cfg_check_keys(cfgp *p, const cJSON *obj, const char *const *allowed)
                 break;
         }
         if (allowed[i] == NULL) {
-            char list[256] = "";
+            char list[384] = ""; /* the longest list: $.limits */
             for (i = 0; allowed[i] != NULL; i++) {
                 strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
                 strncat(list, allowed[i], sizeof(list) - strlen(list) - 1);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MPL-2.0 */
 /*
  * json.c - the strict JSON reader (see shmb_json.h): a byte check, a
- * grammar check that knows where it stopped, then cJSON for the tree and a
- * walk of the tree for repeated keys.
+ * UTF-8 check, a grammar check that knows where it stopped, then cJSON for the
+ * tree and a walk of the tree for repeated keys.
  *
  * Keys are compared after cJSON has decoded them, so "a" and "\u0061" are
  * the same key - a raw-text comparison would let a hostile peer smuggle a
@@ -74,6 +74,53 @@ static size_t control_check(const char *text, size_t len)
                 return i + 1;
             i++; /* skip the escaped character */
         }
+    }
+    return 0;
+}
+
+/* RFC 8259 text is UTF-8 (RFC 3629): no overlong forms, no surrogates,
+ * nothing above U+10FFFF, no cut sequences. cJSON copies string bytes as
+ * they are, so without this check invalid bytes would reach names, log
+ * lines and messages. Returns 0 if valid, or the offending offset + 1. */
+static size_t utf8_check(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0, n, k;
+    unsigned lo, hi;
+
+    while (i < len) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        lo = 0x80;
+        hi = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            if (c == 0xe0)
+                lo = 0xa0; /* overlong */
+            else if (c == 0xed)
+                hi = 0x9f; /* U+D800..U+DFFF */
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            if (c == 0xf0)
+                lo = 0x90; /* overlong */
+            else if (c == 0xf4)
+                hi = 0x8f; /* above U+10FFFF */
+        } else {
+            return i + 1; /* a continuation byte, 0xc0, 0xc1 or 0xf5.. */
+        }
+        if (len - i <= n)
+            return i + 1;
+        for (k = 1; k <= n; k++) {
+            unsigned b = s[i + k];
+            if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xbf))
+                return i + 1;
+        }
+        i += n + 1;
     }
     return 0;
 }
@@ -447,8 +494,9 @@ static shmb_json_status check_keys(const cJSON *node, char *path,
 
 /* ---- the reader ------------------------------------------------------- */
 
-shmb_json_status shmb_json_parse_object(const char *text, size_t len,
-                                        cJSON **out, shmb_json_error *err)
+static shmb_json_status parse_object(const char *text, size_t len,
+                                     int keep_on_duplicate, cJSON **out,
+                                     shmb_json_error *err)
 {
     scanner sc;
     cJSON *root;
@@ -468,6 +516,9 @@ shmb_json_status shmb_json_parse_object(const char *text, size_t len,
     at = control_check(text, len);
     if (at != 0)
         return set_error(err, text, len, SHMB_JSON_E_CONTROL, at - 1, "");
+    at = utf8_check(text, len);
+    if (at != 0)
+        return set_error(err, text, len, SHMB_JSON_E_UTF8, at - 1, "");
 
     memset(&sc, 0, sizeof(sc));
     sc.s = text;
@@ -494,10 +545,25 @@ shmb_json_status shmb_json_parse_object(const char *text, size_t len,
     }
     st = check_keys(root, path, err);
     if (st != SHMB_JSON_OK) {
-        cJSON_Delete(root);
         err->status = st;
+        if (st == SHMB_JSON_E_DUPLICATE && keep_on_duplicate)
+            *out = root;
+        else
+            cJSON_Delete(root);
         return st;
     }
     *out = root;
     return SHMB_JSON_OK;
+}
+
+shmb_json_status shmb_json_parse_object(const char *text, size_t len,
+                                        cJSON **out, shmb_json_error *err)
+{
+    return parse_object(text, len, 0, out, err);
+}
+
+shmb_json_status shmb_json_parse_object_keep(const char *text, size_t len,
+                                             cJSON **out, shmb_json_error *err)
+{
+    return parse_object(text, len, 1, out, err);
 }

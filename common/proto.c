@@ -121,19 +121,47 @@ static int json_int(const cJSON *v, double lo, double hi, double *out)
     return 1;
 }
 
+/* The request's id, when it can be read without guessing: exactly one
+ * top-level "id" key holding an integer in 0..2^32-1. Read from any tree
+ * the strict reader built, so a request refused for a repeated key or too
+ * many keys is still answered with its id. */
+static void read_id(const cJSON *root, shmb_request *req)
+{
+    const cJSON *a, *id = NULL;
+    double d;
+
+    for (a = root->child; a != NULL; a = a->next) {
+        if (strcmp(a->string, "id") != 0)
+            continue;
+        if (id != NULL)
+            return; /* two ids: answering either would be a guess */
+        id = a;
+    }
+    if (id != NULL && json_int(id, 0, 4294967295.0, &d)) {
+        req->has_id = 1;
+        req->id = (uint32_t)d;
+    }
+}
+
 /* Parses `payload` as exactly one JSON object (shmb_json.h) with at most
- * MAX_FIELDS keys. Malformed text is bad_json and ends the connection; a
- * repeated key or too many keys is a bad request and does not. */
+ * MAX_FIELDS keys. Text that is not JSON (bytes, UTF-8, grammar) is
+ * bad_json and ends the connection; a repeated key or too many keys is a
+ * bad request and does not. Whenever a tree could be built, `req` (if not
+ * NULL) gets the id first, so every bad_request carries it. */
 static int parse_object(const uint8_t *payload, size_t len, cJSON **out,
-                        char *msg, size_t cap)
+                        shmb_request *req, char *msg, size_t cap)
 {
     shmb_json_error e;
+    shmb_json_status st;
     cJSON *root = NULL;
     const cJSON *a;
     char s[40];
     int count = 0;
 
-    switch (shmb_json_parse_object((const char *)payload, len, &root, &e)) {
+    st = shmb_json_parse_object_keep((const char *)payload, len, &root, &e);
+    if (root != NULL && req != NULL)
+        read_id(root, req);
+    switch (st) {
     case SHMB_JSON_OK:
         break;
     case SHMB_JSON_E_NUL:
@@ -141,6 +169,9 @@ static int parse_object(const uint8_t *payload, size_t len, cJSON **out,
     case SHMB_JSON_E_CONTROL:
         return fail(msg, cap, SHMB_E_BAD_JSON,
                     "control character, \\u0000 or BOM at byte %zu", e.offset);
+    case SHMB_JSON_E_UTF8:
+        return fail(msg, cap, SHMB_E_BAD_JSON, "invalid UTF-8 at byte %zu",
+                    e.offset);
     case SHMB_JSON_E_NUMBER:
         return fail(msg, cap, SHMB_E_BAD_JSON,
                     "invalid JSON number at byte %zu: %s", e.offset, e.reason);
@@ -150,6 +181,7 @@ static int parse_object(const uint8_t *payload, size_t len, cJSON **out,
         return fail(msg, cap, SHMB_E_BAD_JSON,
                     "trailing bytes after the JSON object");
     case SHMB_JSON_E_DUPLICATE:
+        cJSON_Delete(root);
         sanitize(s, e.key);
         return fail(msg, cap, SHMB_E_BAD_REQUEST, "duplicate field '%s'", s);
     case SHMB_JSON_E_NOMEM:
@@ -370,7 +402,7 @@ int shmb_request_parse(const uint8_t *payload, size_t len, shmb_request *req,
     req->lifetime = SHMB_LIFETIME_CLIENT;
     if (msg != NULL && cap > 0)
         msg[0] = '\0';
-    r = parse_object(payload, len, &root, msg, cap);
+    r = parse_object(payload, len, &root, req, msg, cap);
     if (r != SHMB_OK)
         return r;
     r = parse_id_op(root, req, msg, cap);
@@ -387,7 +419,7 @@ int shmb_reply_parse(const uint8_t *payload, size_t len, shmb_reply *reply)
     double d;
 
     memset(reply, 0, sizeof(*reply));
-    if (parse_object(payload, len, &root, NULL, 0) != SHMB_OK)
+    if (parse_object(payload, len, &root, NULL, NULL, 0) != SHMB_OK)
         return SHMB_E_PROTOCOL;
     id = cJSON_GetObjectItemCaseSensitive(root, "id");
     res = cJSON_GetObjectItemCaseSensitive(root, "result");

@@ -54,6 +54,7 @@ int broker_reconfigure(broker *b, const shmb_config *cfg)
     b->cfg.limits = fresh.limits;
     b->cfg.rules = fresh.rules;
     b->cfg.nrules = fresh.nrules;
+    b->rules_gen++;
     fresh.rules = NULL;
     fresh.nrules = 0;
     shmb_config_free(&fresh);
@@ -372,6 +373,7 @@ void broker_conn_close(broker_conn *c)
                    "conn=%llu pid=%u", (unsigned long long)c->id,
                    (unsigned)c->ident.pid);
     shmb_identity_free(&c->ident);
+    ops_conn_free(c);
     free(c->holds);
     free(c);
 }

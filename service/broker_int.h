@@ -100,6 +100,7 @@ struct broker {
     size_t ndrains;
     struct proc_seen *procs;
     broker_process_alive_fn process_alive; /* NULL: not known */
+    uint64_t rules_gen; /* bumped by each reload: cached verdicts go stale */
 };
 
 struct broker_conn {
@@ -115,6 +116,7 @@ struct broker_conn {
     uint64_t committed;       /* their charge */
     char key[BROKER_KEY_MAX]; /* quota_principal_key of ident */
     struct proc_seen *proc;   /* its process */
+    struct seen_cache *seen;  /* list's policy verdicts (broker_ops.c) */
 };
 
 /* ---- regions and holdings (broker.c) ---------------------------------- */
@@ -150,6 +152,10 @@ void holding_drop(broker_conn *c, size_t index, const char *why);
 
 /* Frees a region's record (and its grantee list). */
 void region_free(broker_region *r);
+/* ---- the ops (broker_ops.c) -------------------------------------------- */
+
+/* Frees what the ops keep per connection. */
+void ops_conn_free(broker_conn *c);
 
 /* ---- commit accounting (broker_quota.c) ------------------------------- */
 

@@ -75,18 +75,159 @@ static int is_owner(const broker_conn *c, const broker_region *r)
            shmb_principal_is(&c->ident, r->owner_sid, r->owner_ac, r->owner_il);
 }
 
+/* ---- visibility, remembered ------------------------------------------
+ * list asks the policy about every region, and a client may list again
+ * and again (one 64 KiB write holds thousands of list requests): running
+ * every rule's patterns over every name each time made one connection
+ * stall the loop. Whether the policy lets a caller open a name read-only
+ * depends only on the caller (fixed for the connection), the name and the
+ * rules, so each connection remembers the answer per name - exactly, by
+ * the whole name - until a reload changes the rules (b->rules_gen). The
+ * cache never holds more than about twice the regions that exist: past
+ * that it starts over. Owning and holding change, and are cheap: they are
+ * not cached. */
+
+struct seen_entry {
+    uint32_t hash;
+    uint32_t off; /* of the name in the arena; 0 = empty slot */
+    int allowed;
+};
+
+struct seen_cache {
+    uint64_t gen;
+    struct seen_entry *v;
+    size_t n, cap; /* cap is 0 or a power of two */
+    char *arena;   /* the names, NUL-terminated, from offset 1 */
+    size_t used, size;
+};
+
+void ops_conn_free(broker_conn *c)
+{
+    if (c->seen == NULL)
+        return;
+    free(c->seen->v);
+    free(c->seen->arena);
+    free(c->seen);
+    c->seen = NULL;
+}
+
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static void seen_clear(struct seen_cache *sc)
+{
+    if (sc->v != NULL)
+        memset(sc->v, 0, sc->cap * sizeof(*sc->v));
+    sc->n = 0;
+    sc->used = 1;
+}
+
+/* The slot for `name`: its entry, or the empty slot where it belongs. */
+static struct seen_entry *seen_slot(struct seen_cache *sc, const char *name,
+                                    uint32_t h)
+{
+    size_t i = h & (sc->cap - 1);
+    for (;; i = (i + 1) & (sc->cap - 1)) {
+        struct seen_entry *e = &sc->v[i];
+        if (e->off == 0 ||
+            (e->hash == h && strcmp(sc->arena + e->off, name) == 0))
+            return e;
+    }
+}
+
+/* Makes room for one more entry; 0 if memory ran out (then the verdict is
+ * simply not remembered). */
+static int seen_room(broker_conn *c, struct seen_cache *sc, size_t namelen)
+{
+    size_t limit = 2 * (c->b->reg.count + 16);
+    if ((sc->n + 1) * 4 > sc->cap * 3) {
+        size_t cap = sc->cap ? sc->cap * 2 : 64, i;
+        struct seen_entry *nv, *old = sc->v;
+        if (sc->n + 1 > limit) {
+            seen_clear(sc); /* the regions came and went: start over */
+            cap = sc->cap;
+        }
+        if (cap != sc->cap) {
+            size_t oldcap = sc->cap;
+            nv = calloc(cap, sizeof(*nv));
+            if (nv == NULL)
+                return 0;
+            sc->v = nv;
+            sc->cap = cap;
+            for (i = 0; i < oldcap; i++) {
+                if (old[i].off != 0)
+                    *seen_slot(sc, sc->arena + old[i].off, old[i].hash) =
+                        old[i];
+            }
+            free(old);
+        }
+    }
+    if (sc->used + namelen + 1 > sc->size) {
+        size_t size = sc->size ? sc->size * 2 : 4096;
+        char *na;
+        while (size < sc->used + namelen + 1)
+            size *= 2;
+        if ((uint64_t)size > UINT32_MAX ||
+            (na = realloc(sc->arena, size)) == NULL)
+            return 0;
+        sc->arena = na;
+        sc->size = size;
+    }
+    return 1;
+}
+
+/* Whether the policy lets the caller open `name` read-only, remembered. */
+static int policy_sees(broker_conn *c, const char *name)
+{
+    struct seen_cache *sc = c->seen;
+    struct seen_entry *e;
+    shmb_policy_req q;
+    shmb_verdict v;
+    uint32_t h = name_hash(name);
+    size_t len;
+
+    if (sc == NULL && (sc = c->seen = calloc(1, sizeof(*sc))) != NULL) {
+        sc->gen = c->b->rules_gen;
+        sc->used = 1; /* offset 0 marks an empty slot */
+    }
+    if (sc != NULL && sc->gen != c->b->rules_gen) {
+        seen_clear(sc);
+        sc->gen = c->b->rules_gen;
+    }
+    if (sc != NULL && sc->cap > 0) {
+        e = seen_slot(sc, name, h);
+        if (e->off != 0)
+            return e->allowed;
+    }
+    memset(&q, 0, sizeof(q));
+    q.op = SHMB_OP_OPEN;
+    q.name = name;
+    q.access = SHMB_ACCESS_RO;
+    shmb_policy_check(&c->b->cfg, &c->ident, &q, &v);
+    len = strlen(name);
+    if (sc != NULL && seen_room(c, sc, len)) {
+        e = seen_slot(sc, name, h);
+        e->hash = h;
+        e->off = (uint32_t)sc->used;
+        e->allowed = v.allowed;
+        memcpy(sc->arena + sc->used, name, len + 1);
+        sc->used += len + 1;
+        sc->n++;
+    }
+    return v.allowed;
+}
+
 /* A caller sees a region (list, stat) if it may open it, holds it or
  * created it; anything else it cannot tell from a name that does not
  * exist. */
-static int may_see(op_ctx *x, broker_region *r, shmb_verdict *v)
+static int may_see(op_ctx *x, broker_region *r)
 {
-    shmb_policy_req q;
-    memset(&q, 0, sizeof(q));
-    q.op = SHMB_OP_OPEN;
-    q.name = r->name;
-    q.access = SHMB_ACCESS_RO;
-    shmb_policy_check(&x->c->b->cfg, &x->c->ident, &q, v);
-    return v->allowed || is_owner(x->c, r) ||
+    return policy_sees(x->c, r->name) || is_owner(x->c, r) ||
            holding_find(x->c, r, NULL) != NULL;
 }
 
@@ -261,6 +402,12 @@ static int op_delete(op_ctx *x)
     int allowed;
 
     policy_allows(x, SHMB_OP_DELETE, SHMB_ACCESS_NONE, &v);
+    /* Unless a rule grants delete on the name (then the caller has power
+     * over it whatever it may see), a region the caller may not see is
+     * answered exactly like a name that does not exist, as stat does: the
+     * refusal must not tell them apart. */
+    if (r != NULL && !v.allowed && !may_see(x, r))
+        r = NULL;
     /* The creating user may delete its region unless a deny rule says
      * otherwise; anyone else needs a rule granting delete. */
     allowed = !v.denied_by_rule && (v.allowed || (r != NULL && is_owner(c, r)));
@@ -301,9 +448,8 @@ static int list_one(broker_region *r, void *p)
 {
     struct list_ctx *l = p;
     shmb_list_entry *e;
-    shmb_verdict v;
 
-    if (!may_see(l->x, r, &v))
+    if (!may_see(l->x, r))
         return 0;
     if (l->n == l->max) {
         l->truncated = 1;
@@ -355,7 +501,7 @@ static int op_stat(op_ctx *x)
     shmb_stat_result res;
     shmb_verdict v;
 
-    if (r == NULL || !may_see(x, r, &v)) {
+    if (r == NULL || !may_see(x, r)) {
         /* Same answer whether or not it exists, for callers who may not
          * see it. */
         if (!policy_allows(x, SHMB_OP_OPEN, SHMB_ACCESS_RO, &v))

@@ -27,6 +27,8 @@ typedef struct shmb_limits {
                                        its principals */
     uint32_t clients_per_principal; /* connections of one principal */
     uint32_t hello_timeout_ms;      /* a connection must say hello by then */
+    uint32_t frame_timeout_ms;      /* a frame begun must be complete by then */
+    uint32_t write_timeout_ms;      /* replies waiting must move by then */
     uint32_t max_regions;           /* regions listed at once */
     uint64_t max_region_size;       /* bytes of one region */
     uint32_t regions_per_client;    /* live regions one connection created */

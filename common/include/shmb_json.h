@@ -6,10 +6,11 @@
  *
  * cJSON builds the tree, but it is lenient: it accepts numbers such as
  * "05", "1." or "+1", skips raw control characters as white space, decodes
- * "\u0000" into a NUL that cuts a string short, keeps both values of a
- * repeated key and stops quietly after the first value. This reader checks
- * the text against RFC 8259 first and hands cJSON only documents that mean
- * one thing, so both users reject the same inputs for the same reasons.
+ * "\u0000" into a NUL that cuts a string short, copies bytes that are not
+ * UTF-8 into strings, keeps both values of a repeated key and stops
+ * quietly after the first value. This reader checks the text against RFC
+ * 8259 first and hands cJSON only documents that mean one thing, so both
+ * users reject the same inputs for the same reasons.
  */
 #ifndef SHMB_JSON_H
 #define SHMB_JSON_H
@@ -24,6 +25,7 @@ typedef enum shmb_json_status {
     SHMB_JSON_OK = 0,
     SHMB_JSON_E_NUL,        /* a NUL byte anywhere */
     SHMB_JSON_E_CONTROL,    /* raw control character, "\u0000" or a BOM */
+    SHMB_JSON_E_UTF8,       /* bytes that are not UTF-8 (RFC 3629) */
     SHMB_JSON_E_SYNTAX,     /* not JSON (reason says what was expected) */
     SHMB_JSON_E_NUMBER,     /* a number outside the JSON grammar */
     SHMB_JSON_E_NOT_OBJECT, /* valid JSON, but not an object */
@@ -54,5 +56,14 @@ typedef struct shmb_json_error {
 shmb_json_status shmb_json_parse_object(const char *text, size_t len,
                                         struct cJSON **out,
                                         shmb_json_error *err);
+
+/* The same, except that when the text's one fault is a repeated key
+ * (SHMB_JSON_E_DUPLICATE, the text being otherwise valid) the tree is
+ * handed back in *out as well, with every value: the protocol still reads
+ * the request's id from it to answer with that id. The caller frees *out
+ * whenever it is not NULL. */
+shmb_json_status shmb_json_parse_object_keep(const char *text, size_t len,
+                                             struct cJSON **out,
+                                             shmb_json_error *err);
 
 #endif

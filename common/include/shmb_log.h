@@ -52,6 +52,7 @@ const char *shmb_log_level_name(shmb_log_level level);
     XX(CREATE, "create")                                                       \
     XX(DELETE, "delete")                                                       \
     XX(DISCONNECT, "disconnect")                                               \
+    XX(FRAME_TIMEOUT, "frame_timeout")                                         \
     XX(GRANT, "grant")                                                         \
     XX(HELLO, "hello")                                                         \
     XX(HELLO_TIMEOUT, "hello_timeout")                                         \
@@ -66,7 +67,8 @@ const char *shmb_log_level_name(shmb_log_level level);
     XX(STARTED, "started")                                                     \
     XX(STOPPED, "stopped")                                                     \
     XX(STOPPING, "stopping")                                                   \
-    XX(UNDELIVERED, "undelivered")
+    XX(UNDELIVERED, "undelivered")                                             \
+    XX(WRITE_TIMEOUT, "write_timeout")
 
 /* The type is shmb_event rather than shmb_log_event: that name is the
  * function below, and C gives typedefs and functions one namespace. */

@@ -722,3 +722,399 @@ done:
     fixture_down(&f);
     return TEST_RESULT;
 }
+
+/* ---- denials that do not leak -------------------------------------------- */
+
+#define OTHER "S-1-5-21-7-7-7-2002"
+/* ME may create and open anything under box/; nobody else may. */
+#define BOX_RULE                                                               \
+    "\"rules\":[{\"name\":\"mine\",\"match\":{\"user\":\"" ME "\"},"           \
+    "\"regions\":[\"box/**\"],\"create\":true,\"open\":\"rw\"}]"
+
+/* Sends `body` and returns the reply with every `name` replaced by "NAME",
+ * so two answers about different names can be compared whole. */
+static int answer_about(fixture *f, tclient *c, const char *op,
+                        const char *name, char *out, size_t cap)
+{
+    char body[256], *p;
+    size_t n = strlen(name);
+    snprintf(body, sizeof(body), "\"op\":\"%s\",\"name\":\"%s\"", op, name);
+    if (request(f, c, body) != 0 || recv_reply(f, c, out, cap) != 1)
+        return -1;
+    while ((p = strstr(out, name)) != NULL) {
+        memcpy(p, "NAME", 4);
+        memmove(p + 4, p + n, strlen(p + n) + 1);
+    }
+    /* Ids differ from request to request. */
+    p = strchr(out, ',');
+    if (p != NULL)
+        memmove(out, p, strlen(p) + 1);
+    return 0;
+}
+
+/* delete, like stat, answers a caller who may not see a region exactly as
+ * if the name did not exist. */
+int test_server_delete_does_not_leak(void)
+{
+    fixture f = {0};
+    tclient a = TCLIENT_INIT, b = TCLIENT_INIT;
+    fake_peer_spec other = {OTHER, NULL, 0, 0, SHMB_OK, NULL};
+    char there[1024], absent[1024];
+
+    CHECK(fixture_up(&f, "{" BOX_RULE "}") == 0);
+    CHECK(connect_me(&f, &a) == 0 && connect_spec(&f, &b, &other) == 0);
+    CHECK(hello(&f, &a) && hello(&f, &b));
+    CHECK(call(&f, &a,
+               "\"op\":\"create\",\"name\":\"box/r1\",\"size\":1,"
+               "\"lifetime\":\"persistent\"",
+               "\"handle\":"));
+    CHECK(answer_about(&f, &b, "delete", "box/r1", there, sizeof(there)) == 0);
+    CHECK(answer_about(&f, &b, "delete", "box/r2", absent, sizeof(absent)) ==
+          0);
+    CHECK(strstr(there, "\"access_denied\"") != NULL);
+    CHECK_STR(there, absent);
+    CHECK(answer_about(&f, &b, "stat", "box/r1", there, sizeof(there)) == 0);
+    CHECK(answer_about(&f, &b, "stat", "box/r2", absent, sizeof(absent)) == 0);
+    CHECK_STR(there, absent);
+    /* The creator still may. */
+    CHECK(call(&f, &a, "\"op\":\"delete\",\"name\":\"box/r1\"",
+               "{\"name\":\"box/r1\",\"holders\":1}"));
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&a);
+    client_close(&b);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
+
+/* ---- exact parsing ------------------------------------------------------- */
+
+/* A repeated key or too many keys is answered with the request's id and the
+ * connection stays; bytes that are not UTF-8 are bad_json (id null) and end
+ * it, in a name as in hello's client. */
+int test_server_parse_errors_carry_id(void)
+{
+    fixture f = {0};
+    tclient a = TCLIENT_INIT, b = TCLIENT_INIT;
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    CHECK(connect_me(&f, &a) == 0 && connect_me(&f, &b) == 0);
+    CHECK(hello(&f, &a));
+    CHECK(send_json(&f, &a, "{\"id\":41,\"op\":\"ping\",\"op\":\"ping\"}") ==
+          0);
+    CHECK(expect(&f, &a,
+                 "{\"id\":41,\"error\":{\"code\":\"bad_request\","
+                 "\"message\":\"duplicate field 'op'\"}}"));
+    CHECK(send_json(&f, &a,
+                    "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,"
+                    "\"h\":1,\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,"
+                    "\"o\":1,\"p\":1,\"id\":42}") == 0);
+    CHECK(expect(&f, &a,
+                 "{\"id\":42,\"error\":{\"code\":\"bad_request\","
+                 "\"message\":\"more than 16 fields\"}}"));
+    CHECK(call(&f, &a, "\"op\":\"ping\"", "\"pong\""));
+    CHECK(send_json(&f, &a,
+                    "{\"id\":43,\"op\":\"stat\",\"name\":\"x\xc3\x28\"}") == 0);
+    CHECK(expect(&f, &a,
+                 "{\"id\":null,\"error\":{\"code\":\"bad_json\","
+                 "\"message\":\"invalid UTF-8 at byte 30\"}}"));
+    CHECK(closed_by_server(&f, &a));
+    CHECK(send_json(&f, &b,
+                    "{\"id\":1,\"op\":\"hello\",\"versions\":[1],"
+                    "\"client\":\"\xff\"}") == 0);
+    CHECK(expect(&f, &b, "\"code\":\"bad_json\""));
+    CHECK(closed_by_server(&f, &b));
+    CHECK(strstr(f.logged, "event=hello") == NULL);
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&a);
+    client_close(&b);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
+
+/* ---- deadlines after hello ----------------------------------------------- */
+
+static size_t open_connections(fixture *f)
+{
+    server_stats st;
+    server_get_stats(f->srv, &st);
+    return st.connections;
+}
+
+/* A frame begun and never finished closes the connection after
+ * limits.frame_timeout_ms, after hello too, with a bad_frame error first;
+ * trickling in more bytes does not move the deadline. */
+int test_server_frame_deadline(void)
+{
+    fixture f = {0};
+    tclient half = TCLIENT_INIT, trickle = TCLIENT_INIT, idle = TCLIENT_INIT;
+    const uint8_t part[] = {20, 0, 0, 0, '{', '"'};
+    uint8_t hdr[SHMB_FRAME_HEADER];
+    int i, gone = 0;
+
+    CHECK(fixture_up(&f, "{\"limits\":{\"frame_timeout_ms\":100}}") == 0);
+    CHECK(connect_me(&f, &half) == 0 && connect_me(&f, &trickle) == 0 &&
+          connect_me(&f, &idle) == 0);
+    CHECK(hello(&f, &half) && hello(&f, &trickle) && hello(&f, &idle));
+    CHECK(send_raw(&f, &half, part, sizeof(part)) == 0);
+    CHECK(expect(&f, &half,
+                 "{\"id\":null,\"error\":{\"code\":\"bad_frame\","
+                 "\"message\":\"frame incomplete after "
+                 "limits.frame_timeout_ms (100 ms)\"}}"));
+    CHECK(closed_by_server(&f, &half));
+    CHECK(strstr(f.logged, "event=frame_timeout") != NULL);
+    /* A 1000-byte frame, one byte every 20 ms, would take 20 s; it is cut
+     * off at the deadline of the frame, not of the last byte. */
+    shmb_frame_put_header(hdr, 1000);
+    CHECK(send_raw(&f, &trickle, hdr, sizeof(hdr)) == 0);
+    for (i = 0; i < 1000 && !gone; i++) {
+        uint64_t next = uv_now(&f.loop) + 20;
+        if (write(trickle.fd, " ", 1) != 1)
+            gone = 1; /* closed under us */
+        while (!gone && uv_now(&f.loop) < next) {
+            pump(&f);
+            uv_sleep(1);
+            uv_update_time(&f.loop);
+            gone = open_connections(&f) == 1;
+        }
+    }
+    CHECK(gone);
+    CHECK(expect(&f, &trickle, "frame incomplete after"));
+    /* No frame begun, no deadline: the idle client is still served. */
+    CHECK(call(&f, &idle, "\"op\":\"ping\"", "\"pong\""));
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&half);
+    client_close(&trickle);
+    client_close(&idle);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
+
+/* A client that stops reading is not only paused: once none of its replies
+ * could be written for limits.write_timeout_ms it is dropped, and the
+ * handles its unsent replies carried are closed inside it. */
+int test_server_write_deadline(void)
+{
+    fixture f = {0};
+    tclient a = TCLIENT_INIT, b = TCLIENT_INIT;
+    char body[256];
+    size_t i;
+    int stalled = 0;
+
+    CHECK(fixture_up(&f, "{\"limits\":{\"write_timeout_ms\":100}," BOX_RULE
+                         "}") == 0);
+    CHECK(connect_me(&f, &a) == 0 && connect_me(&f, &b) == 0);
+    CHECK(hello(&f, &a) && hello(&f, &b));
+    for (i = 0; i < 10; i++) {
+        snprintf(body, sizeof(body),
+                 "\"op\":\"create\",\"name\":\"box/%090u\","
+                 "\"size\":1,\"lifetime\":\"persistent\"",
+                 (unsigned)i);
+        CHECK(call(&f, &a, body, "\"handle\":"));
+    }
+    /* Requests until the server stops reading; never a reply read. */
+    while (!stalled) {
+        char req[64];
+        uint8_t frame[80];
+        int n = snprintf(req, sizeof(req), "{\"id\":%u,\"op\":\"list\"}",
+                         (unsigned)++a.next_id);
+        ssize_t w;
+        shmb_frame_put_header(frame, (uint32_t)n);
+        memcpy(frame + SHMB_FRAME_HEADER, req, (size_t)n);
+        w = write(a.fd, frame, SHMB_FRAME_HEADER + (size_t)n);
+        if (w < 0 && errno == EAGAIN) {
+            for (i = 0; i < 50; i++)
+                pump(&f);
+            w = write(a.fd, frame, SHMB_FRAME_HEADER + (size_t)n);
+            stalled = w < 0 && errno == EAGAIN;
+        }
+        CHECK(w < 0 || w == (ssize_t)(SHMB_FRAME_HEADER + (size_t)n));
+    }
+    WAIT_UNTIL(pump(&f) && open_connections(&f) == 1, WAIT_MS);
+    CHECK(strstr(f.logged, "event=write_timeout") != NULL);
+    CHECK(call(&f, &b, "\"op\":\"ping\"", "\"pong\""));
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&a);
+    client_close(&b);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
+
+/* ---- fairness ------------------------------------------------------------ */
+
+/* Takes one reply frame already in the socket, without running the loop:
+ * 1 = one taken, 0 = none complete yet. */
+static int take_reply(tclient *c)
+{
+    ssize_t n;
+    for (;;) {
+        if (c->have >= SHMB_FRAME_HEADER) {
+            uint32_t len = shmb_frame_get_header(c->buf);
+            if (c->have >= SHMB_FRAME_HEADER + len) {
+                c->have -= SHMB_FRAME_HEADER + len;
+                memmove(c->buf, c->buf + SHMB_FRAME_HEADER + len, c->have);
+                return 1;
+            }
+        }
+        n = read(c->fd, c->buf + c->have, sizeof(c->buf) - c->have);
+        if (n <= 0)
+            return 0;
+        c->have += (size_t)n;
+    }
+}
+
+/* One client writes hundreds of `list` requests at once; another's ping is
+ * still answered within a few loop iterations, while most of the flood is
+ * not answered yet: the server answers a bounded batch per connection per
+ * iteration instead of the whole write. Counted in loop iterations and
+ * frames, never in time. */
+int test_server_list_flood_does_not_stall_others(void)
+{
+    enum { FLOOD = 400 };
+    fixture f = {0};
+    tclient a = TCLIENT_INIT, b = TCLIENT_INIT;
+    static uint8_t flood[FLOOD * 40];
+    char body[128];
+    size_t off = 0, i, answered = 0, iterations = 0;
+    server_stats st;
+    int pong = 0;
+
+    CHECK(fixture_up(&f, "{" BOX_RULE "}") == 0);
+    CHECK(connect_me(&f, &a) == 0 && connect_me(&f, &b) == 0);
+    CHECK(hello(&f, &a) && hello(&f, &b));
+    for (i = 0; i < 8; i++) {
+        snprintf(body, sizeof(body),
+                 "\"op\":\"create\",\"name\":\"box/%zu\",\"size\":1,"
+                 "\"lifetime\":\"persistent\"",
+                 i);
+        CHECK(call(&f, &a, body, "\"handle\":"));
+    }
+    for (i = 0; i < FLOOD; i++) {
+        int n = snprintf(body, sizeof(body), "{\"id\":%zu,\"op\":\"list\"}",
+                         1000 + i);
+        shmb_frame_put_header(flood + off, (uint32_t)n);
+        memcpy(flood + off + SHMB_FRAME_HEADER, body, (size_t)n);
+        off += SHMB_FRAME_HEADER + (size_t)n;
+    }
+    CHECK(write(a.fd, flood, off) == (ssize_t)off);
+    /* The server reads the whole flood in this iteration. */
+    uv_run(&f.loop, UV_RUN_NOWAIT);
+    CHECK(send_json(&f, &b, "{\"id\":7,\"op\":\"ping\"}") == 0);
+    while (!pong && iterations < 100) {
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+        iterations++;
+        while (take_reply(&a))
+            answered++;
+        pong = take_reply(&b);
+    }
+    CHECK(pong);
+    if (iterations > 3 || answered > FLOOD / 4)
+        ADD_FAILURE("ping answered after %zu iterations and %zu of %d lists",
+                    iterations, answered, (int)FLOOD);
+    /* The flood is answered in full, in order, in batches. */
+    while (answered < FLOOD && iterations < 10000) {
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+        iterations++;
+        while (take_reply(&a))
+            answered++;
+    }
+    CHECK_INT(answered, FLOOD);
+    /* Flooded again, never read: at most SERVER_MAX_INFLIGHT replies wait
+     * unwritten, and the server stops reading the rest. */
+    CHECK(write(a.fd, flood, off) == (ssize_t)off);
+    for (i = 0; i < 200; i++)
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+    server_get_stats(f.srv, &st);
+    CHECK(st.writes_max <= SERVER_MAX_INFLIGHT);
+    CHECK_INT(st.paused, 1);
+    for (answered = 0; answered < FLOOD && iterations < 20000; iterations++) {
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+        while (take_reply(&a))
+            answered++;
+    }
+    CHECK_INT(answered, FLOOD);
+    CHECK(call(&f, &a, "\"op\":\"ping\"", "\"pong\""));
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&a);
+    client_close(&b);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
+
+static int reconfigure(fixture *f, const char *json)
+{
+    shmb_config cfg;
+    char why[SHMB_CONFIG_ERR_MAX];
+    int rc;
+    if (shmb_config_parse(json, strlen(json), "t", &shmb_conventions_windows,
+                          &cfg, why, sizeof(why)) != SHMB_OK)
+        return -1;
+    rc = broker_reconfigure(f->b, &cfg);
+    shmb_config_free(&cfg);
+    return rc;
+}
+
+/* list remembers the policy's verdicts per connection (so that listing
+ * again is cheap), but a reload changes what everyone sees at once, and
+ * regions that come and go are judged by their own names. */
+int test_server_list_visibility_follows_reload(void)
+{
+    fixture f = {0};
+    tclient a = TCLIENT_INIT, b = TCLIENT_INIT;
+    fake_peer_spec other = {OTHER, NULL, 0, 0, SHMB_OK, NULL};
+    const char *shared = "{\"rules\":[{\"name\":\"mine\",\"match\":{\"user\":"
+                         "\"" ME "\"},\"regions\":[\"box/**\"],\"create\":true,"
+                         "\"open\":\"rw\",\"delete\":true},"
+                         "{\"name\":\"peek\",\"regions\":[\"box/pub/**\"],"
+                         "\"open\":\"ro\"}]}";
+    char body[128];
+    int i;
+
+    CHECK(fixture_up(&f, "{" BOX_RULE "}") == 0);
+    CHECK(connect_me(&f, &a) == 0 && connect_spec(&f, &b, &other) == 0);
+    CHECK(hello(&f, &a) && hello(&f, &b));
+    CHECK(call(&f, &a,
+               "\"op\":\"create\",\"name\":\"box/pub/x\",\"size\":1,"
+               "\"lifetime\":\"persistent\"",
+               "\"handle\":"));
+    CHECK(call(&f, &b, "\"op\":\"list\"", "{\"regions\":[],"));
+    CHECK(reconfigure(&f, shared) == SHMB_OK);
+    CHECK(call(&f, &b, "\"op\":\"list\"", "\"name\":\"box/pub/x\""));
+    CHECK(call(&f, &b, "\"op\":\"stat\",\"name\":\"box/pub/x\"",
+               "\"holders\":1"));
+    /* Many names come and go (the cache starts over past its bound); each
+     * is judged by its own name. */
+    for (i = 0; i < 200; i++) {
+        snprintf(body, sizeof(body),
+                 "\"op\":\"create\",\"name\":\"box/%s/%d\",\"size\":1,"
+                 "\"lifetime\":\"persistent\"",
+                 i % 2 ? "pub" : "priv", i);
+        CHECK(call(&f, &a, body, "\"handle\":"));
+        CHECK(call(&f, &b, "\"op\":\"list\"", "\"truncated\":false"));
+        snprintf(body, sizeof(body), "\"op\":\"delete\",\"name\":\"box/%s/%d\"",
+                 i % 2 ? "pub" : "priv", i);
+        CHECK(call(&f, &a, body, "\"holders\":1"));
+    }
+    CHECK(call(&f, &a,
+               "\"op\":\"create\",\"name\":\"box/priv/y\",\"size\":1,"
+               "\"lifetime\":\"persistent\"",
+               "\"handle\":"));
+    CHECK(call(&f, &b, "\"op\":\"list\"",
+               "{\"regions\":[{\"name\":\"box/pub/x\",\"size\":1,"
+               "\"lifetime\":\"persistent\",\"holders\":1,\"held\":false}],"
+               "\"truncated\":false}}"));
+    CHECK(reconfigure(&f, "{" BOX_RULE "}") == SHMB_OK);
+    CHECK(call(&f, &b, "\"op\":\"list\"", "{\"regions\":[],"));
+    CHECK(call(&f, &b, "\"op\":\"stat\",\"name\":\"box/pub/x\"",
+               "\"access_denied\""));
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&a);
+    client_close(&b);
+    fixture_down(&f);
+    return TEST_RESULT;
+}

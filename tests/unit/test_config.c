@@ -582,7 +582,8 @@ int test_config_limits(void)
               SHMB_E_INVALID_ARG);
     CHECK_STR(err, "t.json: $.limits: unknown key \"max_frames\" (expected one "
                    "of: max_frame, max_clients, clients_per_user, "
-                   "clients_per_principal, hello_timeout_ms, max_regions, "
+                   "clients_per_principal, hello_timeout_ms, frame_timeout_ms, "
+                   "write_timeout_ms, max_regions, "
                    "max_region_size, regions_per_client, regions_per_user, "
                    "regions_per_principal, commit_per_client, "
                    "commit_per_user, commit_per_principal, commit_total)");

@@ -457,3 +457,103 @@ int test_proto_duplicate_keys(void)
 done:
     return TEST_RESULT;
 }
+
+/* Text must be UTF-8 (RFC 8259, 3629): anything else is bad_json before
+ * cJSON sees it, wherever it is - a name, hello's client, a key. */
+int test_proto_utf8(void)
+{
+    static const struct {
+        const char *bytes; /* put in a name */
+        size_t at;         /* offending byte in the request */
+    } bad[] = {
+        {"a\x80", 29},             /* a lone continuation byte */
+        {"a\xc3", 29},             /* cut short by the quote */
+        {"a\xc0\xaf", 29},         /* overlong '/' */
+        {"a\xe0\x80\xaf", 29},     /* overlong, 3 bytes */
+        {"a\xed\xa0\x80", 29},     /* U+D800, a surrogate */
+        {"a\xf4\x90\x80\x80", 29}, /* above U+10FFFF */
+        {"a\xf5\x80\x80\x80", 29}, /* never a lead byte */
+        {"a\xff", 29},             /* never in UTF-8 */
+        {"ab\xf0\x9f\x98", 30},    /* a 4-byte form cut short */
+    };
+    static const char *good[] = {
+        "caf\xc3\xa9",  "\xe2\x82\xac",     "\xf0\x9f\x98\x80",
+        "\xef\xbf\xbd", "\xf4\x8f\xbf\xbf",
+    };
+    shmb_request q;
+    char m[SHMB_MSG_MAX], want[64], req[256];
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(req, sizeof(req), "{\"id\":1,\"op\":\"stat\",\"name\":\"%s\"}",
+                 bad[i].bytes);
+        CHECK_INT(parse(req, &q, m), SHMB_E_BAD_JSON);
+        snprintf(want, sizeof(want), "invalid UTF-8 at byte %zu", bad[i].at);
+        CHECK_STR(m, want);
+        CHECK_INT(q.has_id, 0);
+    }
+    /* Valid UTF-8 is text: outside the name charset it is invalid_name. */
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        snprintf(req, sizeof(req),
+                 "{\"id\":1,\"op\":\"stat\",\"name\":\"a%s\"}", good[i]);
+        CHECK_INT(parse(req, &q, m), SHMB_E_INVALID_NAME);
+    }
+    /* hello's client, a key, and a byte cut at the very end. */
+    CHECK_INT(parse("{\"id\":1,\"op\":\"hello\",\"versions\":[1],"
+                    "\"client\":\"x\xfe\"}",
+                    &q, m),
+              SHMB_E_BAD_JSON);
+    CHECK_INT(parse("{\"id\":1,\"op\":\"ping\",\"\xc3\x28\":1}", &q, m),
+              SHMB_E_BAD_JSON);
+    CHECK_INT(parse("{\"id\":1,\"op\":\"ping\"}\xc3", &q, m), SHMB_E_BAD_JSON);
+    CHECK_STR(m, "invalid UTF-8 at byte 20");
+    /* Escapes are UTF-8 once decoded, and still allowed. */
+    CHECK_INT(parse("{\"id\":1,\"op\":\"hello\",\"versions\":[1],"
+                    "\"client\":\"caf\xc3\xa9 \\u00e9\"}",
+                    &q, m),
+              SHMB_OK);
+    CHECK_STR(q.client, "caf?? ??");
+done:
+    return TEST_RESULT;
+}
+
+/* The reply carries the request's id whenever it could be read: after a
+ * repeated key, more than 16 keys, an unknown field or op; never from text
+ * that is not JSON, and never when "id" itself is repeated. */
+int test_proto_id_echoed(void)
+{
+    static const struct {
+        const char *in;
+        int code;
+        int has_id;
+    } cases[] = {
+        {"{\"id\":7,\"op\":\"ping\",\"op\":\"ping\"}", SHMB_E_BAD_REQUEST, 1},
+        {"{\"op\":\"ping\",\"x\":{\"a\":1,\"a\":2},\"id\":7}",
+         SHMB_E_BAD_REQUEST, 1},
+        {"{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
+         "\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,\"p\":1,"
+         "\"id\":7}",
+         SHMB_E_BAD_REQUEST, 1},
+        {"{\"id\":7,\"op\":\"ping\",\"extra\":1}", SHMB_E_BAD_REQUEST, 1},
+        {"{\"id\":7,\"op\":\"fly\"}", SHMB_E_UNKNOWN_OP, 1},
+        {"{\"id\":7,\"op\":\"stat\",\"name\":\"a b\"}", SHMB_E_INVALID_NAME, 1},
+        /* Not readable: id repeated, id of the wrong type, not JSON. */
+        {"{\"id\":7,\"op\":\"ping\",\"id\":7}", SHMB_E_BAD_REQUEST, 0},
+        {"{\"id\":\"7\",\"op\":\"ping\",\"op\":\"ping\"}", SHMB_E_BAD_REQUEST,
+         0},
+        {"{\"id\":7,\"op\":\"ping\",\"n\":05}", SHMB_E_BAD_JSON, 0},
+        {"{\"id\":7,\"op\":\"ping\xff\"}", SHMB_E_BAD_JSON, 0},
+    };
+    shmb_request q;
+    char m[SHMB_MSG_MAX];
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = parse(cases[i].in, &q, m);
+        if (rc != cases[i].code || q.has_id != cases[i].has_id ||
+            (q.has_id && q.id != 7))
+            ADD_FAILURE("case %zu: %s -> %d has_id %d id %u '%s'", i,
+                        cases[i].in, rc, q.has_id, (unsigned)q.id, m);
+    }
+    return TEST_RESULT;
+}

@@ -165,21 +165,56 @@ static int count_sections(void)
     return count;
 }
 
+/* Whether our end of the pipe is full: the replies we have not read (plus,
+ * under Wine, those the broker is still writing) stop short of `expected`,
+ * or pass the service's 64 KiB pipe buffer. */
+static int pipe_full(HANDLE h, DWORD base, DWORD expected)
+{
+    DWORD avail = 0, last = 0;
+    int still = 0;
+    while (still < 100) {
+        if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL))
+            return 1;
+        if (avail - base > 65536)
+            return 1;
+        if (avail >= expected)
+            return 0;
+        still = avail == last ? still + 1 : 0;
+        last = avail;
+        Sleep(10);
+    }
+    return 1;
+}
+
 int test_undelivered_grant_closed_in_client(void)
 {
     HANDLE h = raw_connect();
-    int before, during = 0, after = 0;
+    int before, during = 0, after = 0, full = 0;
+    DWORD base = 0, expected = 0;
     char req[256];
     int i;
 
     CHECK(h != INVALID_HANDLE_VALUE);
     CHECK_INT(raw_hello(h), 0);
-    /* Fill the pipe towards us: ~80 KiB of ping replies we do not read, so
-     * the broker's later writes stay queued in the broker. */
-    for (i = 0; i < 2000; i++) {
-        snprintf(req, sizeof(req), "{\"id\":%d,\"op\":\"ping\"}", i + 10);
-        CHECK(raw_send_frame(h, req) == 0);
+    CHECK(PeekNamedPipe(h, NULL, 0, NULL, &base, NULL));
+    expected = base;
+    /* Fill the pipe towards us with ping replies we do not read, so the
+     * broker's later writes stay queued in the broker - in batches of 16,
+     * and no further once the pipe is full: the broker stops reading a
+     * client once 64 of its replies wait unwritten, and the create below
+     * must still be answered. */
+    for (i = 0; i < 8000 && !full; i += 16) {
+        int k;
+        for (k = 0; k < 16; k++) {
+            int n = snprintf(req, sizeof(req), "{\"id\":%d,\"op\":\"ping\"}",
+                             i + k + 10);
+            CHECK(raw_send_frame(h, req) == 0);
+            /* The reply: {"id":N,"result":{"pong":true}} and its header. */
+            expected += 4 + (DWORD)n + 11;
+        }
+        full = pipe_full(h, base, expected);
     }
+    CHECK(full);
     before = count_sections();
     snprintf(req, sizeof(req),
              "{\"id\":5000,\"op\":\"create\",\"name\":\"%s\",\"size\":4096}",
