@@ -21,7 +21,7 @@ typedef struct fake_state {
     int fail_create; /* next N creates fail */
     int fail_grant;  /* next N grants fail */
     uint64_t next_handle;
-    int in_use; /* what plat_section_in_use answers */
+    int in_use;        /* what plat_section_in_use answers */
     int revoked_total; /* plat_grant_revoke calls, over every peer */
 } fake_state;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MPL-2.0 */
-/* The Windows backend (the service/ *_win.c files) tested in process, without the
- * service (ctest: win.backend.NAME). */
+/* The Windows backend (the service/ *_win.c files) tested in process, without
+ * the service (ctest: win.backend.NAME). */
 /* test_backend_sections.c */
 SHMB_TEST(grantees_pruned, "robustness")
 SHMB_TEST(config_region_keeps_no_grantees, "robustness")

@@ -149,9 +149,10 @@ int test_pipe_descriptor_applied(void)
     CHECK(h != INVALID_HANDLE_VALUE);
     /* The default pipe SDDL (the test config sets none), label low with
      * no-write-up (SYSTEM_MANDATORY_LABEL_NO_WRITE_UP = 1). */
-    CHECK(descriptor_matches(
-        h, shmb_conventions_windows.default_pipe_sddl, SECURITY_MANDATORY_LOW_RID,
-        SYSTEM_MANDATORY_LABEL_NO_WRITE_UP, owner, sizeof(owner)));
+    CHECK(descriptor_matches(h, shmb_conventions_windows.default_pipe_sddl,
+                             SECURITY_MANDATORY_LOW_RID,
+                             SYSTEM_MANDATORY_LABEL_NO_WRITE_UP, owner,
+                             sizeof(owner)));
     /* Owner: the service's user, explicitly - LocalSystem on Windows,
      * Wine's single user here. */
     if (itest_under_wine()) {
@@ -267,7 +268,8 @@ int test_pipe_squat_refused(void)
     CHECK_INT(itest_child_restricted("child-squat-pipe"), 0);
     /* A second broker on the same pipe fails to start. */
     snprintf(pipe, sizeof(pipe), "%s", itest_pipe());
-    second = start_console_broker(pipe, shmb_conventions_windows.default_pipe_sddl);
+    second =
+        start_console_broker(pipe, shmb_conventions_windows.default_pipe_sddl);
     CHECK(second != NULL);
     CHECK(WaitForSingleObject(second, 10000) == WAIT_OBJECT_0);
     CHECK(GetExitCodeProcess(second, &code));

@@ -139,4 +139,3 @@ done:
     raw_close(h);
     return TEST_RESULT;
 }
-
