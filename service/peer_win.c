@@ -190,14 +190,44 @@ static int appcontainers_agree(const shmb_identity *a, const shmb_identity *b)
            strcmp(a->appcontainer_sid, b->appcontainer_sid) == 0;
 }
 
+/* A process's creation time in 100 ns units, or 0 when it cannot be read.
+ * With the pid it names one process: a later one with the same pid was
+ * created at another time. */
+static uint64_t creation_time(HANDLE process)
+{
+    FILETIME created, exited, kernel, user;
+    if (!GetProcessTimes(process, &created, &exited, &kernel, &user))
+        return 0;
+    return (uint64_t)created.dwHighDateTime << 32 | created.dwLowDateTime;
+}
+
 /* 1 if the process was created after `accepted`, so it cannot be the
  * one that connected: its pid was reused after the client exited. */
 static int created_after(HANDLE process, const FILETIME *accepted)
 {
-    FILETIME created, exited, kernel, user;
-    if (!GetProcessTimes(process, &created, &exited, &kernel, &user))
-        return 1; /* cannot tell: not the client we can vouch for */
-    return CompareFileTime(&created, accepted) > 0;
+    uint64_t created = creation_time(process);
+    uint64_t at =
+        (uint64_t)accepted->dwHighDateTime << 32 | accepted->dwLowDateTime;
+    /* Cannot tell: not a client we can vouch for. */
+    return created == 0 || created > at;
+}
+
+int plat_process_alive(uint32_t pid, uint64_t created)
+{
+    HANDLE h;
+    int alive = 1;
+
+    if (created == 0)
+        return 1; /* never known: cannot tell, so alive */
+    h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE,
+                    pid);
+    if (h == NULL)
+        return GetLastError() == ERROR_INVALID_PARAMETER ? 0 : 1;
+    if (creation_time(h) != created ||
+        WaitForSingleObject(h, 0) == WAIT_OBJECT_0)
+        alive = 0; /* another process now has the pid, or it has exited */
+    CloseHandle(h);
+    return alive;
 }
 
 int peer_identify(HANDLE pipe, const FILETIME *accepted, plat_peer **out,
@@ -285,6 +315,7 @@ int peer_identify(HANDLE pipe, const FILETIME *accepted, plat_peer **out,
      * process can run any image of its choice (docs/security.md). */
     if (image != NULL && QueryFullProcessImageNameW(process, 0, image, &n))
         win_utf8(image, id->image, sizeof(id->image));
+    id->process_created = creation_time(process);
     peer = malloc(sizeof(*peer));
     if (peer == NULL) {
         rc = SHMB_E_NOMEM;

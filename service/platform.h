@@ -117,6 +117,12 @@ void plat_stream_close(uv_file fd);
 /* Lets go of a peer (its process handle). NULL is ignored. */
 void plat_peer_free(plat_peer *peer);
 
+/* 1 while the process `pid` created at `created` (shmb_identity's
+ * process_created, as the listener read it) is alive; 0 once it has exited
+ * or another process has its pid. 1 when it cannot tell. The broker keeps a
+ * retired region's commit charged while such a process may hold a view. */
+int plat_process_alive(uint32_t pid, uint64_t created);
+
 /* ---- names and files ---------------------------------------------------- */
 
 /* What names look like on this system (control channel, global names,

@@ -325,6 +325,7 @@ static int service_start(service *s)
 
     s->b = broker_new(&s->cfg, &s->log);
     if (s->b != NULL) {
+        broker_set_process_probe(s->b, plat_process_alive);
         rc = broker_create_config_regions(s->b, why, sizeof(why));
         if (rc == SHMB_OK)
             rc =

@@ -6,6 +6,7 @@ SHMB_TEST(grantees_pruned, "robustness")
 SHMB_TEST(config_region_keeps_no_grantees, "robustness")
 SHMB_TEST(global_region_adopted_if_identical, "security")
 SHMB_TEST(global_region_squatted_refused, "security")
+SHMB_TEST(process_alive_by_creation_time, "security")
 /* test_backend_pipe.c */
 SHMB_TEST(pipe_burst_finds_instances, "robustness")
 SHMB_TEST(pipe_sddl_create_instance_refused, "security")

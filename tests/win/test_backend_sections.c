@@ -159,3 +159,25 @@ done:
         CloseHandle(squat);
     return TEST_RESULT;
 }
+
+/* plat_process_alive names one process by pid and creation time (issue 8
+ * item 4): alive while it runs, gone once it has exited, and a wrong
+ * creation time is another process. */
+int test_process_alive_by_creation_time(void)
+{
+    plat_peer p = {NULL, 0};
+    FILETIME created, exited, kernel, user;
+    uint64_t t = 0;
+
+    CHECK(spawn_suspended(&p));
+    CHECK(GetProcessTimes(p.process, &created, &exited, &kernel, &user));
+    t = (uint64_t)created.dwHighDateTime << 32 | created.dwLowDateTime;
+    CHECK_INT(plat_process_alive(p.pid, t), 1);
+    CHECK_INT(plat_process_alive(p.pid, t + 1), 0);
+    CHECK_INT(plat_process_alive(p.pid, 0), 1); /* unknown: alive */
+    end_process(&p);
+    CHECK_INT(plat_process_alive(p.pid, t), 0);
+done:
+    end_process(&p);
+    return TEST_RESULT;
+}
