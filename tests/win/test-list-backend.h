@@ -10,6 +10,7 @@ SHMB_TEST(process_alive_by_creation_time, "security")
 /* test_backend_pipe.c */
 SHMB_TEST(pipe_burst_finds_instances, "robustness")
 SHMB_TEST(pipe_sddl_create_instance_refused, "security")
+SHMB_TEST(identify_refuses_process_newer_than_accept, "security")
 SHMB_TEST(reader_ace_without_query_warned, "integration")
 /* test_backend_trust.c */
 SHMB_TEST(trust_symlink_config_refused, "windows-only")

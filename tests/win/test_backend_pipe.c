@@ -8,8 +8,10 @@
 #include <sddl.h>
 #include <stdio.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "harness.h"
+#include "peer_win.h"
 #include "platform.h"
 #include "sddl_win.h"
 
@@ -146,5 +148,58 @@ int test_reader_ace_without_query_warned(void)
                                         warn, sizeof(warn)),
               1);
 done:
+    return TEST_RESULT;
+}
+
+/* A connection is only vouched for if its client process already existed
+ * when it was accepted (issue 8 item 10): a process created later has the
+ * pid of a client that exited. Here the client is this process, and the
+ * "accept time" is moved to before and after its creation. */
+int test_identify_refuses_process_newer_than_accept(void)
+{
+    HANDLE srv = INVALID_HANDLE_VALUE, cli = INVALID_HANDLE_VALUE;
+    WCHAR wname[64];
+    FILETIME created, exited, kernel, user, before, now;
+    ULARGE_INTEGER t;
+    plat_peer *peer = NULL;
+    shmb_identity id;
+    char why[256] = "";
+
+    memset(&id, 0, sizeof(id));
+    swprintf(wname, 64, L"\\\\.\\pipe\\shmb-reuse-%lu", GetCurrentProcessId());
+    srv = CreateNamedPipeW(wname, PIPE_ACCESS_DUPLEX,
+                           PIPE_TYPE_BYTE | PIPE_REJECT_REMOTE_CLIENTS, 1,
+                           4096, 4096, 0, NULL);
+    CHECK(srv != INVALID_HANDLE_VALUE);
+    cli = CreateFileW(wname, GENERIC_READ | GENERIC_WRITE, 0, NULL,
+                      OPEN_EXISTING,
+                      SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
+    CHECK(cli != INVALID_HANDLE_VALUE);
+    CHECK(ConnectNamedPipe(srv, NULL) ||
+          GetLastError() == ERROR_PIPE_CONNECTED);
+    CHECK(GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel,
+                          &user));
+    t.LowPart = created.dwLowDateTime;
+    t.HighPart = created.dwHighDateTime;
+    t.QuadPart -= 10000000; /* one second before this process existed */
+    before.dwLowDateTime = t.LowPart;
+    before.dwHighDateTime = t.HighPart;
+    CHECK_INT(peer_identify(srv, &before, &peer, &id, why, sizeof(why)),
+              SHMB_E_ACCESS_DENIED);
+    CHECK(strstr(why, "was created after the connection was accepted") !=
+          NULL);
+    CHECK(peer == NULL);
+    GetSystemTimeAsFileTime(&now);
+    CHECK_INT(peer_identify(srv, &now, &peer, &id, why, sizeof(why)), SHMB_OK);
+    CHECK_INT(id.pid, GetCurrentProcessId());
+    CHECK(id.process_created ==
+          ((uint64_t)created.dwHighDateTime << 32 | created.dwLowDateTime));
+done:
+    plat_peer_free(peer);
+    shmb_identity_free(&id);
+    if (cli != INVALID_HANDLE_VALUE)
+        CloseHandle(cli);
+    if (srv != INVALID_HANDLE_VALUE)
+        CloseHandle(srv);
     return TEST_RESULT;
 }
