@@ -2,10 +2,11 @@
 rem SPDX-License-Identifier: MPL-2.0
 rem install.cmd - install shmbroker as a LocalSystem service (run elevated).
 rem
-rem   install.cmd [BINDIR]
+rem   install.cmd [BINDIR] [/keepconfig]
 rem
 rem BINDIR holds shmbroker.exe (default: the folder of this script, then
-rem ..\bin). Copies it to %ProgramFiles%\shmbroker, makes a fresh data folder
+rem ..\bin). /keepconfig carries the rules of a previous config over (see
+rem below); without it the previous folder is only moved aside. Copies it to %ProgramFiles%\shmbroker, makes a fresh data folder
 rem %ProgramData%\shmbroker (anything already there is moved aside, see
 rem below), creates the service with
 rem sc.exe, sets its description and recovery actions (restart after 5 s,
@@ -13,6 +14,9 @@ rem twice; reset after a day), and starts it. Every step that fails stops the
 rem script with its exit code, so a partial install is visible.
 setlocal
 set "SRC=%~1"
+set "KEEP="
+if /i "%~1"=="/keepconfig" (set "SRC=" & set "KEEP=1")
+if /i "%~2"=="/keepconfig" set "KEEP=1"
 if "%SRC%"=="" set "SRC=%~dp0"
 if not exist "%SRC%\shmbroker.exe" set "SRC=%~dp0..\bin"
 if not exist "%SRC%\shmbroker.exe" (
@@ -59,12 +63,19 @@ call :present && (
 
 mkdir "%STAGE%" || exit /b 1
 icacls "%STAGE%" /setowner *S-1-5-32-544 >nul || goto staging_failed
-icacls "%STAGE%" /inheritance:r /grant:r "*S-1-5-18:(OI)(CI)F" "*S-1-5-32-544:(OI)(CI)F" "*S-1-5-11:(OI)(CI)RX" >nul || goto staging_failed
-rem A previous config is carried over only if the service itself would have
-rem trusted it where it was (file and folder owned and writable by
-rem administrators only, no reparse point): --check-config judges exactly that.
+rem Nobody else may even read it: the log names every region, user and process.
+icacls "%STAGE%" /inheritance:r /grant:r "*S-1-5-18:(OI)(CI)F" "*S-1-5-32-544:(OI)(CI)F" >nul || goto staging_failed
+rem A previous config is carried over only when the administrator asks for
+rem it (/keepconfig) and the service itself would have trusted it where it
+rem was (file and folder owned and writable by administrators only, no
+rem reparse point): --check-config judges exactly that. Never by default: an
+rem older installer "fixed" the owner of whatever it found, so a planted
+rem file can look like an administrator's.
 set "CARRIED="
-if exist "%ASIDE%\config.json" (
+if exist "%ASIDE%\config.json" if not defined KEEP (
+  echo install: the previous config was moved to %ASIDE%\config.json and is NOT used; review it and copy its rules by hand ^(or install with /keepconfig^)
+)
+if exist "%ASIDE%\config.json" if defined KEEP (
   "%DEST%\shmbroker.exe" --check-config --config "%ASIDE%\config.json" >nul 2>&1 && (
     copy /y "%ASIDE%\config.json" "%STAGE%\config.json" >nul || goto staging_failed
     set "CARRIED=1"

@@ -144,7 +144,7 @@ static int handle_trusted(HANDLE h, const char *shown, int is_dir,
  * lets others read and write it, as fopen did; the config is read only
  * while nobody writes it. */
 static HANDLE open_nofollow(const WCHAR *path, DWORD access, DWORD disposition,
-                            int is_dir)
+                            int is_dir, SECURITY_ATTRIBUTES *sa)
 {
     DWORD flags = FILE_FLAG_OPEN_REPARSE_POINT;
     DWORD share = FILE_SHARE_READ;
@@ -154,7 +154,25 @@ static HANDLE open_nofollow(const WCHAR *path, DWORD access, DWORD disposition,
     } else if (access & FILE_APPEND_DATA) {
         share |= FILE_SHARE_WRITE;
     }
-    return CreateFileW(path, access, share, NULL, disposition, flags, NULL);
+    return CreateFileW(path, access, share, sa, disposition, flags, NULL);
+}
+
+/* A protected DACL for a file only SYSTEM, Administrators and the service's
+ * own account may touch; 0 or -1. */
+static int private_sd(const char *self, SECURITY_ATTRIBUTES *sa)
+{
+    char text[SHMB_SID_MAX + 64];
+    WCHAR wtext[SHMB_SID_MAX + 64];
+    snprintf(text, sizeof(text), "D:P(A;;FA;;;SY)(A;;FA;;;BA)%s%s%s",
+             self[0] ? "(A;;FA;;;" : "", self, self[0] ? ")" : "");
+    sa->nLength = sizeof(*sa);
+    sa->bInheritHandle = FALSE;
+    sa->lpSecurityDescriptor = NULL;
+    if (!MultiByteToWideChar(CP_UTF8, 0, text, -1, wtext, SHMB_SID_MAX + 64) ||
+        !ConvertStringSecurityDescriptorToSecurityDescriptorW(
+            wtext, SDDL_REVISION_1, &sa->lpSecurityDescriptor, NULL))
+        return -1;
+    return 0;
 }
 
 /* 1 if `file`'s final path is directly inside `dir`'s: the file we opened
@@ -183,6 +201,7 @@ int win_file_open_trusted(const char *path, int append, HANDLE *out, char *why,
     WCHAR *slash;
     char self[SHMB_SID_MAX] = "", dir[MAX_PATH * 3];
     TOKEN_USER *me = win_self_user();
+    SECURITY_ATTRIBUTES sa;
     HANDLE hdir, h;
     DWORD err;
     int rc = SHMB_E_ACCESS_DENIED;
@@ -203,7 +222,7 @@ int win_file_open_trusted(const char *path, int append, HANDLE *out, char *why,
     win_utf8(wdir, dir, sizeof(dir));
     /* The folder first, by handle: an untrusted folder is fatal even when
      * the file is absent (whoever may write it may plant one later). */
-    hdir = open_nofollow(wdir, JUDGE_RIGHTS, OPEN_EXISTING, 1);
+    hdir = open_nofollow(wdir, JUDGE_RIGHTS, OPEN_EXISTING, 1, NULL);
     if (hdir == INVALID_HANDLE_VALUE) {
         err = GetLastError();
         snprintf(why, cap, "%s: cannot open the folder (system error %lu)", dir,
@@ -216,9 +235,20 @@ int win_file_open_trusted(const char *path, int append, HANDLE *out, char *why,
         CloseHandle(hdir);
         return SHMB_E_ACCESS_DENIED;
     }
+    /* A log file we create is ours alone: it names every region, user and
+     * process, which a reader of the folder must not learn by inheriting
+     * the folder's read access. */
+    if (append && private_sd(self, &sa) != 0) {
+        snprintf(why, cap, "%s: cannot build its descriptor (%lu)", path,
+                 GetLastError());
+        CloseHandle(hdir);
+        return SHMB_E_SYSTEM;
+    }
     h = open_nofollow(
         wpath, JUDGE_RIGHTS | (append ? FILE_APPEND_DATA : FILE_READ_DATA),
-        append ? OPEN_ALWAYS : OPEN_EXISTING, 0);
+        append ? OPEN_ALWAYS : OPEN_EXISTING, 0, append ? &sa : NULL);
+    if (append)
+        LocalFree(sa.lpSecurityDescriptor);
     if (h == INVALID_HANDLE_VALUE) {
         err = GetLastError();
         snprintf(why, cap, "%s: cannot open (system error %lu)", path, err);

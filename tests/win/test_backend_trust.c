@@ -4,6 +4,8 @@
  * file or its folder, and a callback ACE counts as a grant. */
 #include <windows.h>
 
+#include <aclapi.h>
+#include <sddl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,5 +162,67 @@ int test_trust_callback_ace_is_a_grant(void)
     CHECK(strstr(why, "config.json is writable by S-1-1-0") != NULL);
 done:
     free(acl);
+    return TEST_RESULT;
+}
+
+static int under_wine(void)
+{
+    return GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version") !=
+           NULL;
+}
+
+/* A log file the service creates is readable by nobody but SYSTEM,
+ * Administrators and the service's account, whatever the folder would
+ * hand down: it names every region, user and process. */
+int test_log_file_created_private(void)
+{
+    char dir[MAX_PATH], path[MAX_PATH * 2], why[512] = "";
+    plat_log *log = NULL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    PACL dacl = NULL;
+    WCHAR wpath[MAX_PATH * 2];
+    DWORD i;
+    int protected_dacl;
+    SECURITY_DESCRIPTOR_CONTROL ctl = 0;
+    DWORD rev = 0;
+
+    CHECK(make_dir(dir, sizeof(dir), "shmb-log"));
+    snprintf(path, sizeof(path), "%s\\new.log", dir);
+    DeleteFileA(path);
+    CHECK_INT(plat_log_open("shmb-test", path, 1, &log, why, sizeof(why)),
+              SHMB_OK);
+    plat_log_write(log, SHMB_LOG_INFO, "event=started");
+    MultiByteToWideChar(CP_UTF8, 0, path, -1, wpath, MAX_PATH * 2);
+    CHECK_INT(GetNamedSecurityInfoW(wpath, SE_FILE_OBJECT,
+                                    DACL_SECURITY_INFORMATION, NULL, NULL,
+                                    &dacl, NULL, &sd),
+              ERROR_SUCCESS);
+    CHECK(dacl != NULL && GetSecurityDescriptorControl(sd, &ctl, &rev));
+    protected_dacl = (ctl & SE_DACL_PROTECTED) != 0;
+    if (!protected_dacl && under_wine())
+        SKIP("needs real Windows: Wine does not keep the descriptor a file "
+             "is created with; it reports one made from the Unix mode");
+    CHECK(protected_dacl);
+    for (i = 0; i < dacl->AceCount; i++) {
+        ACCESS_ALLOWED_ACE *ace = NULL;
+        char sid[SHMB_SID_MAX] = "";
+        LPSTR text = NULL;
+        CHECK(GetAce(dacl, i, (void **)&ace));
+        if (ConvertSidToStringSidA((PSID)&ace->SidStart, &text)) {
+            snprintf(sid, sizeof(sid), "%s", text);
+            LocalFree(text);
+        }
+        /* SYSTEM, Administrators, or our own account: nobody else. */
+        if (strcmp(sid, "S-1-5-18") != 0 && strcmp(sid, "S-1-5-32-544") != 0 &&
+            strncmp(sid, "S-1-5-21-", 9) != 0)
+            FAIL("log file grants %s", sid);
+    }
+done:
+    plat_log_close(log);
+    LocalFree(sd);
+    DeleteFileA(path);
+    snprintf(path, sizeof(path), "%s\\config.json", dir);
+    DeleteFileA(path);
+    RemoveDirectoryA(dir);
     return TEST_RESULT;
 }
