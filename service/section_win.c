@@ -128,6 +128,15 @@ static int label_equal(const ACL *a, const ACL *b)
     return x->AceSize == y->AceSize && memcmp(x, y, x->AceSize) == 0;
 }
 
+static uint64_t page_round(uint64_t size)
+{
+    SYSTEM_INFO si;
+    uint64_t page;
+    GetSystemInfo(&si);
+    page = si.dwPageSize ? si.dwPageSize : 4096;
+    return (size + page - 1) / page * page;
+}
+
 /* The exact size and kind of a section: a squatter could have made it
  * smaller, file-backed or reserve-only. */
 static int section_shape_equal(HANDLE h, uint64_t size)
@@ -139,7 +148,8 @@ static int section_shape_equal(HANDLE h, uint64_t size)
     memset(&info, 0, sizeof(info));
     if (q == NULL || q(h, 0, &info, sizeof(info), &n) != 0)
         return 0;
-    return (uint64_t)info.Size.QuadPart == size &&
+    /* The kernel keeps a section's size rounded up to whole pages. */
+    return (uint64_t)info.Size.QuadPart == page_round(size) &&
            (info.Attributes & SEC_COMMIT) &&
            !(info.Attributes & (SEC_IMAGE | SEC_RESERVE | SEC_LARGE_PAGES));
 }
