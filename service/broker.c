@@ -119,14 +119,16 @@ int region_create(broker *b, const region_spec *spec, broker_region **out,
          (u = quota_account(b, owner->ident.user_sid, 1)) == NULL))
         return SHMB_E_NOMEM;
     x = calloc(1, sizeof(*x));
-    if (x == NULL)
-        return SHMB_E_NOMEM;
+    if (x == NULL) {
+        rc = SHMB_E_NOMEM;
+        goto fail;
+    }
     r = &x->base;
     rc = plat_section_create(spec->size, spec->global_name, spec->sddl,
                              &r->section, syserr);
     if (rc != SHMB_OK) {
         free(r);
-        return rc;
+        goto fail;
     }
     snprintf(r->name, sizeof(r->name), "%s", spec->name);
     r->size = spec->size;
@@ -144,11 +146,15 @@ int region_create(broker *b, const region_spec *spec, broker_region **out,
     if (rc != SHMB_OK) { /* the callers checked the name: not expected */
         plat_section_close(r->section);
         region_free(r);
-        return rc;
+        goto fail;
     }
     quota_charge(b, r, owner, p, u);
     *out = r;
     return SHMB_OK;
+fail:
+    quota_drop_if_empty(b, p);
+    quota_drop_if_empty(b, u);
+    return rc;
 }
 
 int broker_create_config_regions(broker *b, char *why, size_t whycap)
@@ -293,11 +299,16 @@ int broker_conn_open(broker *b, plat_peer *peer, shmb_identity *id,
         mine += strcmp(o->key, key) == 0;
         users += strcmp(o->ident.user_sid, id->user_sid) == 0;
     }
-    if (users >= b->cfg.limits.clients_per_user) {
+    if (users >= quota_user_share(id, b->cfg.limits.clients_per_user)) {
         snprintf(why, whycap,
                  "you already have limits.clients_per_user (%u) connections "
-                 "open",
-                 (unsigned)b->cfg.limits.clients_per_user);
+                 "open%s",
+                 (unsigned)b->cfg.limits.clients_per_user,
+                 quota_is_sandbox(id) ? "; a sandboxed principal may use "
+                                        "three quarters of it, the rest is "
+                                        "kept for the user's "
+                                        "medium-and-above programs"
+                                      : "");
         return SHMB_E_LIMIT_REACHED;
     }
     if (mine >= b->cfg.limits.clients_per_principal) {

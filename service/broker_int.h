@@ -168,6 +168,8 @@ void quota_principal_key(const char *user, const char *ac, uint32_t integrity,
 uint64_t quota_charge_of(uint64_t size);
 /* The account of `key`; created when `create` (NULL if out of memory). */
 struct account *quota_account(broker *b, const char *key, int create);
+/* Forgets an account with nothing charged (NULL is ignored). */
+void quota_drop_if_empty(broker *b, struct account *a);
 /* Whether c may create one more region costing `charge`: SHMB_OK, or
  * SHMB_E_LIMIT_REACHED / SHMB_E_QUOTA_EXCEEDED with msg naming the limit.
  * Sweeps the draining sections first when that could change the answer. */
@@ -175,6 +177,13 @@ int quota_check_create(broker_conn *c, uint64_t charge, char *msg, size_t cap);
 /* Whether `used` plus `charge` goes over `limit`; never wraps, so a
  * reload that lowers a limit below what is charged refuses. */
 int quota_over(uint64_t used, uint64_t charge, uint64_t limit);
+
+/* The part of a per-user limit this identity may use: all of it for the
+ * user's medium-and-above programs, three quarters for its sandboxes
+ * (low, untrusted, AppContainer), so they can never lock the user's own
+ * programs out (docs/security.md, "Round two: principals and limits"). */
+uint64_t quota_user_share(const shmb_identity *id, uint64_t limit);
+int quota_is_sandbox(const shmb_identity *id);
 /* Charges a new region's commit to the total and, for a dynamic region, to
  * its owner connection, principal `p` and user `u`. */
 void quota_charge(broker *b, const broker_region *r, broker_conn *owner,

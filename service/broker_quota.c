@@ -42,6 +42,19 @@ int quota_over(uint64_t used, uint64_t charge, uint64_t limit)
     return used >= limit || charge > limit - used;
 }
 
+int quota_is_sandbox(const shmb_identity *id)
+{
+    return id->appcontainer_sid[0] != '\0' ||
+           shmb_band_of(id->integrity) != SHMB_BAND_MEDIUM_PLUS;
+}
+
+uint64_t quota_user_share(const shmb_identity *id, uint64_t limit)
+{
+    return quota_is_sandbox(id) ? limit - limit / 4 : limit;
+}
+
+#define SANDBOX_NOTE                                                               "; a sandboxed principal may use three quarters of it, the rest is "         "kept for the user's medium-and-above programs"
+
 static uint64_t left_of(uint64_t used, uint64_t limit)
 {
     return used >= limit ? 0 : limit - used;
@@ -259,6 +272,24 @@ static void region_key(const broker_region *r, char *out, size_t cap)
         quota_principal_key(r->owner_sid, r->owner_ac, r->owner_il, out, cap);
 }
 
+/* An account with nothing charged is forgotten, so principals that come
+ * and go (one per AppContainer profile) do not accumulate. */
+void quota_drop_if_empty(broker *b, struct account *gone)
+{
+    struct account **pp;
+    if (gone == NULL)
+        return;
+    if (gone->bytes != 0 || gone->regions != 0 || gone->draining != 0)
+        return;
+    for (pp = &b->accounts; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == gone) {
+            *pp = gone->next;
+            free(gone);
+            return;
+        }
+    }
+}
+
 static void uncharge_account(broker *b, const char *key, uint64_t charge,
                              int was_draining)
 {
@@ -267,6 +298,7 @@ static void uncharge_account(broker *b, const char *key, uint64_t charge,
         a->bytes -= charge;
         if (was_draining)
             a->draining -= charge;
+        quota_drop_if_empty(b, a);
     }
 }
 
@@ -430,12 +462,14 @@ static int check_regions(broker_conn *c, char *msg, size_t cap)
                       "this connection already created "
                       "limits.regions_per_client (%u) regions",
                       (unsigned)l->regions_per_client);
-    if (u != NULL && u->regions >= l->regions_per_user)
+    if (u != NULL &&
+        u->regions >= quota_user_share(&c->ident, l->regions_per_user))
         return refuse(msg, cap, SHMB_E_LIMIT_REACHED,
                       "your user already has limits.regions_per_user (%u) "
                       "regions (all its AppContainers and integrity levels "
-                      "together)",
-                      (unsigned)l->regions_per_user);
+                      "together)%s",
+                      (unsigned)l->regions_per_user,
+                      quota_is_sandbox(&c->ident) ? SANDBOX_NOTE : "");
     if (p != NULL && p->regions >= l->regions_per_principal)
         return refuse(msg, cap, SHMB_E_LIMIT_REACHED,
                       "your principal (user, AppContainer and integrity "
@@ -452,6 +486,7 @@ static int check_commit(broker_conn *c, uint64_t charge, char *msg, size_t cap)
     struct account *p = quota_account(b, c->key, 0);
     struct account *u = quota_account(b, c->ident.user_sid, 0);
     uint64_t pb = p ? p->bytes : 0, ub = u ? u->bytes : 0;
+    uint64_t ushare = quota_user_share(&c->ident, l->commit_per_user);
 
     if (quota_over(c->committed, charge, l->commit_per_client))
         return refuse(
@@ -461,13 +496,14 @@ static int check_commit(broker_conn *c, uint64_t charge, char *msg, size_t cap)
             (unsigned long long)charge,
             (unsigned long long)left_of(c->committed, l->commit_per_client),
             (unsigned long long)l->commit_per_client);
-    if (quota_over(ub, charge, l->commit_per_user))
+    if (quota_over(ub, charge, ushare))
         return refuse(msg, cap, SHMB_E_QUOTA_EXCEEDED,
                       "needs %llu bytes of commit; your user has %llu of "
-                      "limits.commit_per_user (%llu) left%s",
+                      "limits.commit_per_user (%llu) left%s%s",
                       (unsigned long long)charge,
-                      (unsigned long long)left_of(ub, l->commit_per_user),
+                      (unsigned long long)left_of(ub, ushare),
                       (unsigned long long)l->commit_per_user,
+                      quota_is_sandbox(&c->ident) ? SANDBOX_NOTE : "",
                       u && u->draining ? DRAINING_NOTE : "");
     if (quota_over(pb, charge, l->commit_per_principal))
         return refuse(msg, cap, SHMB_E_QUOTA_EXCEEDED,

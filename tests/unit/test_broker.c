@@ -601,10 +601,10 @@ int test_broker_principals(void)
 {
     shmb_config cfg;
     broker *b =
-        new_broker(&cfg, "{\"limits\":{\"clients_per_user\":4,"
+        new_broker(&cfg, "{\"limits\":{\"clients_per_user\":5,"
                          "\"clients_per_principal\":2,"
                          "\"commit_per_client\":131072,"
-                         "\"commit_per_user\":262144,"
+                         "\"commit_per_user\":393216,"
                          "\"commit_per_principal\":131072},"
                          "\"rules\":[{\"name\":\"all\",\"regions\":[\"**\"],"
                          "\"create\":true,\"open\":\"rw\"}]}");
@@ -622,11 +622,14 @@ int test_broker_principals(void)
     CHECK_INT(connect_full(b, &low, ME, "", 0x1000), SHMB_OK);
     CHECK_INT(connect_full(b, &ac, ME, "S-1-15-2-7", 0x1000), SHMB_OK);
     /* ...but the user's ceiling covers them all: a new container profile
-     * does not bring a fresh set of connections. */
+     * does not bring a fresh set of connections. Sandboxes stop at three
+     * quarters of it (4 of 5): the rest is the medium programs'. */
     CHECK_INT(connect_full(b, &fifth, ME, "S-1-15-2-8", 0x1000),
               SHMB_E_LIMIT_REACHED);
     CHECK_STR(fifth.why,
-              "you already have limits.clients_per_user (4) connections open");
+              "you already have limits.clients_per_user (5) connections "
+              "open; a sandboxed principal may use three quarters of it, the "
+              "rest is kept for the user's medium-and-above programs");
     CHECK_INT(connect_full(b, &other, "S-1-5-21-7-7-7-2002", "", 0x2000),
               SHMB_OK);
     CHECK(hello(&med) && hello(&high) && hello(&low) && hello(&ac));
@@ -643,7 +646,8 @@ int test_broker_principals(void)
     CHECK(expect(&low, "\"op\":\"create\",\"name\":\"l\",\"size\":131072",
                  "\"result\""));
     CHECK(expect(&ac, "\"op\":\"create\",\"name\":\"a\",\"size\":1",
-                 "your user has 0 of limits.commit_per_user (262144) left"));
+                 "your user has 32768 of limits.commit_per_user (393216) "
+                 "left; a sandboxed principal may use three quarters"));
     /* Neither the low-integrity process nor the sandbox of the same user
      * owns (may delete) what the medium-integrity program created; the
      * elevated one does (same band), and medium does not own low's. */
@@ -997,6 +1001,52 @@ int test_broker_config_regions(void)
     broker_free(b);
     b = NULL;
     CHECK_INT(g_fake.live_sections, 0);
+done:
+    broker_free(b);
+    return TEST_RESULT;
+}
+
+/* A user's sandboxes together may use three quarters of each per-user
+ * limit, never all of it: a low-integrity process that fills what it can
+ * (persistent regions outlive it) does not lock the user's own programs
+ * out. */
+int test_broker_sandbox_cannot_starve_user(void)
+{
+    shmb_config cfg;
+    broker *b = new_broker(
+        &cfg, "{\"limits\":{\"regions_per_user\":4,\"clients_per_user\":4},"
+              "\"rules\":[{\"name\":\"own\",\"regions\":["
+              "\"users/${principal}/**\"],\"create\":true,\"open\":\"rw\"}]}");
+    client low[4], med;
+    char body[256];
+    int i, n = 0;
+
+    memset(low, 0, sizeof(low));
+    CHECK(b != NULL);
+    for (i = 0; i < 4; i++) {
+        if (connect_full(b, &low[i], ME, "", 0x1000) != SHMB_OK)
+            break;
+        n++;
+    }
+    CHECK_INT(n, 3);
+    CHECK(strstr(low[3].why, "kept for the user's medium-and-above") != NULL);
+    CHECK(hello(&low[0]));
+    for (i = 0; i < 4; i++) {
+        snprintf(body, sizeof(body),
+                 "\"op\":\"create\",\"name\":\"users/" ME "/low/r%d\","
+                 "\"size\":1,\"lifetime\":\"persistent\"",
+                 i);
+        if (i < 3)
+            CHECK(expect(&low[0], body, "\"result\""));
+        else
+            CHECK(expect(&low[0], body,
+                         "a sandboxed principal may use three quarters"));
+    }
+    CHECK_INT(connect_full(b, &med, ME, "", 0x2000), SHMB_OK);
+    CHECK(hello(&med));
+    CHECK(expect(&med,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/m\",\"size\":1",
+                 "\"result\""));
 done:
     broker_free(b);
     return TEST_RESULT;
