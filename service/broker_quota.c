@@ -53,7 +53,9 @@ uint64_t quota_user_share(const shmb_identity *id, uint64_t limit)
     return quota_is_sandbox(id) ? limit - limit / 4 : limit;
 }
 
-#define SANDBOX_NOTE                                                               "; a sandboxed principal may use three quarters of it, the rest is "         "kept for the user's medium-and-above programs"
+#define SANDBOX_NOTE                                                           \
+    "; a sandboxed principal may use three quarters of it, the rest is "       \
+    "kept for the user's medium-and-above programs"
 
 static uint64_t left_of(uint64_t used, uint64_t limit)
 {

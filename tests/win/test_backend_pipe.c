@@ -168,12 +168,12 @@ int test_identify_refuses_process_newer_than_accept(void)
     memset(&id, 0, sizeof(id));
     swprintf(wname, 64, L"\\\\.\\pipe\\shmb-reuse-%lu", GetCurrentProcessId());
     srv = CreateNamedPipeW(wname, PIPE_ACCESS_DUPLEX,
-                           PIPE_TYPE_BYTE | PIPE_REJECT_REMOTE_CLIENTS, 1,
-                           4096, 4096, 0, NULL);
+                           PIPE_TYPE_BYTE | PIPE_REJECT_REMOTE_CLIENTS, 1, 4096,
+                           4096, 0, NULL);
     CHECK(srv != INVALID_HANDLE_VALUE);
-    cli = CreateFileW(wname, GENERIC_READ | GENERIC_WRITE, 0, NULL,
-                      OPEN_EXISTING,
-                      SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
+    cli =
+        CreateFileW(wname, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+                    SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
     CHECK(cli != INVALID_HANDLE_VALUE);
     CHECK(ConnectNamedPipe(srv, NULL) ||
           GetLastError() == ERROR_PIPE_CONNECTED);
@@ -186,8 +186,7 @@ int test_identify_refuses_process_newer_than_accept(void)
     before.dwHighDateTime = t.HighPart;
     CHECK_INT(peer_identify(srv, &before, &peer, &id, why, sizeof(why)),
               SHMB_E_ACCESS_DENIED);
-    CHECK(strstr(why, "was created after the connection was accepted") !=
-          NULL);
+    CHECK(strstr(why, "was created after the connection was accepted") != NULL);
     CHECK(peer == NULL);
     GetSystemTimeAsFileTime(&now);
     CHECK_INT(peer_identify(srv, &now, &peer, &id, why, sizeof(why)), SHMB_OK);
