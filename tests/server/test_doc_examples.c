@@ -19,6 +19,9 @@
  * masking what legitimately varies: the values of "handle" and
  * "client_id" (numbers) and of "server" (the product's version).
  * Connections are opened on first use, as the same user (ME), in order.
+ *
+ * A second test holds docs/client.md to client/include/shmb.h: every
+ * declaration of the header appears in the document, word for word.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,8 +33,9 @@
 #include "harness.h"
 #include "shmb_frame.h"
 
-#ifndef SHMB_PROTOCOL_MD
-#error "SHMB_PROTOCOL_MD must name docs/protocol.md"
+#if !defined(SHMB_PROTOCOL_MD) || !defined(SHMB_CLIENT_MD) ||                  \
+    !defined(SHMB_CLIENT_H)
+#error "SHMB_PROTOCOL_MD, SHMB_CLIENT_MD and SHMB_CLIENT_H must be defined"
 #endif
 
 #define ARROW_OUT "\xe2\x86\x92" /* → */
@@ -402,5 +406,68 @@ done:
     free(want);
     free(norm);
     free(conns);
+    return TEST_RESULT;
+}
+
+/* `s` with every run of white space made one space, and none around
+ * punctuation, so that line breaks and alignment do not matter. */
+static char *squeeze(const char *s)
+{
+    char *out = malloc(strlen(s) + 1);
+    size_t o = 0;
+    int space = 0;
+
+    if (out == NULL)
+        return NULL;
+    for (; *s != '\0'; s++) {
+        if (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r') {
+            space = 1;
+            continue;
+        }
+        if (space && o > 0 && strchr("(),;*{}[]", *s) == NULL &&
+            strchr("(),;*{}[]", out[o - 1]) == NULL)
+            out[o++] = ' ';
+        space = 0;
+        out[o++] = *s;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+int test_server_doc_client_api(void)
+{
+    char *h = read_file(SHMB_CLIENT_H), *md = read_file(SHMB_CLIENT_MD);
+    char *hs = NULL, *mds = NULL, *decl = NULL;
+    const char *p, *end;
+    int n = 0;
+
+    CHECK(h != NULL && md != NULL);
+    /* Comments out of the header, so that declarations stand alone. */
+    for (p = strstr(h, "/*"); p != NULL; p = strstr(p, "/*")) {
+        end = strstr(p + 2, "*/");
+        CHECK(end != NULL);
+        memset((char *)p, ' ', (size_t)(end + 2 - p));
+    }
+    hs = squeeze(h);
+    mds = squeeze(md);
+    CHECK(hs != NULL && mds != NULL);
+    for (p = strstr(hs, "SHMB_API "); p != NULL;
+         p = strstr(p + 1, "SHMB_API ")) {
+        end = strchr(p, ';');
+        CHECK(end != NULL);
+        free(decl);
+        decl = dup_range(p, (size_t)(end + 1 - p));
+        CHECK(decl != NULL);
+        if (strstr(mds, decl) == NULL)
+            ADD_FAILURE("docs/client.md lacks: %s", decl);
+        n++;
+    }
+    CHECK(n >= 18); /* the walk found the header's API */
+done:
+    free(decl);
+    free(hs);
+    free(mds);
+    free(h);
+    free(md);
     return TEST_RESULT;
 }
