@@ -32,6 +32,7 @@
 #include "fixture.h"
 #include "harness.h"
 #include "shmb_frame.h"
+#include "shmb_proto.h"
 
 #if !defined(SHMB_PROTOCOL_MD) || !defined(SHMB_CLIENT_MD) ||                  \
     !defined(SHMB_CLIENT_H)
@@ -469,5 +470,122 @@ done:
     free(mds);
     free(h);
     free(md);
+    return TEST_RESULT;
+}
+
+/* The next reply on `c`, which must exist and be at most `max` bytes. */
+static int reply_within(fixture *f, tclient *c, size_t max, const char *want)
+{
+    char reply[8192];
+    int r = recv_reply(f, c, reply, sizeof(reply));
+    if (r != 1 || strlen(reply) > max || strstr(reply, want) == NULL) {
+        fprintf(stderr, "reply (%d, %zu bytes): %s\n  want: %s\n", r,
+                r == 1 ? strlen(reply) : 0, r == 1 ? reply : "-", want);
+        return 0;
+    }
+    return 1;
+}
+
+#define NS "users/" ME "/"
+
+/* What docs/protocol.md claims beyond its examples: the largest frame
+ * before hello, a refused hello leaves the deadline running, which values
+ * get which codes, where names may have dots and dashes. */
+int test_server_doc_claims(void)
+{
+    fixture f = {0};
+    tclient a = TCLIENT_INIT, b = TCLIENT_INIT, r = TCLIENT_INIT;
+    char why[160], req[1024], name[SHMB_NAME_MAX + 2];
+    fake_peer_spec spec = {ME, NULL, 0, 0, SHMB_E_SYSTEM, why};
+    size_t i, n;
+
+    CHECK(fixture_up(&f, "{\"limits\":{\"hello_timeout_ms\":300},"
+                         "\"rules\":[{\"name\":\"mine\",\"regions\":"
+                         "\"users/${principal}/**\",\"create\":true,"
+                         "\"open\":\"rw\"}]}") == 0);
+    /* A refusal's reason as long as the platform keeps, all quotes: each
+     * is escaped, and the frame stays within 1024 bytes. */
+    memset(why, '"', sizeof(why) - 1);
+    why[sizeof(why) - 1] = '\0';
+    CHECK(connect_spec(&f, &r, &spec) == 0);
+    CHECK(reply_within(&f, &r, 1024, "\"code\":\"system_error\""));
+    CHECK(closed_by_server(&f, &r));
+    /* Request text repeated before hello is cut to 32 characters. */
+    CHECK(connect_me(&f, &a) == 0);
+    n = (size_t)snprintf(req, sizeof(req), "{\"id\":4294967295,\"op\":\"");
+    for (i = 0; i < 300; i++)
+        n += (size_t)snprintf(req + n, sizeof(req) - n, "\\\"");
+    snprintf(req + n, sizeof(req) - n, "\"}");
+    CHECK(send_json(&f, &a, req) == 0);
+    CHECK(reply_within(&f, &a, 1024, "\"code\":\"unknown_op\""));
+    n = (size_t)snprintf(req, sizeof(req), "{\"id\":1,\"op\":\"ping\",\"");
+    for (i = 0; i < 300; i++)
+        n += (size_t)snprintf(req + n, sizeof(req) - n, "\\\\");
+    snprintf(req + n, sizeof(req) - n, "\":1}");
+    CHECK(send_json(&f, &a, req) == 0);
+    CHECK(reply_within(&f, &a, 1024, "unknown field"));
+    /* Versions above 31 are accepted and never match. */
+    CHECK(
+        call(&f, &a, "\"op\":\"hello\",\"versions\":[40,1]", "\"version\":1,"));
+
+    /* A refused hello does not count: the deadline still runs. */
+    CHECK(connect_me(&f, &b) == 0);
+    CHECK(call(&f, &b,
+               "\"op\":\"hello\",\"versions\":[1],\"client\":"
+               "\"12345678901234567890123456789012345678901234567890"
+               "123456789012345\"",
+               "\"code\":\"bad_request\""));
+    CHECK(call(&f, &b, "\"op\":\"hello\",\"versions\":[]",
+               "field 'versions' is empty"));
+    CHECK(reply_within(&f, &b, 1024,
+                       "{\"id\":null,\"error\":{\"code\":\"handshake_"
+                       "required\""));
+    CHECK(closed_by_server(&f, &b));
+
+    /* size: anything but a number is invalid_size too. */
+    CHECK(call(&f, &a, "\"op\":\"create\",\"name\":\"" NS "x\",\"size\":null",
+               "\"code\":\"invalid_size\""));
+    CHECK(call(&f, &a, "\"op\":\"create\",\"name\":\"" NS "x\",\"size\":true",
+               "\"code\":\"invalid_size\""));
+    CHECK(call(&f, &a, "\"op\":\"create\",\"name\":\"" NS "x\",\"size\":[1]",
+               "\"code\":\"invalid_size\""));
+    CHECK(call(&f, &a, "\"op\":\"create\",\"name\":\"" NS "x\",\"size\":-1",
+               "\"code\":\"invalid_size\""));
+    CHECK(call(&f, &a,
+               "\"op\":\"create\",\"name\":\"" NS
+               "x\",\"size\":9007199254740992",
+               "\"code\":\"invalid_size\""));
+    CHECK(call(&f, &a,
+               "\"op\":\"create\",\"name\":\"" NS "x\",\"size\":4.096e3",
+               "\"size\":4096,"));
+    CHECK(call(&f, &a,
+               "\"op\":\"create\",\"name\":\"" NS "y\",\"size\":1,"
+               "\"lifetime\":7",
+               "\"code\":\"bad_request\""));
+    /* Names: 128 bytes, later segments starting with '.', '-', '_', a
+     * lone '.' segment; '..' anywhere is refused. */
+    memset(name, 'n', sizeof(name));
+    memcpy(name, NS, strlen(NS));
+    name[SHMB_NAME_MAX] = '\0';
+    snprintf(req, sizeof(req), "\"op\":\"stat\",\"name\":\"%s\"", name);
+    CHECK(call(&f, &a, req, "\"code\":\"not_found\""));
+    name[SHMB_NAME_MAX] = 'n';
+    name[SHMB_NAME_MAX + 1] = '\0';
+    snprintf(req, sizeof(req), "\"op\":\"stat\",\"name\":\"%s\"", name);
+    CHECK(call(&f, &a, req, "field 'name' is longer than 128 bytes"));
+    CHECK(call(&f, &a, "\"op\":\"stat\",\"name\":\"" NS ".x\"", "not_found"));
+    CHECK(call(&f, &a, "\"op\":\"stat\",\"name\":\"" NS "-x\"", "not_found"));
+    CHECK(call(&f, &a, "\"op\":\"stat\",\"name\":\"" NS "_x\"", "not_found"));
+    CHECK(call(&f, &a, "\"op\":\"stat\",\"name\":\"" NS "./x\"", "not_found"));
+    CHECK(call(&f, &a, "\"op\":\"stat\",\"name\":\"" NS "x..\"",
+               "name contains '..'"));
+    CHECK(call(&f, &a, "\"op\":\"stat\",\"name\":\"" NS "x/\"",
+               "empty path segment"));
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&a);
+    client_close(&b);
+    client_close(&r);
+    fixture_down(&f);
     return TEST_RESULT;
 }
