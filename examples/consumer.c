@@ -17,18 +17,19 @@
 #include "example_message.h"
 
 /* The producer may be any process the policy lets write this region:
- * read each field once, and check the length against what was mapped. */
+ * read each field once, and check the length before using it. */
 static int print_message(const shmb_region *r)
 {
     const example_message *msg = r->view;
-    uint32_t magic = msg->magic;
-    uint32_t length = msg->length;
+    uint32_t length;
 
-    if (r->size < sizeof(*msg) || magic != EXAMPLE_MAGIC) {
+    /* Another program may have made a region of that name: small ones too. */
+    if (r->size < sizeof(*msg) || msg->magic != EXAMPLE_MAGIC) {
         fprintf(stderr, "consumer: '%s' holds no message\n", r->name);
         return 3;
     }
-    if (length > r->size - sizeof(*msg)) {
+    length = msg->length;
+    if (length > sizeof(msg->text)) {
         fprintf(stderr, "consumer: '%s': length %lu is out of bounds\n",
                 r->name, (unsigned long)length);
         return 3;

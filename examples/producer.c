@@ -30,7 +30,7 @@ int main(int argc, char **argv)
         return 2;
     }
     len = strlen(argv[2]);
-    if (len > EXAMPLE_REGION_SIZE - sizeof(example_message)) {
+    if (len > sizeof(msg->text)) {
         fprintf(stderr, "producer: text too long\n");
         return 2;
     }

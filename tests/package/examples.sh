@@ -24,7 +24,9 @@ for f in include/shmb.h include/shmb_types.h lib/libshmb.a lib/libshmb_dll.dll.a
     lib/cmake/shmbroker/shmbroker-config.cmake \
     lib/cmake/shmbroker/shmbroker-config-version.cmake \
     lib/cmake/shmbroker/shmbroker-targets.cmake lib/pkgconfig/shmbroker.pc \
-    bin/shmb.dll bin/shmbctl.exe bin/shmbroker.exe share/shmbroker/config.example.json; do
+    bin/shmb.dll bin/shmbctl.exe bin/shmbroker.exe share/shmbroker/config.example.json \
+    share/shmbroker/examples/CMakeLists.txt share/doc/shmbroker/protocol.md \
+    share/doc/shmbroker/LICENSE; do
     [ -f "$prefix/$f" ] || fail "$f is not installed"
 done
 # The archive is self-contained: nothing of ours is left undefined in it
@@ -38,8 +40,9 @@ ours=$(grep -E '^shmb_|^(frame|proto|json|registry|policy|config|log|identity)_'
 bash "$src/tests/package/check-exports.sh" "$prefix/bin/shmb.dll" "$prefix/include"
 
 echo "== examples/ with find_package(shmbroker) from the installed prefix"
-# The prefix alone, and cJSON's: nothing from the source or build tree.
-cmake -S "$src/examples" -B "$work/examples" -G Ninja \
+# The installed sources, the prefix and cJSON's: nothing from the source or
+# build tree but the toolchain file.
+cmake -S "$prefix/share/shmbroker/examples" -B "$work/examples" -G Ninja \
     -DCMAKE_TOOLCHAIN_FILE="$src/cmake/mingw-w64.cmake" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$prefix;$deps" >"$work/configure.log" 2>&1 ||
     { cat "$work/configure.log"; fail "configuring examples/ against the package"; }
@@ -55,7 +58,7 @@ flags=$(pkg-config --cflags --libs --static shmbroker) || fail "pkg-config shmbr
 echo "pkg-config: $flags"
 # shellcheck disable=SC2086 # the flags are words
 x86_64-w64-mingw32-gcc -std=c11 -Wall -Werror -o "$work/consumer-pc.exe" \
-    "$src/examples/consumer.c" $flags || fail "linking with pkg-config's flags"
+    "$prefix/share/shmbroker/examples/consumer.c" $flags || fail "linking with pkg-config's flags"
 
 echo "== producer, then the consumers, under Wine against the service"
 region="it/package/example-$$"
