@@ -78,5 +78,7 @@ grep -q "consumer: read \"$text\"" "$work/out" ||
     fail "the pkg-config consumer did not read the producer's bytes"
 rc=0
 run "$work/examples/shmb_consumer.exe" "$region" || rc=$?
-[ "$rc" = 1 ] && grep -q "not_found" "$work/out" || fail "the region outlived --delete"
+if [ "$rc" != 1 ] || ! grep -q "not_found" "$work/out"; then
+    fail "the region outlived --delete"
+fi
 echo "PASS"
