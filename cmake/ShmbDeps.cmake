@@ -34,7 +34,10 @@ endif()
 add_library(shmb::cjson ALIAS shmb_cjson)
 
 # libuv everywhere: the Windows service runs on it, and its portable server
-# is also built natively for the tests.
+# is also built natively for the tests. The client never needs it.
+if(SHMB_CLIENT_ONLY)
+  return()
+endif()
 find_package(libuv CONFIG QUIET)
 add_library(shmb_uv INTERFACE)
 if(TARGET libuv::uv_a)

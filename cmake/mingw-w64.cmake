@@ -16,9 +16,14 @@
 # here; the project sets them.
 
 set(CMAKE_SYSTEM_NAME Windows)
-set(CMAKE_SYSTEM_PROCESSOR x86_64)
 
+# cmake/mingw-w64-i686.cmake sets the 32-bit triplet before including this.
 set(MINGW_TRIPLET "x86_64-w64-mingw32" CACHE STRING "MinGW-w64 target triplet")
+if(MINGW_TRIPLET MATCHES "^i[3-6]86-")
+  set(CMAKE_SYSTEM_PROCESSOR x86)
+else()
+  set(CMAKE_SYSTEM_PROCESSOR x86_64)
+endif()
 set(MINGW_SYSROOT "/usr/${MINGW_TRIPLET}" CACHE PATH "MinGW-w64 target root")
 
 # Host programs must be searched for on the host, not in the target root.
@@ -93,8 +98,14 @@ endif()
 # the 64-bit loader as /usr/lib/wine/wine64 (not on PATH); /usr/bin/wine is a
 # wrapper script that picks it (and nags about wine32 unless WINEDEBUG
 # contains -all).
+# 32-bit programs need the wrapper (and wine32, which runs them under WoW64).
+if(CMAKE_SYSTEM_PROCESSOR STREQUAL "x86")
+  set(_mingw_wine_names wine)
+else()
+  set(_mingw_wine_names wine64 wine)
+endif()
 if(NOT DEFINED CMAKE_CROSSCOMPILING_EMULATOR)
-  find_program(MINGW_WINE NAMES wine64 wine
+  find_program(MINGW_WINE NAMES ${_mingw_wine_names}
                PATHS /usr/lib/wine /usr/lib64/wine /opt/wine-stable/bin
                NO_CMAKE_FIND_ROOT_PATH
                DOC "Wine loader used as CMAKE_CROSSCOMPILING_EMULATOR")

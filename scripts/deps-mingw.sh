@@ -11,17 +11,30 @@
 #   PREFIX/stamp    inputs of the last good build: while they are unchanged
 #                   the script does nothing (delete it to force a rebuild)
 #
+# SHMB_MINGW_ARCH=x86: cJSON only (the 32-bit client needs no libuv), for
+# i686-w64-mingw32 with cmake/mingw-w64-i686.cmake, default PREFIX
+# build/windows-x86-deps.
+#
 # Root (or password-less sudo) is needed only to install missing packages
 # and to add a deb-src entry.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-toolchain=$(cd "$here/../cmake" && pwd)/mingw-w64.cmake
-out=${1:-$here/../build/windows-deps}
+cmake_dir=$(cd "$here/../cmake" && pwd)
+if [ "${SHMB_MINGW_ARCH:-x64}" = x86 ]; then
+    toolchain=$cmake_dir/mingw-w64-i686.cmake
+    out=${1:-$here/../build/windows-x86-deps}
+    pkgs=(cjson)
+    tools=(gcc-mingw-w64-i686 mingw-w64-i686-dev binutils-mingw-w64-i686
+           cmake ninja-build xz-utils patch)
+else
+    toolchain=$cmake_dir/mingw-w64.cmake
+    out=${1:-$here/../build/windows-deps}
+    pkgs=(libuv1 cjson)
+    tools=(gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev binutils-mingw-w64-x86-64
+           cmake ninja-build xz-utils patch)
+fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-pkgs=(libuv1 cjson)
-tools=(gcc-mingw-w64-x86-64 mingw-w64-x86-64-dev binutils-mingw-w64-x86-64
-       cmake ninja-build xz-utils patch)
 APT_LOG=$out/logs/apt.log
 # shellcheck source=scripts/lib/apt.sh
 . "$here/lib/apt.sh"
@@ -34,11 +47,12 @@ inputs() {
     apt-cache showsrc --only-source "${pkgs[@]}" 2>/dev/null |
         sed -n 's/^\(Package\|Version\): //p' | paste -d' ' - - | sort -u
     dpkg-query -W "${tools[@]:0:3}" 2>/dev/null
-    cat "${BASH_SOURCE[0]}" "$toolchain" | sha256sum
+    cat "${BASH_SOURCE[0]}" "$toolchain" "$cmake_dir/mingw-w64.cmake" | sha256sum
     echo "$out"
 }
 up_to_date() {
-    [ -f "$out/install/lib/libuv_a.a" ] && [ -f "$out/install/lib/libcjson.a" ] &&
+    { [[ " ${pkgs[*]} " != *" libuv1 "* ]] || [ -f "$out/install/lib/libuv_a.a" ]; } &&
+        [ -f "$out/install/lib/libcjson.a" ] &&
         [ -f "$out/stamp" ] && [ "$(inputs)" = "$(cat "$out/stamp")" ]
 }
 
@@ -47,7 +61,7 @@ exec 9>"$out/.lock"
 flock 9 # demo.sh and test.sh may start together: build once
 up_to_date && exit 0
 
-echo "deps-mingw: building libuv and cJSON for MinGW in $out (logs: $out/logs)"
+echo "deps-mingw: building ${pkgs[*]} for MinGW ($toolchain) in $out (logs: $out/logs)"
 apt_ensure "${tools[@]}"
 
 # apt-get source needs deb-src entries, which Debian's images lack: mirror

@@ -12,7 +12,8 @@ set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-bash scripts/build.sh native asan fuzz windows || exit 1
+# windows-x86: the 32-bit client; win.client_x86_wow64 (windows preset) uses it.
+bash scripts/build.sh native asan fuzz windows windows-x86 || exit 1
 
 export SHMB_BUILD_DIR="$repo/build/windows"
 # However the run ends, stop this prefix's Wine server (and our service).
@@ -37,7 +38,7 @@ run_ctest fuzz "$@"
 run_ctest windows "$@"
 
 if [ "$skip" -gt 0 ]; then
-    echo "==> skipped (not passed): they need real Windows; the reasons:"
+    echo "==> skipped (not passed): they need real Windows or wine32; the reasons:"
     for junit in build/*/junit.xml; do
         # <testcase name="T" ... status="notrun"> ... SKIP: reason
         awk '/<testcase /{match($0, /name="[^"]*"/); t=substr($0, RSTART+6, RLENGTH-7)}
