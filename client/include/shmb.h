@@ -264,13 +264,14 @@ typedef struct shmb_handoff {
  * (SHMB_ACCESS_RO or SHMB_ACCESS_RW, at most r->access) and fills `out`.
  * Errors: SHMB_E_INVALID_ARG (NULL, no handle in r, bad access),
  * SHMB_E_ACCESS_DENIED (more than the grant; nothing duplicated),
- * SHMB_E_SYSTEM (DuplicateHandle failed; out->syserr). */
+ * SHMB_E_SYSTEM (the system refused the duplicate; out->syserr: e.g.
+ * access denied when the handle itself has less than `access`). */
 SHMB_API int shmb_region_share_inheritable(const shmb_region *r,
                                            shmb_access access,
                                            shmb_handoff *out);
 /* Duplicates r's section handle with `access` (as above) into `process`
- * (a HANDLE with PROCESS_DUP_HANDLE; never inheritable there) and fills
- * `out` with the value in that process. Same errors as above. */
+ * (a process handle with PROCESS_DUP_HANDLE access; never inheritable there)
+ * and fills `out` with the value in that process. Same errors as above. */
 SHMB_API int shmb_region_share_with_process(const shmb_region *r,
                                             shmb_access access, void *process,
                                             shmb_handoff *out);
