@@ -22,8 +22,25 @@
 #define DEFAULT_TIMEOUT_MS 5000
 #define DEFAULT_IO_TIMEOUT_MS 30000
 
+/* What shmb_connect() was asked, kept to reconnect the same way. */
+typedef struct connect_params {
+    char *pipe;
+    char *service;
+    char *client_name; /* may be NULL */
+    uint32_t timeout_ms;
+    uint32_t io_timeout_ms;
+    int trust;
+    uint32_t flags;
+} connect_params;
+
 struct shmb_client {
+    cplat_mutex *lock; /* held for each request and its reply */
     cplat_conn *conn;
+    connect_params params;
+    /* The connection was lost because the broker went away (not a
+     * timeout, not a malformed reply): the next call may reconnect. */
+    int lost;
+    uint32_t reconnects;
     uint32_t next_id;
     uint32_t max_frame;
     int version;
@@ -73,8 +90,15 @@ static int conn_dead(shmb_client *c, int code, const char *msg)
     return set_msg(c, code, msg);
 }
 
+/* The stream broke because the broker is gone: dead, but reconnectable. */
+static int conn_gone(shmb_client *c)
+{
+    c->lost = (c->params.flags & SHMB_CONNECT_NO_RECONNECT) == 0;
+    return conn_dead(c, SHMB_E_IO, "the broker closed the connection");
+}
+
 /* Sends `req` (its "id" is set here) and reads the matching reply. */
-static int roundtrip(shmb_client *c, cJSON *req, shmb_reply *reply)
+static int exchange(shmb_client *c, cJSON *req, shmb_reply *reply)
 {
     uint32_t id = c->next_id++;
     char *text;
@@ -100,6 +124,8 @@ static int roundtrip(shmb_client *c, cJSON *req, shmb_reply *reply)
     /* Read even if the write failed: the server may have said why before
      * it hung up (a refused connection). If it did not, the read fails. */
     rc = cplat_read(c->conn, hdr, sizeof(hdr), &c->syserr);
+    if (rc != SHMB_OK && cplat_is_gone(c->syserr))
+        return conn_gone(c);
     if (rc != SHMB_OK)
         return conn_dead(c, rc,
                          cplat_is_timeout(c->syserr)
@@ -114,6 +140,8 @@ static int roundtrip(shmb_client *c, cJSON *req, shmb_reply *reply)
     rc = cplat_read(c->conn, payload, plen, &c->syserr);
     if (rc != SHMB_OK) {
         free(payload);
+        if (cplat_is_gone(c->syserr))
+            return conn_gone(c);
         return conn_dead(c, rc, "the broker closed the connection");
     }
     rc = shmb_reply_parse(payload, plen, reply);
@@ -137,6 +165,72 @@ static int roundtrip(shmb_client *c, cJSON *req, shmb_reply *reply)
     return SHMB_OK;
 }
 
+static int hello(shmb_client *c, const char *client_name);
+
+/* Opens the connection and checks the server (shmb_connect and
+ * reconnect). */
+static int open_conn(shmb_client *c)
+{
+    const connect_params *p = &c->params;
+    int rc;
+
+    c->max_frame = SHMB_FRAME_LIMIT_DEFAULT;
+    c->message[0] = '\0';
+    rc = cplat_connect(p->pipe, p->timeout_ms, p->io_timeout_ms, &c->conn,
+                       &c->syserr);
+    if (rc == SHMB_OK)
+        rc = cplat_verify_server(c->conn, p->trust, p->service, c->message,
+                                 sizeof(c->message), &c->syserr);
+    if (rc == SHMB_OK)
+        rc = hello(c, p->client_name);
+    if (rc != SHMB_OK) {
+        if (c->message[0] == '\0')
+            set_msg(c, rc, NULL);
+        cplat_close(c->conn);
+        c->conn = NULL;
+    }
+    return rc;
+}
+
+/* The broker went away: connect again, exactly as shmb_connect did. */
+static int reconnect(shmb_client *c)
+{
+    char why[SHMB_MSG_MAX + 1];
+    int rc = open_conn(c);
+    if (rc != SHMB_OK) {
+        /* Stay reconnectable: the service may be on its way back. */
+        snprintf(why, sizeof(why), "%s", c->message);
+        snprintf(c->message, sizeof(c->message),
+                 "the broker went away and reconnecting failed: %s", why);
+        return rc;
+    }
+    c->lost = 0;
+    c->reconnects++;
+    return SHMB_OK;
+}
+
+/* exchange(), reconnecting first if the broker went away earlier, or once
+ * after if it goes away during this call; then the request is sent again
+ * (the broker that may have seen it is gone, and all it did with it). */
+static int roundtrip(shmb_client *c, cJSON *req, shmb_reply *reply)
+{
+    int rc, again = 0;
+
+    if (c->conn == NULL && c->lost) {
+        rc = reconnect(c);
+        if (rc != SHMB_OK)
+            return rc;
+        again = 1; /* already reconnected for this call */
+    }
+    rc = exchange(c, req, reply);
+    if (rc == SHMB_E_IO && c->conn == NULL && c->lost && !again) {
+        rc = reconnect(c);
+        if (rc == SHMB_OK)
+            rc = exchange(c, req, reply);
+    }
+    return rc;
+}
+
 /* Runs a request built in `req` (consumed) and frees the reply. */
 static int call_simple(shmb_client *c, cJSON *req)
 {
@@ -144,10 +238,12 @@ static int call_simple(shmb_client *c, cJSON *req)
     int rc;
     if (req == NULL)
         return set_msg(c, SHMB_E_NOMEM, NULL);
+    cplat_mutex_lock(c->lock);
     rc = roundtrip(c, req, &reply);
-    cJSON_Delete(req);
     if (rc == SHMB_OK)
         shmb_reply_free(&reply);
+    cplat_mutex_unlock(c->lock);
+    cJSON_Delete(req);
     return rc;
 }
 
@@ -180,7 +276,7 @@ static int hello(shmb_client *c, const char *client_name)
                              cJSON_CreateNumber(SHMB_PROTOCOL_VERSION));
     if (client_name != NULL)
         cJSON_AddStringToObject(req, "client", client_name);
-    rc = roundtrip(c, req, &reply);
+    rc = exchange(c, req, &reply);
     cJSON_Delete(req);
     if (rc != SHMB_OK)
         return rc;
@@ -213,13 +309,32 @@ static int trust_level(const shmb_connect_options *opts)
     return SHMB_TRUST_SYSTEM;
 }
 
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d != NULL)
+        memcpy(d, s, n);
+    return d;
+}
+
+static void client_free(shmb_client *c)
+{
+    if (c == NULL)
+        return;
+    cplat_close(c->conn);
+    if (c->lock != NULL)
+        cplat_mutex_free(c->lock);
+    free(c->params.pipe);
+    free(c->params.service);
+    free(c->params.client_name);
+    free(c);
+}
+
 int shmb_connect(const shmb_connect_options *opts, shmb_client **out)
 {
     shmb_client *c;
-    const char *pipe =
-        opts && opts->pipe_name ? opts->pipe_name : SHMB_DEFAULT_PIPE;
-    uint32_t timeout =
-        opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    connect_params *p;
     int rc;
 
     if (out == NULL)
@@ -228,37 +343,47 @@ int shmb_connect(const shmb_connect_options *opts, shmb_client **out)
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return SHMB_E_NOMEM;
+    p = &c->params;
+    p->pipe =
+        dup_str(opts && opts->pipe_name ? opts->pipe_name : SHMB_DEFAULT_PIPE);
+    p->service =
+        dup_str(opts && opts->service_name ? opts->service_name : "shmbroker");
+    p->client_name =
+        opts && opts->client_name ? dup_str(opts->client_name) : NULL;
+    p->timeout_ms =
+        opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    p->io_timeout_ms = opts && opts->io_timeout_ms ? opts->io_timeout_ms
+                                                   : DEFAULT_IO_TIMEOUT_MS;
+    p->trust = trust_level(opts);
+    p->flags = opts ? opts->flags : 0;
+    c->lock = cplat_mutex_new();
+    if (p->pipe == NULL || p->service == NULL || c->lock == NULL ||
+        (opts && opts->client_name && p->client_name == NULL)) {
+        client_free(c);
+        return SHMB_E_NOMEM;
+    }
     c->next_id = 1;
-    c->max_frame = SHMB_FRAME_LIMIT_DEFAULT;
-    rc = cplat_connect(pipe, timeout,
-                       opts && opts->io_timeout_ms ? opts->io_timeout_ms
-                                                   : DEFAULT_IO_TIMEOUT_MS,
-                       &c->conn, &c->syserr);
-    if (rc == SHMB_OK) {
-        rc = cplat_verify_server(c->conn, trust_level(opts),
-                                 opts && opts->service_name ? opts->service_name
-                                                            : "shmbroker",
-                                 c->message, sizeof(c->message), &c->syserr);
-    }
-    if (rc == SHMB_OK)
-        rc = hello(c, opts ? opts->client_name : NULL);
-    if (rc != SHMB_OK) {
-        /* Keep the client so the caller can read why; it is unusable. */
-        if (c->message[0] == '\0')
-            set_msg(c, rc, NULL);
-        cplat_close(c->conn);
-        c->conn = NULL;
-    }
+    /* Keep a failed client so the caller can read why; it is unusable
+     * (never reconnects: c->lost stays 0). */
+    rc = open_conn(c);
     *out = c;
     return rc;
 }
 
 void shmb_disconnect(shmb_client *c)
 {
+    client_free(c);
+}
+
+uint32_t shmb_client_reconnects(const shmb_client *c)
+{
+    uint32_t n;
     if (c == NULL)
-        return;
-    cplat_close(c->conn);
-    free(c);
+        return 0;
+    cplat_mutex_lock(c->lock);
+    n = c->reconnects;
+    cplat_mutex_unlock(c->lock);
+    return n;
 }
 
 int shmb_ping(shmb_client *c)
@@ -307,10 +432,13 @@ static int grant_call(shmb_client *c, cJSON *req, const char *name,
     int rc;
     if (req == NULL)
         return set_msg(c, SHMB_E_NOMEM, NULL);
+    cplat_mutex_lock(c->lock);
     rc = roundtrip(c, req, &reply);
     cJSON_Delete(req);
-    if (rc != SHMB_OK)
+    if (rc != SHMB_OK) {
+        cplat_mutex_unlock(c->lock);
         return rc;
+    }
     rc = region_from_reply(c, &reply, name, access, out);
     /* Do not leak a handle we will not use - but never close a value that
      * is not a plausible handle of ours (a strict-handle-checking process
@@ -319,6 +447,7 @@ static int grant_call(shmb_client *c, cJSON *req, const char *name,
         handle_ok(h))
         cplat_close_handle(h);
     shmb_reply_free(&reply);
+    cplat_mutex_unlock(c->lock);
     return rc;
 }
 
@@ -389,13 +518,17 @@ int shmb_request_json(shmb_client *c, const char *request_json,
         cJSON_Delete(req);
         return set_msg(c, SHMB_E_INVALID_ARG, "request is not a JSON object");
     }
+    cplat_mutex_lock(c->lock);
     rc = roundtrip(c, req, &reply);
+    if (rc == SHMB_OK) {
+        *reply_json = cJSON_PrintUnformatted((cJSON *)reply.root);
+        shmb_reply_free(&reply);
+        if (*reply_json == NULL)
+            rc = SHMB_E_NOMEM;
+    }
+    cplat_mutex_unlock(c->lock);
     cJSON_Delete(req);
-    if (rc != SHMB_OK)
-        return rc;
-    *reply_json = cJSON_PrintUnformatted((cJSON *)reply.root);
-    shmb_reply_free(&reply);
-    return *reply_json != NULL ? SHMB_OK : SHMB_E_NOMEM;
+    return rc;
 }
 
 int shmb_region_map_as(shmb_region *r, shmb_access access)
@@ -438,4 +571,206 @@ void shmb_region_close(shmb_region *r)
     if (r->handle != 0)
         cplat_close_handle(r->handle);
     r->handle = 0;
+}
+
+/* ---- Hand-off to a child process (shmb.h) ------------------------------ */
+
+#define HANDOFF_TAG "shmb1"
+
+static int handoff_fill(const shmb_region *r, shmb_access access, int inherit,
+                        shmb_handoff *out)
+{
+    int n =
+        snprintf(out->text, sizeof(out->text),
+                 HANDOFF_TAG ":%s:%llu:0x%llx:%s:%s", shmb_access_name(access),
+                 (unsigned long long)r->size, (unsigned long long)out->handle,
+                 shmb_lifetime_name(r->lifetime), r->name);
+    out->access = access;
+    out->inheritable = inherit;
+    /* Cannot happen for a valid region (the name is bounded); checked so
+     * that a truncated text is never handed out. */
+    return n > 0 && (size_t)n < sizeof(out->text) ? SHMB_OK
+                                                  : SHMB_E_INVALID_ARG;
+}
+
+static int handoff_make(const shmb_region *r, shmb_access access, void *process,
+                        shmb_handoff *out)
+{
+    int rc;
+    if (out == NULL)
+        return SHMB_E_INVALID_ARG;
+    memset(out, 0, sizeof(*out));
+    if (r == NULL || r->handle == 0 || r->size == 0 ||
+        (access != SHMB_ACCESS_RO && access != SHMB_ACCESS_RW) ||
+        (r->access != SHMB_ACCESS_RO && r->access != SHMB_ACCESS_RW) ||
+        shmb_name_validate(r->name, NULL, 0) != SHMB_OK ||
+        shmb_lifetime_from_name(shmb_lifetime_name(r->lifetime)) < 0)
+        return SHMB_E_INVALID_ARG;
+    /* Never more than our own grant - checked before anything is
+     * duplicated (the kernel would refuse as well: the section's empty
+     * DACL allows no access beyond what a handle already has). */
+    if (access == SHMB_ACCESS_RW && r->access != SHMB_ACCESS_RW)
+        return SHMB_E_ACCESS_DENIED;
+    rc = cplat_handoff_dup(r->handle, access, process, &out->handle,
+                           &out->syserr);
+    if (rc != SHMB_OK)
+        return rc;
+    rc = handoff_fill(r, access, process == NULL, out);
+    if (rc != SHMB_OK) {
+        if (process == NULL)
+            cplat_close_handle(out->handle);
+        else
+            (void)cplat_handoff_revoke(out->handle, process, &out->syserr);
+        out->handle = 0;
+    }
+    return rc;
+}
+
+int shmb_region_share_inheritable(const shmb_region *r, shmb_access access,
+                                  shmb_handoff *out)
+{
+    return handoff_make(r, access, NULL, out);
+}
+
+int shmb_region_share_with_process(const shmb_region *r, shmb_access access,
+                                   void *process, shmb_handoff *out)
+{
+    if (process == NULL) {
+        if (out != NULL)
+            memset(out, 0, sizeof(*out));
+        return SHMB_E_INVALID_ARG;
+    }
+    return handoff_make(r, access, process, out);
+}
+
+void shmb_handoff_close(shmb_handoff *h)
+{
+    if (h == NULL || !h->inheritable || h->handle == 0)
+        return;
+    cplat_close_handle(h->handle);
+    h->handle = 0;
+}
+
+int shmb_handoff_revoke(shmb_handoff *h, void *process)
+{
+    int rc;
+    if (h == NULL || h->inheritable || h->handle == 0 || process == NULL)
+        return SHMB_E_INVALID_ARG;
+    rc = cplat_handoff_revoke(h->handle, process, &h->syserr);
+    if (rc == SHMB_OK)
+        h->handle = 0;
+    return rc;
+}
+
+static int handoff_bad(char *why, size_t cap, const char *reason)
+{
+    if (why != NULL && cap > 0)
+        snprintf(why, cap, "hand-off text refused: %s", reason);
+    return SHMB_E_INVALID_ARG;
+}
+
+/* The next ':'-terminated field of *p, into buf (at most cap-1 chars). */
+static int next_field(const char **p, char *buf, size_t cap)
+{
+    const char *colon = strchr(*p, ':');
+    size_t n;
+    if (colon == NULL)
+        return 0;
+    n = (size_t)(colon - *p);
+    if (n == 0 || n >= cap)
+        return 0;
+    memcpy(buf, *p, n);
+    buf[n] = '\0';
+    *p = colon + 1;
+    return 1;
+}
+
+/* Decimal, no sign, no leading zero, no overflow, 1..2^63. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (*s == '0' || *s == '\0')
+        return 0;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (v > ((uint64_t)1 << 63))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* "0x" and 1..8 lowercase hex digits, no leading zero. */
+static int parse_handle(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    size_t n = 0;
+    if (s[0] != '0' || s[1] != 'x' || s[2] == '0')
+        return 0;
+    for (s += 2; *s != '\0'; s++, n++) {
+        int d = *s >= '0' && *s <= '9'   ? *s - '0'
+                : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+                                         : -1;
+        if (d < 0 || n == 8)
+            return 0;
+        v = (v << 4) | (uint64_t)d;
+    }
+    if (n == 0)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+int shmb_region_from_handoff(const char *text, shmb_region *out, char *why,
+                             size_t whycap)
+{
+    char field[32], msg[SHMB_MSG_MAX + 1];
+    const char *p = text;
+    int acc, life;
+    uint64_t size = 0, handle = 0;
+
+    if (why != NULL && whycap > 0)
+        why[0] = '\0';
+    if (out == NULL)
+        return SHMB_E_INVALID_ARG;
+    memset(out, 0, sizeof(*out));
+    if (text == NULL)
+        return handoff_bad(why, whycap, "no text");
+    if (strlen(text) >= SHMB_HANDOFF_TEXT_MAX)
+        return handoff_bad(why, whycap, "longer than SHMB_HANDOFF_TEXT_MAX");
+    if (!next_field(&p, field, sizeof(field)) ||
+        strcmp(field, HANDOFF_TAG) != 0)
+        return handoff_bad(why, whycap,
+                           "does not start with the version tag \"" HANDOFF_TAG
+                           ":\"");
+    if (!next_field(&p, field, sizeof(field)) ||
+        ((acc = shmb_access_from_name(field)) != SHMB_ACCESS_RO &&
+         acc != SHMB_ACCESS_RW))
+        return handoff_bad(why, whycap, "access is not \"ro\" or \"rw\"");
+    if (!next_field(&p, field, sizeof(field)) || !parse_size(field, &size))
+        return handoff_bad(why, whycap, "size is not a decimal number > 0");
+    if (!next_field(&p, field, sizeof(field)) || !parse_handle(field, &handle))
+        return handoff_bad(why, whycap,
+                           "handle is not 0x and 1 to 8 lowercase hex digits");
+    if ((handle & 3) != 0 || cplat_handle_is_pseudo(handle))
+        return handoff_bad(why, whycap, "handle is not a handle value");
+    if (!next_field(&p, field, sizeof(field)) ||
+        (life = shmb_lifetime_from_name(field)) < 0)
+        return handoff_bad(why, whycap, "lifetime is not valid");
+    if (shmb_name_validate(p, msg, sizeof(msg)) != SHMB_OK)
+        return handoff_bad(why, whycap, msg);
+    /* The text may be right and still name nothing here (the parent did
+     * not put the handle in our handle list, or another process's text). */
+    if (!cplat_handle_is_open(handle))
+        return handoff_bad(why, whycap,
+                           "its handle is not open in this process (was it "
+                           "inherited or duplicated into this process?)");
+    strcpy(out->name, p);
+    out->size = size;
+    out->access = (shmb_access)acc;
+    out->lifetime = (shmb_lifetime)life;
+    out->handle = handle;
+    return SHMB_OK;
 }

@@ -39,4 +39,25 @@ void cplat_close_handle(uint64_t handle);
 /* 1 for values that are pseudo-handles (current process, thread, ...). */
 int cplat_handle_is_pseudo(uint64_t handle);
 
+/* A lock per shmb_client: one request/reply at a time on a connection. */
+typedef struct cplat_mutex cplat_mutex;
+cplat_mutex *cplat_mutex_new(void);
+void cplat_mutex_lock(cplat_mutex *m);
+void cplat_mutex_unlock(cplat_mutex *m);
+void cplat_mutex_free(cplat_mutex *m);
+/* 1 if a syserr from cplat_read/cplat_write means the other end is gone
+ * (closed, broken, disconnected) - the broker stopped - rather than a
+ * timeout or a local failure. */
+int cplat_is_gone(uint32_t syserr);
+
+/* Hand-off (shmb.h): duplicates `handle` with exactly the grant mask for
+ * `access`, inheritable in this process (process == NULL) or into
+ * `process` (never inheritable there). */
+int cplat_handoff_dup(uint64_t handle, shmb_access access, void *process,
+                      uint64_t *out, uint32_t *syserr);
+/* Closes `handle` inside `process` (DUPLICATE_CLOSE_SOURCE). */
+int cplat_handoff_revoke(uint64_t handle, void *process, uint32_t *syserr);
+/* 1 if `handle` is an open handle in this process. */
+int cplat_handle_is_open(uint64_t handle);
+
 #endif

@@ -130,33 +130,80 @@ int cplat_is_timeout(uint32_t syserr)
     return syserr == ERROR_TIMEOUT; /* set by io_once when the wait expired */
 }
 
+int cplat_is_gone(uint32_t syserr)
+{
+    /* The server end closed (EOF on read is mapped to BROKEN_PIPE by
+     * io_all), is closing (NO_DATA on write), or was never connected any
+     * more (the server process died). */
+    return syserr == ERROR_BROKEN_PIPE || syserr == ERROR_NO_DATA ||
+           syserr == ERROR_PIPE_NOT_CONNECTED;
+}
+
+/* Serializes service_pid() across the process. Wine's rpcrt4 shares one
+ * client association to services.exe per process, and learns its
+ * association group id only when a first connection goes back to the
+ * pool: connections opened by threads that race before that each bind
+ * with group 0 and land in different server-side associations. An SC
+ * handle made on one of them is unknown on the others, so when the next
+ * call (OpenServiceW, QueryServiceStatusEx) picks another connection from
+ * the pool, services.exe answers RPC_X_SS_CONTEXT_MISMATCH - which is
+ * ERROR_INVALID_HANDLE (6): "service cannot be queried: error 6" with 64
+ * threads connecting at once. One SCM conversation at a time keeps a
+ * single pooled connection. A process-wide lock because the association
+ * is process-wide; SRWLOCK_INIT needs no set-up. */
+static SRWLOCK scm_lock = SRWLOCK_INIT;
+
+/* Other code in the process may still race the SCM the same way, so a
+ * context mismatch is retried a few times; every other error is final. */
+#define SCM_ATTEMPTS 4
+
+/* One query: the pid the SCM runs for the service, or 0 (with *err). */
+static DWORD service_pid_once(const WCHAR *wname, DWORD *err)
+{
+    SC_HANDLE scm, svc = NULL;
+    SERVICE_STATUS_PROCESS st;
+    DWORD n = 0, pid = 0;
+
+    *err = 0;
+    scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+    if (scm != NULL)
+        svc = OpenServiceW(scm, wname, SERVICE_QUERY_STATUS);
+    if (svc != NULL && QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO,
+                                            (LPBYTE)&st, sizeof(st), &n)) {
+        if (st.dwCurrentState == SERVICE_RUNNING)
+            pid = st.dwProcessId;
+        else
+            *err = ERROR_SERVICE_NOT_ACTIVE; /* not a stale last error */
+    } else {
+        *err = GetLastError();
+    }
+    if (svc != NULL)
+        CloseServiceHandle(svc);
+    if (scm != NULL)
+        CloseServiceHandle(scm);
+    return pid;
+}
+
 /* The pid the SCM runs for the service, or 0 (with *err) if none. */
 static DWORD service_pid(const char *service_name, DWORD *err)
 {
     WCHAR wname[256];
-    SC_HANDLE scm, svc = NULL;
-    SERVICE_STATUS_PROCESS st;
-    DWORD n = 0, pid = 0;
+    DWORD pid = 0;
+    int i;
 
     *err = 0;
     if (!MultiByteToWideChar(CP_UTF8, 0, service_name, -1, wname, 256)) {
         *err = GetLastError();
         return 0;
     }
-    scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
-    if (scm != NULL)
-        svc = OpenServiceW(scm, wname, SERVICE_QUERY_STATUS);
-    if (svc != NULL &&
-        QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO, (LPBYTE)&st,
-                             sizeof(st), &n) &&
-        st.dwCurrentState == SERVICE_RUNNING)
-        pid = st.dwProcessId;
-    else
-        *err = GetLastError();
-    if (svc != NULL)
-        CloseServiceHandle(svc);
-    if (scm != NULL)
-        CloseServiceHandle(scm);
+    AcquireSRWLockExclusive(&scm_lock);
+    for (i = 0; i < SCM_ATTEMPTS; i++) {
+        pid = service_pid_once(wname, err);
+        if (pid != 0 || *err != ERROR_INVALID_HANDLE)
+            break;
+        Sleep(10u << i);
+    }
+    ReleaseSRWLockExclusive(&scm_lock);
     return pid;
 }
 
@@ -331,4 +378,95 @@ int shmb_service_reload(const char *service_name, uint32_t *syserr)
     if (scm != NULL)
         CloseServiceHandle(scm);
     return rc;
+}
+
+struct cplat_mutex {
+    SRWLOCK lock;
+};
+
+cplat_mutex *cplat_mutex_new(void)
+{
+    cplat_mutex *m = malloc(sizeof(*m));
+    if (m != NULL)
+        InitializeSRWLock(&m->lock);
+    return m;
+}
+
+void cplat_mutex_lock(cplat_mutex *m)
+{
+    AcquireSRWLockExclusive(&m->lock);
+}
+
+void cplat_mutex_unlock(cplat_mutex *m)
+{
+    ReleaseSRWLockExclusive(&m->lock);
+}
+
+void cplat_mutex_free(cplat_mutex *m)
+{
+    free(m);
+}
+
+#ifndef SECTION_QUERY
+#define SECTION_QUERY 0x0001
+#endif
+
+/* The broker's grant masks (service/section_win.c, DESIGN.md rule 2):
+ * the hand-off gives exactly these, never DUPLICATE_SAME_ACCESS, so that a
+ * parent whose handle somehow carries more cannot pass more on. */
+static DWORD grant_mask(shmb_access access)
+{
+    return access == SHMB_ACCESS_RW
+               ? FILE_MAP_READ | FILE_MAP_WRITE | SECTION_QUERY
+               : FILE_MAP_READ | SECTION_QUERY;
+}
+
+int cplat_handoff_dup(uint64_t handle, shmb_access access, void *process,
+                      uint64_t *out, uint32_t *syserr)
+{
+    HANDLE self = GetCurrentProcess(), dup = NULL;
+    /* Inheritable only in our own table, for the child's handle list;
+     * never in someone else's. */
+    BOOL inherit = process == NULL;
+
+    if (cplat_handle_is_pseudo(handle))
+        return SHMB_E_INVALID_ARG;
+    if (!DuplicateHandle(self, (HANDLE)(uintptr_t)handle,
+                         process != NULL ? (HANDLE)process : self, &dup,
+                         grant_mask(access), inherit, 0)) {
+        *syserr = GetLastError();
+        return SHMB_E_SYSTEM;
+    }
+    *out = (uint64_t)(uintptr_t)dup;
+    return SHMB_OK;
+}
+
+int cplat_handoff_revoke(uint64_t handle, void *process, uint32_t *syserr)
+{
+    HANDLE copy = NULL;
+
+    if (process == NULL || cplat_handle_is_pseudo(handle))
+        return SHMB_E_INVALID_ARG;
+    /* Source = the other process, DUPLICATE_CLOSE_SOURCE, no target.
+     * Older Windows and Wine refuse a NULL target: then the copy lands here
+     * with no access at all (not DUPLICATE_SAME_ACCESS: the other process
+     * may have put something else behind that value) and is closed. */
+    if (DuplicateHandle((HANDLE)process, (HANDLE)(uintptr_t)handle, NULL, NULL,
+                        0, FALSE, DUPLICATE_CLOSE_SOURCE))
+        return SHMB_OK;
+    if (DuplicateHandle((HANDLE)process, (HANDLE)(uintptr_t)handle,
+                        GetCurrentProcess(), &copy, 0, FALSE,
+                        DUPLICATE_CLOSE_SOURCE)) {
+        CloseHandle(copy);
+        return SHMB_OK;
+    }
+    *syserr = GetLastError();
+    return SHMB_E_SYSTEM;
+}
+
+int cplat_handle_is_open(uint64_t handle)
+{
+    DWORD flags;
+    return !cplat_handle_is_pseudo(handle) &&
+           GetHandleInformation((HANDLE)(uintptr_t)handle, &flags);
 }

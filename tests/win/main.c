@@ -8,12 +8,14 @@
 #define SHMB_TEST(name, label) int test_##name(void);
 #include "test-list.h"
 #include "test-list-quota.h"
+#include "test-list-reconnect.h"
 #undef SHMB_TEST
 
 static const shmb_test tests[] = {
 #define SHMB_TEST(name, label) {#name, test_##name},
 #include "test-list.h"
 #include "test-list-quota.h"
+#include "test-list-reconnect.h"
 #undef SHMB_TEST
     {NULL, NULL},
 };

@@ -47,3 +47,13 @@ SHMB_TEST(named_section_descriptor_applied, "security")
 SHMB_TEST(pipe_dacl_denies_user, "windows-only")
 SHMB_TEST(pipe_squat_refused, "windows-only")
 SHMB_TEST(named_region_deny_ace_deny_only_group, "windows-only")
+/* test_handoff.c */
+SHMB_TEST(handoff_inherit_handle_list, "integration")
+SHMB_TEST(handoff_duplicate_into_child, "integration")
+SHMB_TEST(handoff_revoke_undelivered, "integration")
+SHMB_TEST(handoff_readonly_parent_refused, "security")
+SHMB_TEST(handoff_malformed_refused, "security")
+/* test_reconnect.c (threads; the restart itself is in
+ * test-list-reconnect.h, on its own service instance) */
+SHMB_TEST(threads_share_one_client, "robustness")
+SHMB_TEST(threads_connect_at_once_service_trust, "robustness")
