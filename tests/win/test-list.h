@@ -47,3 +47,7 @@ SHMB_TEST(named_section_descriptor_applied, "security")
 SHMB_TEST(pipe_dacl_denies_user, "windows-only")
 SHMB_TEST(pipe_squat_refused, "windows-only")
 SHMB_TEST(named_region_deny_ace_deny_only_group, "windows-only")
+/* test_shmbctl.c */
+SHMB_TEST(shmbctl_help_and_usage, "integration")
+SHMB_TEST(shmbctl_commands, "integration")
+SHMB_TEST(shmbctl_status_and_stats, "integration")
