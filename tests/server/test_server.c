@@ -1326,9 +1326,21 @@ int test_server_stats_leak_check(void)
     CHECK_INT(during.commit, 6 * 65536);
     CHECK(during.handles >= 11);
     CHECK_INT(during.principals, 3);
+    /* The sections stay in use after their clients go: their commit
+     * drains, and stats says so. */
+    g_fake.in_use = 1;
     for (i = 0; i < 6; i++)
         client_close(&c[i]);
     WAIT_UNTIL(pump(&f) &&
+                   stats_of(&f, &admin, &after, raw, sizeof(raw)) == 0 &&
+                   after.connections == 1 && after.regions == 0,
+               WAIT_MS);
+    CHECK_INT(after.draining, 6 * 65536);
+    CHECK_INT(after.commit, 6 * 65536);
+    CHECK(strstr(raw, "\"draining\":6,") != NULL);
+    CHECK(strstr(raw, "\"commit_draining\":196608,") != NULL);
+    g_fake.in_use = 0;
+    WAIT_UNTIL(pump(&f) && (broker_sweep(f.b), 1) &&
                    stats_of(&f, &admin, &after, raw, sizeof(raw)) == 0 &&
                    counts_equal(&after, &base),
                WAIT_MS);
