@@ -217,10 +217,20 @@ done:
     return rc;
 }
 
+/* The rule names "stats" and none of "create", "open", "delete". */
+static int only_stats(const cJSON *v)
+{
+    return cJSON_GetObjectItemCaseSensitive(v, "stats") != NULL &&
+           cJSON_GetObjectItemCaseSensitive(v, "create") == NULL &&
+           cJSON_GetObjectItemCaseSensitive(v, "open") == NULL &&
+           cJSON_GetObjectItemCaseSensitive(v, "delete") == NULL;
+}
+
 int cfg_parse_rule(cfgp *p, const cJSON *v, shmb_rule *r, const shmb_limits *l)
 {
-    static const char *const keys[] = {"name",   "effect", "match",  "regions",
-                                       "create", "open",   "delete", NULL};
+    static const char *const keys[] = {"name",    "effect", "match",
+                                       "regions", "create", "open",
+                                       "delete",  "stats",  NULL};
     const cJSON *f;
     size_t mark;
     int rc, a;
@@ -244,10 +254,14 @@ int cfg_parse_rule(cfgp *p, const cJSON *v, shmb_rule *r, const shmb_limits *l)
     f = cJSON_GetObjectItemCaseSensitive(v, "match");
     if (rc == SHMB_OK && f != NULL)
         rc = parse_match(p, f, r);
-    if (rc == SHMB_OK && cJSON_GetObjectItemCaseSensitive(v, "regions") == NULL)
+    /* A rule about "stats" alone is not about regions: it may leave them
+     * out. Any other rule must say which names it covers. */
+    if (rc == SHMB_OK &&
+        cJSON_GetObjectItemCaseSensitive(v, "regions") == NULL &&
+        !only_stats(v))
         rc =
             cfg_bad(p, "missing key \"regions\" (the name patterns it covers)");
-    if (rc == SHMB_OK)
+    if (rc == SHMB_OK && cJSON_GetObjectItemCaseSensitive(v, "regions") != NULL)
         rc = cfg_get_strlist(p, v, "regions", cfg_check_pattern, &r->regions);
     f = cJSON_GetObjectItemCaseSensitive(v, "create");
     if (rc == SHMB_OK && f != NULL)
@@ -271,10 +285,20 @@ int cfg_parse_rule(cfgp *p, const cJSON *v, shmb_rule *r, const shmb_limits *l)
             r->del = cJSON_IsTrue(f);
         cfg_path_restore(p, mark);
     }
-    if (rc == SHMB_OK && !r->create && r->open == SHMB_ACCESS_NONE && !r->del)
+    f = cJSON_GetObjectItemCaseSensitive(v, "stats");
+    if (rc == SHMB_OK && f != NULL) {
+        mark = cfg_path_key(p, "stats");
+        if (!cJSON_IsBool(f))
+            rc = cfg_bad(p, "must be true or false");
+        else
+            r->stats = cJSON_IsTrue(f);
+        cfg_path_restore(p, mark);
+    }
+    if (rc == SHMB_OK && !r->create && r->open == SHMB_ACCESS_NONE && !r->del &&
+        !r->stats)
         rc = cfg_bad(p,
                      "rule \"%s\" grants or denies nothing: give it "
-                     "\"create\", \"open\" or \"delete\"",
+                     "\"create\", \"open\", \"delete\" or \"stats\"",
                      r->name);
     return rc;
 }

@@ -65,4 +65,7 @@ const shmb_conventions shmb_conventions_windows = {
     /* The CRT's descriptor table (one descriptor per connection, through
      * libuv) caps the clients a server can hold. */
     2000,
+    /* BUILTIN\Administrators, and LocalSystem (the service's account). */
+    "S-1-5-32-544",
+    "S-1-5-18",
 };

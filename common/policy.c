@@ -325,3 +325,69 @@ void shmb_policy_check(const shmb_config *cfg, const shmb_identity *id,
              id->appcontainer_sid[0] ? "AppContainer " : "no AppContainer",
              id->appcontainer_sid);
 }
+
+/* ---- the broker's statistics ----------------------------------------- */
+
+static int stats_by_default(const shmb_config *cfg, const shmb_identity *id)
+{
+    size_t i;
+    const shmb_conventions *conv = cfg->conv;
+    if (conv == NULL)
+        return 0;
+    if (conv->service_account != NULL && !id->user_deny_only &&
+        strcmp(id->user_sid, conv->service_account) == 0)
+        return 1;
+    /* Enabled groups only: a restricted token's deny-only Administrators
+     * is not an administrator. */
+    for (i = 0; conv->admins_group != NULL && i < id->ngroups; i++) {
+        if (strcmp(id->groups[i], conv->admins_group) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+void shmb_policy_stats(const shmb_config *cfg, const shmb_identity *id,
+                       shmb_verdict *v)
+{
+    const shmb_rule *allow = NULL;
+    size_t i;
+
+    memset(v, 0, sizeof(*v));
+    for (i = 0; i < cfg->nrules; i++) {
+        const shmb_rule *r = &cfg->rules[i];
+        if (!r->stats || !principal_matches(cfg, r, id))
+            continue;
+        if (r->deny) {
+            v->denied_by_rule = 1;
+            v->rule = r;
+            snprintf(v->message, sizeof(v->message),
+                     "stats is denied by rule '%s'", r->name);
+            return;
+        }
+        if (allow == NULL)
+            allow = r;
+    }
+    if (allow != NULL) {
+        v->allowed = 1;
+        v->rule = allow;
+        snprintf(v->message, sizeof(v->message), "stats allowed by rule '%s'",
+                 allow->name);
+        return;
+    }
+    if (stats_by_default(cfg, id)) {
+        v->allowed = 1;
+        snprintf(v->message, sizeof(v->message),
+                 "stats allowed by default (administrator or the service "
+                 "account)");
+        return;
+    }
+    snprintf(
+        v->message, sizeof(v->message),
+        "stats is not allowed: by default only administrators "
+        "(%.40s, enabled) and the service account (%.40s) may read "
+        "them, and no rule with \"stats\" allows you (user %.80s)",
+        cfg->conv && cfg->conv->admins_group ? cfg->conv->admins_group : "-",
+        cfg->conv && cfg->conv->service_account ? cfg->conv->service_account
+                                                : "-",
+        id->user_sid);
+}

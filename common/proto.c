@@ -57,6 +57,7 @@ static const struct op_spec op_specs[SHMB_OP_COUNT_] = {
     [SHMB_OP_DELETE] = {F_ID | F_OP | F_NAME, 0},
     [SHMB_OP_LIST] = {F_ID | F_OP, 0},
     [SHMB_OP_STAT] = {F_ID | F_OP | F_NAME, 0},
+    [SHMB_OP_STATS] = {F_ID | F_OP, 0},
 };
 
 const char *shmb_op_name(shmb_op op)

@@ -130,6 +130,71 @@ char *shmb_reply_list(uint32_t id, const shmb_list_entry *entries, size_t n,
     return result_reply(id, res, ok);
 }
 
+/* {"total":..,"limit":..} and friends: one object of named numbers. */
+static cJSON *add_obj(cJSON *o, const char *key)
+{
+    return cJSON_AddObjectToObject(o, key);
+}
+
+static int add_usage(cJSON *arr, const shmb_stats_usage *u, int principal)
+{
+    cJSON *o = cJSON_CreateObject();
+    int ok = o != NULL && add_str(o, "user", u->user);
+    if (ok && principal)
+        ok = (u->appcontainer[0]
+                  ? add_str(o, "appcontainer", u->appcontainer)
+                  : cJSON_AddNullToObject(o, "appcontainer") != NULL) &&
+             add_str(o, "band", u->band);
+    ok = ok && add_num(o, "clients", (double)u->clients) &&
+         add_num(o, "clients_limit", (double)u->clients_limit) &&
+         add_num(o, "regions", (double)u->regions) &&
+         add_num(o, "regions_limit", (double)u->regions_limit) &&
+         add_num(o, "commit", (double)u->commit) &&
+         add_num(o, "commit_draining", (double)u->commit_draining) &&
+         add_num(o, "commit_limit", (double)u->commit_limit) &&
+         cJSON_AddItemToArray(arr, o);
+    if (!ok)
+        cJSON_Delete(o);
+    return ok;
+}
+
+char *shmb_reply_stats(uint32_t id, const shmb_stats_result *s)
+{
+    cJSON *res = cJSON_CreateObject(), *o = NULL, *arr = NULL;
+    int ok = res != NULL;
+    size_t i;
+
+    ok = ok && (o = add_obj(res, "connections")) != NULL &&
+         add_num(o, "total", (double)s->connections) &&
+         add_num(o, "limit", (double)s->max_clients);
+    ok = ok && (o = add_obj(res, "regions")) != NULL &&
+         add_num(o, "total", (double)s->regions) &&
+         add_num(o, "client", (double)s->regions_client) &&
+         add_num(o, "persistent", (double)s->regions_persistent) &&
+         add_num(o, "config", (double)s->regions_config) &&
+         add_num(o, "draining", (double)s->regions_draining) &&
+         add_num(o, "limit", (double)s->max_regions);
+    ok = ok && (o = add_obj(res, "commit")) != NULL &&
+         add_num(o, "total", (double)s->commit) &&
+         add_num(o, "draining", (double)s->commit_draining) &&
+         add_num(o, "limit", (double)s->commit_limit);
+    ok = ok && add_num(res, "grantee_handles", (double)s->grantee_handles);
+    ok = ok && (o = add_obj(res, "server")) != NULL &&
+         add_num(o, "connections", (double)s->server_connections) &&
+         add_num(o, "paused", (double)s->server_paused) &&
+         add_num(o, "yielded", (double)s->server_yielded) &&
+         add_num(o, "writes", (double)s->server_writes) &&
+         add_num(o, "frames", (double)s->server_frames);
+    ok = ok && (arr = cJSON_AddArrayToObject(res, "principals")) != NULL;
+    for (i = 0; ok && i < s->nprincipals; i++)
+        ok = add_usage(arr, &s->principals[i], 1);
+    ok = ok && (arr = cJSON_AddArrayToObject(res, "users")) != NULL;
+    for (i = 0; ok && i < s->nusers; i++)
+        ok = add_usage(arr, &s->users[i], 0);
+    ok = ok && add_bool(res, "truncated", s->truncated);
+    return result_reply(id, res, ok);
+}
+
 char *shmb_reply_error(int has_id, uint32_t id, int code, const char *message)
 {
     cJSON *root = cJSON_CreateObject();

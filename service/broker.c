@@ -101,6 +101,12 @@ void broker_get_stats(const broker *b, broker_stats *st)
     st->draining = b->ndrains;
 }
 
+void broker_set_server_counts(broker *b, broker_server_counts_fn fn, void *ctx)
+{
+    b->server_counts = fn;
+    b->server_ctx = ctx;
+}
+
 /* ---- regions ---------------------------------------------------------- */
 
 int region_create(broker *b, const region_spec *spec, broker_region **out,

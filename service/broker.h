@@ -64,6 +64,20 @@ char *broker_reply_refused(int code, const char *message);
 
 void broker_get_stats(const broker *b, broker_stats *st);
 
+/* What the server knows and the broker does not, for the "stats" op. */
+typedef struct broker_server_counts {
+    uint64_t connections; /* open, registered or not */
+    uint64_t paused;      /* not read until their replies drain */
+    uint64_t yielded;     /* frames wait for the next loop iteration */
+    uint64_t writes;      /* replies queued, not yet written */
+    uint64_t frames;      /* frames answered since the start */
+} broker_server_counts;
+typedef void (*broker_server_counts_fn)(void *ctx, broker_server_counts *out);
+
+/* The server registers how to read its counts (fn NULL: none; the stats
+ * reply then shows zeros). */
+void broker_set_server_counts(broker *b, broker_server_counts_fn fn, void *ctx);
+
 /* The limits in force. The broker owns the configuration: the server reads
  * max_frame, hello_timeout_ms, max_clients... from here rather than from a
  * copy of its own. The pointer stays valid for the broker's life and

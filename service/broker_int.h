@@ -101,6 +101,8 @@ struct broker {
     struct proc_seen *procs;
     broker_process_alive_fn process_alive; /* NULL: not known */
     uint64_t rules_gen; /* bumped by each reload: cached verdicts go stale */
+    broker_server_counts_fn server_counts; /* NULL: no server */
+    void *server_ctx;
 };
 
 struct broker_conn {

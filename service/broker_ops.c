@@ -519,6 +519,184 @@ static int op_stat(op_ctx *x)
     return SHMB_OK;
 }
 
+/* ---- stats ------------------------------------------------------------
+ * The admin view: totals, the server's counts and every principal's and
+ * user's usage against its limits. Who has connected and what they hold
+ * is nobody else's business: a caller the policy does not allow gets
+ * access_denied and nothing else. */
+
+struct stats_ctx {
+    shmb_stats_usage *v; /* principals first, then users */
+    size_t np, nu, cap;  /* cap: entries that fit in one frame */
+    int truncated;
+    uint32_t by_life[3];
+};
+
+/* Copies at most cap-1 bytes of [p, end) into out. */
+static void copy_part(char *out, size_t cap, const char *p, const char *end)
+{
+    size_t n = (size_t)(end - p);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* A principal key is "user|appcontainer|band" (quota_principal_key); SIDs
+ * hold no '|'. A user key is the bare SID. */
+static void key_split(const char *key, int principal, char user[SHMB_SID_MAX],
+                      char ac[SHMB_SID_MAX], char band[16])
+{
+    const char *a = principal ? strchr(key, '|') : NULL;
+    const char *z = a != NULL ? strchr(a + 1, '|') : NULL;
+    ac[0] = band[0] = '\0';
+    if (z == NULL) {
+        copy_part(user, SHMB_SID_MAX, key, key + strlen(key));
+        return;
+    }
+    copy_part(user, SHMB_SID_MAX, key, a);
+    copy_part(ac, SHMB_SID_MAX, a + 1, z);
+    copy_part(band, 16, z + 1, z + 1 + strlen(z + 1));
+}
+
+/* The entry of principal key (users: bare SID) `key`, found or added;
+ * NULL when the frame is full. */
+static shmb_stats_usage *stats_entry(struct stats_ctx *s, const char *key,
+                                     int principal)
+{
+    shmb_stats_usage *e, *first = principal ? s->v : s->v + s->np;
+    size_t i, n = principal ? s->np : s->nu;
+    char user[SHMB_SID_MAX], ac[SHMB_SID_MAX], band[16];
+
+    key_split(key, principal, user, ac, band);
+    for (i = 0; i < n; i++) {
+        e = &first[i];
+        if (strcmp(e->user, user) == 0 && strcmp(e->appcontainer, ac) == 0 &&
+            strcmp(e->band, band) == 0)
+            return e;
+    }
+    if (s->np + s->nu == s->cap) {
+        s->truncated = 1;
+        return NULL;
+    }
+    e = &first[n];
+    memset(e, 0, sizeof(*e));
+    memcpy(e->user, user, sizeof(e->user));
+    memcpy(e->appcontainer, ac, sizeof(e->appcontainer));
+    memcpy(e->band, band, sizeof(e->band));
+    if (principal)
+        s->np++;
+    else
+        s->nu++;
+    return e;
+}
+
+static int stats_count_region(broker_region *r, void *p)
+{
+    struct stats_ctx *s = p;
+    if ((unsigned)r->lifetime < 3)
+        s->by_life[r->lifetime]++;
+    return 0;
+}
+
+/* Principals first (every one has its user), then the users: two passes
+ * so that the principals' block stays contiguous. */
+static void stats_collect(broker *b, struct stats_ctx *s, int principal)
+{
+    const shmb_limits *l = &b->cfg.limits;
+    const struct account *a;
+    const broker_conn *c;
+    shmb_stats_usage *e;
+
+    for (c = b->conns; c != NULL; c = c->next) {
+        e = stats_entry(s, principal ? c->key : c->ident.user_sid, principal);
+        if (e != NULL)
+            e->clients++;
+    }
+    for (a = b->accounts; a != NULL; a = a->next) {
+        if ((strchr(a->key, '|') != NULL) != principal)
+            continue;
+        e = stats_entry(s, a->key, principal);
+        if (e == NULL)
+            continue;
+        e->regions = a->regions;
+        e->commit = a->bytes;
+        e->commit_draining = a->draining;
+    }
+    for (e = principal ? s->v : s->v + s->np;
+         e < s->v + s->np + (principal ? 0 : s->nu); e++) {
+        e->clients_limit =
+            principal ? l->clients_per_principal : l->clients_per_user;
+        e->regions_limit =
+            principal ? l->regions_per_principal : l->regions_per_user;
+        e->commit_limit =
+            principal ? l->commit_per_principal : l->commit_per_user;
+    }
+}
+
+static int op_stats(op_ctx *x)
+{
+    broker *b = x->c->b;
+    const shmb_limits *l = &b->cfg.limits;
+    broker_server_counts sc;
+    struct stats_ctx s;
+    shmb_stats_result res;
+    shmb_verdict v;
+
+    shmb_policy_stats(&b->cfg, &x->c->ident, &v);
+    if (!v.allowed)
+        return op_fail(x, SHMB_E_ACCESS_DENIED, "%s", v.message);
+    memset(&s, 0, sizeof(s));
+    memset(&res, 0, sizeof(res));
+    s.cap = l->max_frame > SHMB_STATS_FIXED_MAX
+                ? (l->max_frame - SHMB_STATS_FIXED_MAX) / SHMB_STATS_ENTRY_MAX
+                : 0;
+    /* Every entry comes from a connection or an account: no more. */
+    {
+        size_t most = 2 * b->nconns;
+        const struct account *a;
+        for (a = b->accounts; a != NULL; a = a->next)
+            most++;
+        if (s.cap > most)
+            s.cap = most;
+    }
+    s.v = calloc(s.cap ? s.cap : 1, sizeof(*s.v));
+    if (s.v == NULL)
+        return op_fail(x, SHMB_E_NOMEM, "out of memory");
+    stats_collect(b, &s, 1);
+    stats_collect(b, &s, 0);
+    registry_foreach(&b->reg, stats_count_region, &s);
+
+    memset(&sc, 0, sizeof(sc));
+    if (b->server_counts != NULL)
+        b->server_counts(b->server_ctx, &sc);
+    res.connections = (uint32_t)b->nconns;
+    res.max_clients = l->max_clients;
+    res.regions = (uint32_t)b->reg.count;
+    res.regions_client = s.by_life[SHMB_LIFETIME_CLIENT];
+    res.regions_persistent = s.by_life[SHMB_LIFETIME_PERSISTENT];
+    res.regions_config = s.by_life[SHMB_LIFETIME_CONFIG];
+    res.regions_draining = (uint32_t)b->ndrains;
+    res.max_regions = l->max_regions;
+    res.commit = b->committed;
+    res.commit_draining = b->draining;
+    res.commit_limit = l->commit_total;
+    res.grantee_handles = plat_grantee_handles();
+    res.server_connections = sc.connections;
+    res.server_paused = sc.paused;
+    res.server_yielded = sc.yielded;
+    res.server_writes = sc.writes;
+    res.server_frames = sc.frames;
+    res.principals = s.v;
+    res.nprincipals = s.np;
+    res.users = s.v + s.np;
+    res.nusers = s.nu;
+    res.truncated = s.truncated;
+    x->reply = shmb_reply_stats(x->req->id, &res);
+    free(s.v);
+    return SHMB_OK;
+}
+
 /* ---- dispatch --------------------------------------------------------- */
 
 static const op_fn op_table[SHMB_OP_COUNT_] = {
@@ -526,6 +704,7 @@ static const op_fn op_table[SHMB_OP_COUNT_] = {
     [SHMB_OP_CREATE] = op_create,   [SHMB_OP_OPEN] = op_open,
     [SHMB_OP_RELEASE] = op_release, [SHMB_OP_DELETE] = op_delete,
     [SHMB_OP_LIST] = op_list,       [SHMB_OP_STAT] = op_stat,
+    [SHMB_OP_STATS] = op_stats,
 };
 
 char *broker_handle(broker_conn *c, const uint8_t *payload, size_t len,

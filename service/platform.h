@@ -69,6 +69,13 @@ int plat_section_in_use(plat_section *section);
  * kept for the service's lifetime. */
 void plat_section_untrack(plat_section *section);
 
+/* How many process handles the platform holds, over every section it has
+ * not closed (draining ones included), to tell when grantees have exited
+ * (plat_section_in_use). Shown by the "stats" op (issue 9, item 5): it
+ * must come back down as grantees exit and regions go, and a leak check
+ * reads it. */
+size_t plat_grantee_handles(void);
+
 /* Commit is charged in units of this many bytes. */
 uint64_t plat_commit_granularity(void);
 

@@ -43,6 +43,10 @@ struct plat_section {
     size_t ngrantees, capgrantees;
 };
 
+/* Grantee process handles held over all sections (plat_grantee_handles).
+ * Sections are only touched on the loop thread, so a plain counter. */
+static size_t g_grantee_handles;
+
 typedef LONG(NTAPI *nt_query_section_fn)(HANDLE, int, PVOID, SIZE_T, PSIZE_T);
 
 /* SECTION_BASIC_INFORMATION (NtQuerySection class 0). */
@@ -323,6 +327,7 @@ static void prune_grantees(plat_section *section)
         if (GetExitCodeProcess(section->grantees[i], &code) &&
             code != STILL_ACTIVE) {
             CloseHandle(section->grantees[i]);
+            g_grantee_handles--;
             section->grantees[i] = section->grantees[--section->ngrantees];
             continue;
         }
@@ -373,10 +378,12 @@ static void note_grantee(plat_section *section, plat_peer *peer)
     if (section->untracked)
         return;
     if (DuplicateHandle(GetCurrentProcess(), peer->process, GetCurrentProcess(),
-                        &h, PROCESS_QUERY_LIMITED_INFORMATION, FALSE, 0))
+                        &h, PROCESS_QUERY_LIMITED_INFORMATION, FALSE, 0)) {
         section->grantees[section->ngrantees++] = h;
-    else
+        g_grantee_handles++;
+    } else {
         section->lost = 1;
+    }
 }
 
 void plat_section_untrack(plat_section *section)
@@ -384,10 +391,16 @@ void plat_section_untrack(plat_section *section)
     size_t i;
     for (i = 0; i < section->ngrantees; i++)
         CloseHandle(section->grantees[i]);
+    g_grantee_handles -= section->ngrantees;
     free(section->grantees);
     section->grantees = NULL;
     section->ngrantees = section->capgrantees = 0;
     section->untracked = 1;
+}
+
+size_t plat_grantee_handles(void)
+{
+    return g_grantee_handles;
 }
 
 size_t win_section_grantees(const plat_section *section)
@@ -420,6 +433,7 @@ void plat_section_close(plat_section *section)
         return;
     for (i = 0; i < section->ngrantees; i++)
         CloseHandle(section->grantees[i]);
+    g_grantee_handles -= section->ngrantees;
     free(section->grantees);
     CloseHandle(section->handle);
     free(section);

@@ -496,6 +496,18 @@ static void server_on_accepted(void *ctx, plat_accepted *a)
 
 /* ---- start / stop ----------------------------------------------------- */
 
+/* The broker's "stats" op shows these (broker_set_server_counts). */
+static void server_counts(void *ctx, broker_server_counts *out)
+{
+    server_stats st;
+    server_get_stats(ctx, &st);
+    out->connections = st.connections;
+    out->paused = st.paused;
+    out->yielded = st.yielded;
+    out->writes = st.writes;
+    out->frames = st.frames;
+}
+
 int server_start(uv_loop_t *loop, broker *b, const char *name, const char *sddl,
                  const shmb_logger *log, server **out, char *why, size_t whycap)
 {
@@ -513,6 +525,7 @@ int server_start(uv_loop_t *loop, broker *b, const char *name, const char *sddl,
         free(srv);
         return rc;
     }
+    broker_set_server_counts(b, server_counts, srv);
     *out = srv;
     return SHMB_OK;
 }
@@ -522,6 +535,7 @@ void server_stop(server *srv)
     conn *c, *next;
 
     srv->stopping = 1;
+    broker_set_server_counts(srv->b, NULL, NULL);
     plat_listener_stop(srv->listener);
     srv->listener = NULL;
     for (c = srv->conns; c != NULL; c = next) {

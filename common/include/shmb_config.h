@@ -85,6 +85,9 @@ typedef struct shmb_rule {
     uint32_t create_lifetimes; /* allow only; bits of shmb_lifetime */
     shmb_access open;          /* allow: up to; deny: "ro" = any, "rw" = rw */
     int del;
+    /* The "stats" op (broker statistics); not about regions, so `regions`
+     * is not consulted for it. */
+    int stats;
 } shmb_rule;
 
 typedef struct shmb_static_region {

@@ -43,6 +43,13 @@ typedef struct shmb_conventions {
     /* Concurrent connections a server can hold at most: the upper bound of
      * limits.max_clients and limits.clients_per_user. */
     uint32_t max_clients_cap;
+
+    /* Who may read the broker's statistics (the "stats" op) when no rule
+     * says (docs/configuration.md, "stats"): members of this group, when
+     * it is enabled in their token, and callers running as this account
+     * (the one the service runs as). NULL: nobody. */
+    const char *admins_group;
+    const char *service_account;
 } shmb_conventions;
 
 /* Windows: named pipes, Global\ section names, SIDs, NTFS image paths.

@@ -35,6 +35,16 @@ typedef struct shmb_verdict {
 void shmb_policy_check(const shmb_config *cfg, const shmb_identity *id,
                        const shmb_policy_req *req, shmb_verdict *v);
 
+/* Whether the caller may read the broker's statistics (the "stats" op).
+ * Rules with "stats" whose "match" covers the caller decide, their
+ * "regions" aside: a deny rule refuses, else an allow rule allows. When no
+ * rule says, the built-in default allows the platform's administrators
+ * group (enabled, not deny-only) and the service's own account
+ * (cfg->conv; a user SID that cannot grant does not count), and refuses
+ * everyone else. v->rule is the deciding rule, NULL for the default. */
+void shmb_policy_stats(const shmb_config *cfg, const shmb_identity *id,
+                       shmb_verdict *v);
+
 /* Glob match: '*' any run without `sep`, '**' any run, '?' one char but
  * `sep`. Case-insensitive (ASCII) when icase. */
 int shmb_glob_match(const char *pattern, const char *text, char sep, int icase);

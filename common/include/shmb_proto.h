@@ -31,7 +31,8 @@
     XX(RELEASE, "release")                                                     \
     XX(DELETE, "delete")                                                       \
     XX(LIST, "list")                                                           \
-    XX(STAT, "stat")
+    XX(STAT, "stat")                                                           \
+    XX(STATS, "stats")
 
 typedef enum shmb_op {
 #define SHMB_XX(suffix, name) SHMB_OP_##suffix,
@@ -146,12 +147,49 @@ typedef struct shmb_list_entry {
     int held; /* the caller's connection holds a grant on it */
 } shmb_list_entry;
 
+/* stats: one principal's or one user's usage against its limits. */
+typedef struct shmb_stats_usage {
+    char user[SHMB_SID_MAX];
+    char appcontainer[SHMB_SID_MAX]; /* principals: "" = none (null) */
+    char band[16];                   /* principals: "untrusted", "low",
+                                        "medium+"; users: "" (no key) */
+    uint32_t clients;                /* open connections */
+    uint32_t clients_limit;
+    uint32_t regions; /* listed regions created */
+    uint32_t regions_limit;
+    uint64_t commit;          /* charged, draining included */
+    uint64_t commit_draining; /* of which: retired, maybe still mapped */
+    uint64_t commit_limit;
+} shmb_stats_usage;
+
+/* stats: the broker as a whole (docs/protocol.md, section 5.9). */
+typedef struct shmb_stats_result {
+    uint32_t connections, max_clients;
+    uint32_t regions, regions_client, regions_persistent, regions_config;
+    uint32_t regions_draining, max_regions;
+    uint64_t commit, commit_draining, commit_limit;
+    uint64_t grantee_handles;
+    uint64_t server_connections, server_paused, server_yielded;
+    uint64_t server_writes, server_frames;
+    const shmb_stats_usage *principals; /* the principals entries */
+    size_t nprincipals;
+    const shmb_stats_usage *users; /* the users entries (band unused) */
+    size_t nusers;
+    int truncated; /* entries were left out to fit one frame */
+} shmb_stats_result;
+
+/* The longest a stats usage entry prints, and what the rest of a stats
+ * reply can take at most: the broker fits its lists in max_frame. */
+#define SHMB_STATS_ENTRY_MAX 700
+#define SHMB_STATS_FIXED_MAX 640
+
 char *shmb_reply_hello(uint32_t id, const shmb_hello_result *res);
 char *shmb_reply_ping(uint32_t id);
 char *shmb_reply_grant(uint32_t id, const shmb_grant_result *res);
 char *shmb_reply_release(uint32_t id, const char *name);
 char *shmb_reply_delete(uint32_t id, const shmb_delete_result *res);
 char *shmb_reply_stat(uint32_t id, const shmb_stat_result *res);
+char *shmb_reply_stats(uint32_t id, const shmb_stats_result *res);
 /* `truncated`: more regions were visible than one frame can carry. */
 char *shmb_reply_list(uint32_t id, const shmb_list_entry *entries, size_t n,
                       int truncated);

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "broker.h"
 #include "fake_channel.h"
 #include "fake_platform.h"
@@ -898,6 +900,239 @@ int test_server_list_visibility_follows_reload(void)
 done:
     client_close(&a);
     client_close(&b);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
+
+/* ---- stats: the admin view, and the leak check tests build on ------------ */
+
+/* What a leak check compares: counts that must come back once clients are
+ * gone (frames answered only grows, so it is not one of them). */
+typedef struct stats_counts {
+    double connections, regions, commit, draining, handles, principals, users,
+        server_connections;
+} stats_counts;
+
+static double num_at(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+    if (b != NULL)
+        v = cJSON_GetObjectItemCaseSensitive(v, b);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* Asks `c` for stats; 0 with the counts, -1 if the reply is not a result. */
+static int stats_of(fixture *f, tclient *c, stats_counts *sc, char *raw,
+                    size_t cap)
+{
+    cJSON *root, *res;
+    if (request(f, c, "\"op\":\"stats\"") != 0 ||
+        recv_reply(f, c, raw, cap) != 1)
+        return -1;
+    root = cJSON_Parse(raw);
+    res = cJSON_GetObjectItemCaseSensitive(root, "result");
+    if (!cJSON_IsObject(res)) {
+        cJSON_Delete(root);
+        return -1;
+    }
+    sc->connections = num_at(res, "connections", "total");
+    sc->regions = num_at(res, "regions", "total");
+    sc->commit = num_at(res, "commit", "total");
+    sc->draining = num_at(res, "commit", "draining");
+    sc->handles = num_at(res, "grantee_handles", NULL);
+    sc->principals =
+        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(res, "principals"));
+    sc->users =
+        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(res, "users"));
+    sc->server_connections = num_at(res, "server", "connections");
+    cJSON_Delete(root);
+    return 0;
+}
+
+static int counts_equal(const stats_counts *a, const stats_counts *b)
+{
+    return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+#define STATS_CONFIG                                                           \
+    "{\"limits\":{\"clients_per_principal\":5,\"regions_per_user\":9},"        \
+    "\"rules\":[{\"name\":\"admin\",\"match\":{\"user\":\"" ME "\"},"          \
+    "\"stats\":true},"                                                         \
+    "{\"name\":\"box\",\"regions\":[\"box/**\"],\"create\":true,"              \
+    "\"open\":\"rw\"}]}"
+
+/* Only whom the policy lets read stats gets them; everyone else gets
+ * access_denied and not one number. Every field is there, with the usage
+ * of each principal and user against its limits. */
+int test_server_stats_reply(void)
+{
+    fixture f = {0};
+    tclient a = TCLIENT_INIT, b = TCLIENT_INIT;
+    fake_peer_spec other = {OTHER, NULL, 0, 0, SHMB_OK, NULL};
+    fake_peer_spec other_low = {OTHER, NULL, SHMB_IL_LOW, 77, SHMB_OK, NULL};
+    tclient l = TCLIENT_INIT;
+    char raw[65536];
+    cJSON *root = NULL, *res, *p, *u;
+    int i, seen_low = 0;
+
+    CHECK(fixture_up(&f, STATS_CONFIG) == 0);
+    CHECK(connect_me(&f, &a) == 0 && connect_spec(&f, &b, &other) == 0 &&
+          connect_spec(&f, &l, &other_low) == 0);
+    CHECK(hello(&f, &a) && hello(&f, &b) && hello(&f, &l));
+    CHECK(call(&f, &b,
+               "\"op\":\"create\",\"name\":\"box/a\",\"size\":70000,"
+               "\"lifetime\":\"persistent\"",
+               "\"handle\":"));
+    CHECK(call(&f, &b, "\"op\":\"create\",\"name\":\"box/b\",\"size\":1",
+               "\"handle\":"));
+    CHECK(call(&f, &l, "\"op\":\"open\",\"name\":\"box/b\",\"access\":\"ro\"",
+               "\"handle\":"));
+    /* Refused: the code and the reason, nothing else. */
+    CHECK(request(&f, &b, "\"op\":\"stats\"") == 0);
+    CHECK(recv_reply(&f, &b, raw, sizeof(raw)) == 1);
+    if (strncmp(raw, "{\"id\":4,\"error\":{\"code\":\"access_denied\",", 40) !=
+        0)
+        FAIL("stats by another user: %s", raw);
+    CHECK(strstr(raw, "result") == NULL && strstr(raw, ME) == NULL);
+    CHECK(strstr(f.logged, "op=stats code=access_denied") != NULL);
+    /* No field may be sent with it. */
+    CHECK(call(&f, &a, "\"op\":\"stats\",\"name\":\"x\"",
+               "\"field 'name' is not valid for op 'stats'\""));
+
+    CHECK(request(&f, &a, "\"op\":\"stats\"") == 0);
+    CHECK(recv_reply(&f, &a, raw, sizeof(raw)) == 1);
+    root = cJSON_Parse(raw);
+    res = cJSON_GetObjectItemCaseSensitive(root, "result");
+    CHECK(cJSON_IsObject(res));
+    /* The key order is the document's (docs/protocol.md, 5.9). */
+    CHECK(strstr(raw, "{\"connections\":{\"total\":3,\"limit\":256},"
+                      "\"regions\":{\"total\":2,\"client\":1,"
+                      "\"persistent\":1,\"config\":0,\"draining\":0,"
+                      "\"limit\":1024},"
+                      "\"commit\":{\"total\":196608,\"draining\":0,"
+                      "\"limit\":4294967296},\"grantee_handles\":3,"
+                      "\"server\":{\"connections\":3,\"paused\":0,"
+                      "\"yielded\":0,\"writes\":0,\"frames\":") != NULL);
+    CHECK(strstr(raw, "\"truncated\":false}}") != NULL);
+    p = cJSON_GetObjectItemCaseSensitive(res, "principals");
+    u = cJSON_GetObjectItemCaseSensitive(res, "users");
+    CHECK_INT(cJSON_GetArraySize(p), 3);
+    CHECK_INT(cJSON_GetArraySize(u), 2);
+    for (i = 0; i < cJSON_GetArraySize(p); i++) {
+        cJSON *e = cJSON_GetArrayItem(p, i);
+        const char *user =
+            cJSON_GetObjectItemCaseSensitive(e, "user")->valuestring;
+        const char *band =
+            cJSON_GetObjectItemCaseSensitive(e, "band")->valuestring;
+        CHECK(
+            cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(e, "appcontainer")));
+        CHECK_INT(num_at(e, "clients", NULL), 1);
+        CHECK_INT(num_at(e, "clients_limit", NULL), 5);
+        /* Sub-limits default to the user's. */
+        CHECK_INT(num_at(e, "regions_limit", NULL), 9);
+        CHECK_INT(num_at(e, "commit_limit", NULL), 2147483648.0);
+        if (strcmp(user, OTHER) == 0 && strcmp(band, "medium+") == 0) {
+            CHECK_INT(num_at(e, "regions", NULL), 2);
+            CHECK_INT(num_at(e, "commit", NULL), 196608);
+        } else {
+            seen_low += strcmp(band, "low") == 0;
+            CHECK_INT(num_at(e, "regions", NULL), 0);
+            CHECK_INT(num_at(e, "commit", NULL), 0);
+        }
+    }
+    CHECK_INT(seen_low, 1);
+    for (i = 0; i < cJSON_GetArraySize(u); i++) {
+        cJSON *e = cJSON_GetArrayItem(u, i);
+        int is_other =
+            strcmp(cJSON_GetObjectItemCaseSensitive(e, "user")->valuestring,
+                   OTHER) == 0;
+        CHECK(cJSON_GetObjectItemCaseSensitive(e, "band") == NULL);
+        CHECK_INT(num_at(e, "clients", NULL), is_other ? 2 : 1);
+        CHECK_INT(num_at(e, "clients_limit", NULL), 64);
+        CHECK_INT(num_at(e, "regions", NULL), is_other ? 2 : 0);
+        CHECK_INT(num_at(e, "regions_limit", NULL), 9);
+        CHECK_INT(num_at(e, "commit_draining", NULL), 0);
+    }
+    CHECK(fixture_down(&f) == 0);
+done:
+    cJSON_Delete(root);
+    client_close(&a);
+    client_close(&b);
+    client_close(&l);
+    fixture_down(&f);
+    return TEST_RESULT;
+}
+
+/* The leak check other tests use: clients connect, create, open and die
+ * (some with requests in flight); stats comes back to what it said
+ * before - connections, regions, commit, grantee handles, principals. */
+int test_server_stats_leak_check(void)
+{
+    fixture f = {0};
+    tclient admin = TCLIENT_INIT, c[6];
+    fake_peer_spec other = {OTHER, NULL, 0, 0, SHMB_OK, NULL};
+    fake_peer_spec low = {OTHER, NULL, SHMB_IL_LOW, 99, SHMB_OK, NULL};
+    stats_counts base, during, after;
+    char raw[65536], body[160];
+    int i;
+
+    for (i = 0; i < 6; i++)
+        c[i].fd = -1;
+    CHECK(fixture_up(&f, STATS_CONFIG) == 0);
+    CHECK(connect_me(&f, &admin) == 0 && hello(&f, &admin));
+    CHECK(stats_of(&f, &admin, &base, raw, sizeof(raw)) == 0);
+    CHECK_INT(base.connections, 1);
+    CHECK_INT(base.regions, 0);
+    CHECK_INT(base.handles, 0);
+    for (i = 0; i < 6; i++) {
+        CHECK(connect_spec(&f, &c[i], i % 2 ? &low : &other) == 0);
+        CHECK(hello(&f, &c[i]));
+        snprintf(body, sizeof(body),
+                 "\"op\":\"create\",\"name\":\"box/leak%d\",\"size\":%d", i,
+                 4096 * (i + 1));
+        CHECK(call(&f, &c[i], body, "\"handle\":"));
+        if (i > 0) {
+            snprintf(body, sizeof(body),
+                     "\"op\":\"open\",\"name\":\"box/leak%d\","
+                     "\"access\":\"ro\"",
+                     i - 1);
+            CHECK(call(&f, &c[i], body, "\"handle\":"));
+        }
+    }
+    /* One more in flight as it dies. */
+    CHECK(request(&f, &c[5],
+                  "\"op\":\"open\",\"name\":\"box/leak0\","
+                  "\"access\":\"rw\"") == 0);
+    CHECK(stats_of(&f, &admin, &during, raw, sizeof(raw)) == 0);
+    CHECK_INT(during.connections, 7);
+    CHECK_INT(during.regions, 6);
+    CHECK_INT(during.commit, 6 * 65536);
+    CHECK(during.handles >= 11);
+    CHECK_INT(during.principals, 3);
+    /* The sections stay in use after their clients go: their commit
+     * drains, and stats says so. */
+    g_fake.in_use = 1;
+    for (i = 0; i < 6; i++)
+        client_close(&c[i]);
+    WAIT_UNTIL(pump(&f) &&
+                   stats_of(&f, &admin, &after, raw, sizeof(raw)) == 0 &&
+                   after.connections == 1 && after.regions == 0,
+               WAIT_MS);
+    CHECK_INT(after.draining, 6 * 65536);
+    CHECK_INT(after.commit, 6 * 65536);
+    CHECK(strstr(raw, "\"draining\":6,") != NULL);
+    CHECK(strstr(raw, "\"commit_draining\":196608,") != NULL);
+    g_fake.in_use = 0;
+    WAIT_UNTIL(pump(&f) && (broker_sweep(f.b), 1) &&
+                   stats_of(&f, &admin, &after, raw, sizeof(raw)) == 0 &&
+                   counts_equal(&after, &base),
+               WAIT_MS);
+    CHECK_INT(g_fake.live_sections, 0);
+    CHECK(fixture_down(&f) == 0);
+done:
+    client_close(&admin);
+    for (i = 0; i < 6; i++)
+        client_close(&c[i]);
     fixture_down(&f);
     return TEST_RESULT;
 }

@@ -8,6 +8,7 @@ fake_state g_fake;
 
 struct plat_section {
     uint64_t size;
+    size_t grantees; /* grants made (fake_state.grantee_handles) */
 };
 
 uint64_t plat_commit_granularity(void)
@@ -30,6 +31,7 @@ int plat_section_create(uint64_t size, const char *global_name,
     if (s == NULL)
         return SHMB_E_NOMEM;
     s->size = size;
+    s->grantees = 0;
     g_fake.live_sections++;
     *out = s;
     return SHMB_OK;
@@ -40,13 +42,13 @@ void plat_section_close(plat_section *section)
     if (section == NULL)
         return;
     g_fake.live_sections--;
+    g_fake.grantee_handles -= section->grantees;
     free(section);
 }
 
 int plat_section_grant(plat_section *section, plat_peer *peer,
                        shmb_access access, uint64_t *handle, uint32_t *syserr)
 {
-    (void)section;
     (void)access;
     if (g_fake.fail_grant > 0) {
         g_fake.fail_grant--;
@@ -54,6 +56,8 @@ int plat_section_grant(plat_section *section, plat_peer *peer,
         return SHMB_E_SYSTEM;
     }
     peer->grants++;
+    section->grantees++;
+    g_fake.grantee_handles++;
     *handle = 0x100 + 4 * g_fake.next_handle++;
     return SHMB_OK;
 }
@@ -67,7 +71,13 @@ void plat_grant_revoke(plat_peer *peer, uint64_t handle)
 
 void plat_section_untrack(plat_section *section)
 {
-    (void)section;
+    g_fake.grantee_handles -= section->grantees;
+    section->grantees = 0;
+}
+
+size_t plat_grantee_handles(void)
+{
+    return g_fake.grantee_handles;
 }
 
 int plat_section_in_use(plat_section *section)

@@ -23,6 +23,9 @@ typedef struct fake_state {
     uint64_t next_handle;
     int in_use;        /* what plat_section_in_use answers */
     int revoked_total; /* plat_grant_revoke calls, over every peer */
+    /* plat_grantee_handles: one per grant (the real one keeps one per
+     * process and section), given back when the section closes. */
+    size_t grantee_handles;
 } fake_state;
 
 extern fake_state g_fake;

@@ -111,7 +111,7 @@ int test_config_invalid_corpus(void)
          "name patterns it covers)"},
         {"rule-grants-nothing.json",
          "rule-grants-nothing.json: $.rules[0]: rule \"r\" grants or denies "
-         "nothing: give it \"create\", \"open\" or \"delete\""},
+         "nothing: give it \"create\", \"open\", \"delete\" or \"stats\""},
         {"rule-bad-open.json",
          "rule-bad-open.json: $.rules[0].open: must be \"ro\" or \"rw\""},
         {"rule-bad-effect.json",
@@ -442,6 +442,8 @@ static const shmb_conventions posix_like = {
     '/',
     0,
     500,
+    "0",
+    "0",
 };
 
 int test_config_other_conventions(void)

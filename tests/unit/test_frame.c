@@ -53,8 +53,9 @@ int test_names_tables_pinned(void)
         "invalid_argument",
         "out_of_memory",
     };
-    static const char *const ops[] = {"hello",   "ping",   "create", "open",
-                                      "release", "delete", "list",   "stat"};
+    static const char *const ops[] = {"hello", "ping",    "create",
+                                      "open",  "release", "delete",
+                                      "list",  "stat",    "stats"};
     int e;
     size_t i;
 
@@ -67,7 +68,7 @@ int test_names_tables_pinned(void)
               "frame payload is not a single JSON object");
     for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
         CHECK_STR(shmb_op_name((shmb_op)i), ops[i]);
-    CHECK_INT(SHMB_OP_COUNT_, 8);
+    CHECK_INT(SHMB_OP_COUNT_, 9);
     CHECK_STR(shmb_op_name(SHMB_OP_COUNT_), "unknown");
 
     CHECK_INT(SHMB_ACCESS_RO, 1);

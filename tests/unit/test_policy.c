@@ -503,3 +503,92 @@ done:
     shmb_config_free(&cfg);
     return TEST_RESULT;
 }
+
+/* Who may read the broker's statistics: the built-in default (enabled
+ * Administrators, the service account), then rules with "stats" - which
+ * need no "regions" - with deny winning. */
+int test_policy_stats(void)
+{
+    static const char rules[] =
+        "{\"rules\":["
+        "{\"name\":\"alice-stats\",\"match\":{\"user\":[\"" ALICE "\"]},"
+        "\"stats\":true},"
+        "{\"name\":\"no-low-stats\",\"effect\":\"deny\",\"match\":"
+        "{\"integrity\":[\"low\",\"untrusted\"]},\"stats\":true},"
+        "{\"name\":\"files\",\"regions\":[\"x/**\"],\"open\":\"ro\"}]}";
+    static const who system = {"system", 0, "S-1-5-18", {AU},         {NULL},
+                               0x4000,   0, "",         "C:\\svc.exe"};
+    static const who system_restricted = {
+        "system-restricted", 1, "S-1-5-18", {AU}, {NULL}, 0x4000, 0, "",
+        "C:\\svc.exe"};
+    static const struct {
+        const who *w;
+        int with_rules, allowed;
+        const char *msg;
+    } cases[] = {
+        {&bob_admin, 0, 1, "allowed by default"},
+        {&bob_filtered, 0, 0, "by default only administrators"},
+        {&alice, 0, 0, "no rule with \"stats\" allows you"},
+        {&system, 0, 1, "allowed by default"},
+        {&system_restricted, 0, 0, "not allowed"},
+        {&alice, 1, 1, "allowed by rule 'alice-stats'"},
+        {&low, 1, 0, "denied by rule 'no-low-stats'"},
+        {&bob_admin, 1, 1, "allowed by default"},
+        {&bob_filtered, 1, 0, "not allowed"},
+    };
+    shmb_config def, cfg;
+    shmb_identity id;
+    shmb_verdict v;
+    shmb_policy_req q;
+    char err[SHMB_CONFIG_ERR_MAX];
+    size_t i;
+
+    memset(&def, 0, sizeof(def));
+    memset(&cfg, 0, sizeof(cfg));
+    memset(&id, 0, sizeof(id));
+    CHECK_INT(shmb_config_defaults(&def, &shmb_conventions_windows), SHMB_OK);
+    if (shmb_config_parse(rules, strlen(rules), "t.json",
+                          &shmb_conventions_windows, &cfg, err,
+                          sizeof(err)) != SHMB_OK)
+        FAIL("%s", err);
+    CHECK_INT(cfg.rules[0].stats, 1);
+    CHECK_INT((int)cfg.rules[0].regions.n, 0);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CHECK_INT(make_identity(cases[i].w, &id), 0);
+        shmb_policy_stats(cases[i].with_rules ? &cfg : &def, &id, &v);
+        if (v.allowed != cases[i].allowed ||
+            strstr(v.message, cases[i].msg) == NULL)
+            ADD_FAILURE("%s (rules %d): allowed %d '%s', want %d '%s'",
+                        cases[i].w->label, cases[i].with_rules, v.allowed,
+                        v.message, cases[i].allowed, cases[i].msg);
+        shmb_identity_free(&id);
+    }
+    /* A stats-only rule covers no region. */
+    CHECK_INT(make_identity(&alice, &id), 0);
+    memset(&q, 0, sizeof(q));
+    q.op = SHMB_OP_OPEN;
+    q.name = "anything";
+    q.access = SHMB_ACCESS_RO;
+    shmb_policy_check(&cfg, &id, &q, &v);
+    CHECK_INT(v.allowed, 0);
+    shmb_identity_free(&id);
+    shmb_config_free(&cfg);
+    /* Only a rule granting nothing else may leave "regions" out, and
+     * "stats" is a boolean. */
+    CHECK_INT(
+        shmb_config_parse(
+            "{\"rules\":[{\"name\":\"r\",\"open\":\"ro\",\"stats\":true}]}", 49,
+            "t.json", &shmb_conventions_windows, &cfg, err, sizeof(err)),
+        SHMB_E_INVALID_ARG);
+    CHECK(strstr(err, "missing key \"regions\"") != NULL);
+    CHECK_INT(shmb_config_parse("{\"rules\":[{\"name\":\"r\",\"stats\":1}]}",
+                                34, "t.json", &shmb_conventions_windows, &cfg,
+                                err, sizeof(err)),
+              SHMB_E_INVALID_ARG);
+    CHECK_STR(err, "t.json: $.rules[0].stats: must be true or false");
+done:
+    shmb_identity_free(&id);
+    shmb_config_free(&def);
+    shmb_config_free(&cfg);
+    return TEST_RESULT;
+}

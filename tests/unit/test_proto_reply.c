@@ -90,3 +90,89 @@ int test_proto_reply_builders(void)
 done:
     return TEST_RESULT;
 }
+
+/* The stats reply: its exact text, and the bounds the broker sizes its
+ * lists by (SHMB_STATS_FIXED_MAX, SHMB_STATS_ENTRY_MAX) hold for the
+ * longest SIDs and the largest numbers. */
+int test_proto_reply_stats(void)
+{
+    shmb_stats_usage u[2];
+    shmb_stats_result s;
+    char *got = NULL;
+    size_t fixed;
+
+    memset(u, 0, sizeof(u));
+    memset(&s, 0, sizeof(s));
+    snprintf(u[0].user, sizeof(u[0].user), "S-1-5-21-1");
+    snprintf(u[0].band, sizeof(u[0].band), "low");
+    u[0].clients = 1;
+    u[0].clients_limit = 2;
+    u[0].regions = 3;
+    u[0].regions_limit = 4;
+    u[0].commit = 65536;
+    u[0].commit_draining = 0;
+    u[0].commit_limit = BIG;
+    u[1] = u[0];
+    u[1].band[0] = '\0';
+    s.connections = 1;
+    s.max_clients = 64;
+    s.regions = 2;
+    s.regions_client = 1;
+    s.regions_config = 1;
+    s.max_regions = 10;
+    s.commit = 131072;
+    s.commit_limit = BIG;
+    s.grantee_handles = 5;
+    s.server_connections = 1;
+    s.server_frames = 9;
+    s.principals = &u[0];
+    s.nprincipals = 1;
+    s.users = &u[1];
+    s.nusers = 1;
+    CHECK(
+        same(shmb_reply_stats(7, &s),
+             "{\"id\":7,\"result\":{\"connections\":{\"total\":1,\"limit\":64},"
+             "\"regions\":{\"total\":2,\"client\":1,\"persistent\":0,"
+             "\"config\":1,\"draining\":0,\"limit\":10},"
+             "\"commit\":{\"total\":131072,\"draining\":0,"
+             "\"limit\":1125899906842624},\"grantee_handles\":5,"
+             "\"server\":{\"connections\":1,\"paused\":0,\"yielded\":0,"
+             "\"writes\":0,\"frames\":9},"
+             "\"principals\":[{\"user\":\"S-1-5-21-1\",\"appcontainer\":null,"
+             "\"band\":\"low\",\"clients\":1,\"clients_limit\":2,"
+             "\"regions\":3,\"regions_limit\":4,\"commit\":65536,"
+             "\"commit_draining\":0,\"commit_limit\":1125899906842624}],"
+             "\"users\":[{\"user\":\"S-1-5-21-1\",\"clients\":1,"
+             "\"clients_limit\":2,\"regions\":3,\"regions_limit\":4,"
+             "\"commit\":65536,\"commit_draining\":0,"
+             "\"commit_limit\":1125899906842624}],\"truncated\":false}}"));
+
+    /* The worst case: every number at its largest, SIDs as long as kept. */
+    memset(u[0].user, '1', SHMB_SID_MAX - 1);
+    u[0].user[SHMB_SID_MAX - 1] = '\0';
+    memcpy(u[0].appcontainer, u[0].user, SHMB_SID_MAX);
+    snprintf(u[0].band, sizeof(u[0].band), "medium+");
+    u[0].clients = u[0].clients_limit = UINT32_MAX;
+    u[0].regions = u[0].regions_limit = UINT32_MAX;
+    u[0].commit = u[0].commit_draining = u[0].commit_limit = BIG;
+    u[1] = u[0];
+    s.connections = s.max_clients = s.regions = s.regions_client = UINT32_MAX;
+    s.regions_persistent = s.regions_config = UINT32_MAX;
+    s.regions_draining = s.max_regions = UINT32_MAX;
+    s.commit = s.commit_draining = s.commit_limit = BIG;
+    s.grantee_handles = s.server_connections = s.server_paused = BIG;
+    s.server_yielded = s.server_writes = s.server_frames = BIG;
+    s.nprincipals = s.nusers = 0;
+    got = shmb_reply_stats(UINT32_MAX, &s);
+    CHECK(got != NULL);
+    fixed = strlen(got);
+    CHECK(fixed <= SHMB_STATS_FIXED_MAX);
+    free(got);
+    s.nprincipals = s.nusers = 1;
+    got = shmb_reply_stats(UINT32_MAX, &s);
+    CHECK(got != NULL);
+    CHECK(strlen(got) <= fixed + 2 * SHMB_STATS_ENTRY_MAX);
+done:
+    free(got);
+    return TEST_RESULT;
+}

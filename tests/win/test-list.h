@@ -57,3 +57,7 @@ SHMB_TEST(handoff_malformed_refused, "security")
  * test-list-reconnect.h, on its own service instance) */
 SHMB_TEST(threads_share_one_client, "robustness")
 SHMB_TEST(threads_connect_at_once_service_trust, "robustness")
+/* test_shmbctl.c */
+SHMB_TEST(shmbctl_help_and_usage, "integration")
+SHMB_TEST(shmbctl_commands, "integration")
+SHMB_TEST(shmbctl_status_and_stats, "integration")
