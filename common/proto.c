@@ -442,8 +442,11 @@ int shmb_reply_parse(const uint8_t *payload, size_t len, shmb_reply *reply)
     if (!cJSON_IsString(code))
         goto bad;
     reply->code = shmb_err_from_name(code->valuestring);
-    /* "ok" is no error, and the client-only codes never travel. */
-    if (reply->code == SHMB_OK || reply->code < SHMB_E_INTERNAL)
+    /* "ok" is no error, and the client-only codes never travel - but
+     * out_of_memory does: the broker may run out answering (protocol.md,
+     * section 6). */
+    if (reply->code == SHMB_OK ||
+        (reply->code < SHMB_E_INTERNAL && reply->code != SHMB_E_NOMEM))
         reply->code = SHMB_E_PROTOCOL;
     snprintf(reply->message, sizeof(reply->message), "%s",
              cJSON_IsString(message) ? message->valuestring

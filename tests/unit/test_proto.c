@@ -333,6 +333,11 @@ int test_proto_reply_parse(void)
               SHMB_OK);
     CHECK_INT(r.code, SHMB_E_PROTOCOL);
     shmb_reply_free(&r);
+    /* ...but a broker that ran out of memory says so (protocol.md 6). */
+    CHECK_INT(reply("{\"id\":4,\"error\":{\"code\":\"out_of_memory\"}}", &r),
+              SHMB_OK);
+    CHECK_INT(r.code, SHMB_E_NOMEM);
+    shmb_reply_free(&r);
     CHECK_INT(reply("{\"id\":null,\"error\":{\"code\":\"bad_frame\"}}", &r),
               SHMB_OK);
     CHECK_INT(r.id_null, 1);
