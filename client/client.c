@@ -209,6 +209,20 @@ static int reconnect(shmb_client *c)
     return SHMB_OK;
 }
 
+/* Requests that change nothing on the broker may be sent again after a
+ * reconnect; create, release and delete may not. */
+static int resend_is_safe(const cJSON *req)
+{
+    static const char *const safe[] = {"ping", "open", "stat", "list", "stats"};
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(req, "op");
+    size_t i;
+    for (i = 0; cJSON_IsString(op) && i < sizeof(safe) / sizeof(safe[0]); i++) {
+        if (strcmp(op->valuestring, safe[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* exchange(), reconnecting first if the broker went away earlier, or once
  * after if it goes away during this call; then the request is sent again
  * (the broker that may have seen it is gone, and all it did with it). */
@@ -225,8 +239,20 @@ static int roundtrip(shmb_client *c, cJSON *req, shmb_reply *reply)
     rc = exchange(c, req, reply);
     if (rc == SHMB_E_IO && c->conn == NULL && c->lost && !again) {
         rc = reconnect(c);
-        if (rc == SHMB_OK)
+        if (rc == SHMB_OK && resend_is_safe(req)) {
             rc = exchange(c, req, reply);
+        } else if (rc == SHMB_OK) {
+            /* The old broker may have acted on it before it went: doing
+             * it again could report a false failure (exists, not_found)
+             * for what in fact succeeded. Say so instead. */
+            const cJSON *op = cJSON_GetObjectItemCaseSensitive(req, "op");
+            snprintf(c->message, sizeof(c->message),
+                     "the broker went away during '%s' and the client "
+                     "reconnected; whether it took effect is unknown (look "
+                     "with stat)",
+                     cJSON_IsString(op) ? op->valuestring : "?");
+            rc = SHMB_E_IO;
+        }
     }
     return rc;
 }
@@ -366,6 +392,8 @@ int shmb_connect(const shmb_connect_options *opts, shmb_client **out)
     /* Keep a failed client so the caller can read why; it is unusable
      * (never reconnects: c->lost stays 0). */
     rc = open_conn(c);
+    if (rc != SHMB_OK)
+        c->lost = 0; /* even if the broker dropped the pipe mid-hello */
     *out = c;
     return rc;
 }
@@ -604,7 +632,7 @@ static int handoff_make(const shmb_region *r, shmb_access access, void *process,
         (access != SHMB_ACCESS_RO && access != SHMB_ACCESS_RW) ||
         (r->access != SHMB_ACCESS_RO && r->access != SHMB_ACCESS_RW) ||
         shmb_name_validate(r->name, NULL, 0) != SHMB_OK ||
-        shmb_lifetime_from_name(shmb_lifetime_name(r->lifetime)) < 0)
+        (unsigned)r->lifetime > SHMB_LIFETIME_CONFIG)
         return SHMB_E_INVALID_ARG;
     /* Never more than our own grant - checked before anything is
      * duplicated (the kernel would refuse as well: the section's empty
@@ -757,8 +785,11 @@ int shmb_region_from_handoff(const char *text, shmb_region *out, char *why,
     if ((handle & 3) != 0 || cplat_handle_is_pseudo(handle))
         return handoff_bad(why, whycap, "handle is not a handle value");
     if (!next_field(&p, field, sizeof(field)) ||
-        (life = shmb_lifetime_from_name(field)) < 0)
+        ((life = shmb_lifetime_from_name(field)) < 0 &&
+         strcmp(field, shmb_lifetime_name(SHMB_LIFETIME_CONFIG)) != 0))
         return handoff_bad(why, whycap, "lifetime is not valid");
+    if (life < 0)
+        life = SHMB_LIFETIME_CONFIG; /* config regions are handed off too */
     if (shmb_name_validate(p, msg, sizeof(msg)) != SHMB_OK)
         return handoff_bad(why, whycap, msg);
     /* The text may be right and still name nothing here (the parent did
@@ -767,6 +798,11 @@ int shmb_region_from_handoff(const char *text, shmb_region *out, char *why,
         return handoff_bad(why, whycap,
                            "its handle is not open in this process (was it "
                            "inherited or duplicated into this process?)");
+    /* An open handle may still be something else (a stale or mistyped
+     * text): only a section of that size is taken, and it goes no further
+     * down the process tree. */
+    if (cplat_handoff_accept(handle, size, msg, sizeof(msg)) != SHMB_OK)
+        return handoff_bad(why, whycap, msg);
     strcpy(out->name, p);
     out->size = size;
     out->access = (shmb_access)acc;

@@ -59,5 +59,10 @@ int cplat_handoff_dup(uint64_t handle, shmb_access access, void *process,
 int cplat_handoff_revoke(uint64_t handle, void *process, uint32_t *syserr);
 /* 1 if `handle` is an open handle in this process. */
 int cplat_handle_is_open(uint64_t handle);
+/* Takes a handed-off handle: SHMB_OK if it is a section handle of `size`
+ * bytes (as the system rounds it), and then no longer inheritable; else an
+ * error with the reason in why. */
+int cplat_handoff_accept(uint64_t handle, uint64_t size, char *why,
+                         size_t whycap);
 
 #endif

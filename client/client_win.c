@@ -470,3 +470,52 @@ int cplat_handle_is_open(uint64_t handle)
     return !cplat_handle_is_pseudo(handle) &&
            GetHandleInformation((HANDLE)(uintptr_t)handle, &flags);
 }
+
+/* NtQuerySection(SectionBasicInformation): documented in the WDK, not in
+ * the user-mode headers. */
+typedef struct {
+    PVOID base;
+    ULONG attributes;
+    LARGE_INTEGER size;
+} section_basic_info;
+typedef LONG(NTAPI *nt_query_section_fn)(HANDLE, int, PVOID, SIZE_T, PSIZE_T);
+
+int cplat_handoff_accept(uint64_t handle, uint64_t size, char *why,
+                         size_t whycap)
+{
+    HANDLE h = (HANDLE)(uintptr_t)handle;
+    nt_query_section_fn q = (nt_query_section_fn)(void (*)(void))GetProcAddress(
+        GetModuleHandleW(L"ntdll.dll"), "NtQuerySection");
+    section_basic_info info;
+    SYSTEM_INFO si;
+    uint64_t page, want;
+    SIZE_T n = 0;
+
+    GetSystemInfo(&si);
+    page = si.dwPageSize ? si.dwPageSize : 4096;
+    want = (size + page - 1) / page * page;
+    memset(&info, 0, sizeof(info));
+    /* A grant always carries SECTION_QUERY, so this works on every real
+     * hand-off and fails on anything that is not a section. */
+    if (q == NULL || q(h, 0, &info, sizeof(info), &n) != 0) {
+        snprintf(why, whycap, "its handle is not a section handle");
+        return SHMB_E_INVALID_ARG;
+    }
+    if ((uint64_t)info.size.QuadPart != want) {
+        snprintf(why, whycap,
+                 "its section holds %llu bytes, not the %llu the text says",
+                 (unsigned long long)info.size.QuadPart,
+                 (unsigned long long)size);
+        return SHMB_E_INVALID_ARG;
+    }
+    /* Inherited handles stay inheritable: stop a grandchild started with
+     * bInheritHandles and no handle list from getting it too. */
+    if (!SetHandleInformation(h, HANDLE_FLAG_INHERIT, 0)) {
+        snprintf(why, whycap,
+                 "its handle cannot be made non-inheritable "
+                 "(system error %lu)",
+                 GetLastError());
+        return SHMB_E_SYSTEM;
+    }
+    return SHMB_OK;
+}

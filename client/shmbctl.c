@@ -204,13 +204,18 @@ static int show(ctl *x, cJSON *root, cJSON *res, void (*human)(const cJSON *))
 }
 
 /* An unsigned number argument (decimal, or 0x hex). */
+/* Decimal, or hexadecimal after "0x": never octal, so "010" is ten. */
 static int parse_u64(const char *s, unsigned long long *out)
 {
     char *end;
-    if (s[0] < '0' || s[0] > '9')
+    int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    const char *digits = hex ? s + 2 : s;
+    if (!(digits[0] >= '0' && digits[0] <= '9') &&
+        !(hex && ((digits[0] >= 'a' && digits[0] <= 'f') ||
+                  (digits[0] >= 'A' && digits[0] <= 'F'))))
         return 0;
     errno = 0;
-    *out = strtoull(s, &end, 0);
+    *out = strtoull(digits, &end, hex ? 16 : 10);
     return *end == '\0' && errno == 0;
 }
 
@@ -268,7 +273,7 @@ static int cmd_status(ctl *x, int argc, char **argv)
     const char *service = x->o.service_name ? x->o.service_name : "shmbroker";
     char state[32] = "unknown";
     uint32_t pid = 0, syserr = 0;
-    int have_state, rc, out = EXIT_OK;
+    int have_state, rc, reached, out = EXIT_OK;
     cJSON *o = NULL, *root = NULL, *res = NULL;
     char *reply = NULL;
 
@@ -280,6 +285,10 @@ static int cmd_status(ctl *x, int argc, char **argv)
     rc = shmb_connect(&x->o, &x->c);
     if (rc == SHMB_OK)
         rc = shmb_request_json(x->c, "{\"op\":\"stats\"}", &reply);
+    /* The broker answered (stats or its refusal), or the link is gone:
+     * only an answer from the broker counts as having reached it. */
+    reached = shmb_client_version(x->c) > 0 &&
+              (rc == SHMB_OK || (rc < 0 && rc >= SHMB_E_INTERNAL));
     if (reply != NULL) {
         root = cJSON_Parse(reply);
         shmb_free(reply);
@@ -304,8 +313,7 @@ static int cmd_status(ctl *x, int argc, char **argv)
             /* "error" when the broker cannot be reached (exit 3), else
              * "stats_error": the broker refused stats (exit 0). */
             cJSON_AddNullToObject(o, "stats");
-            e = cJSON_AddObjectToObject(
-                o, shmb_client_version(x->c) > 0 ? "stats_error" : "error");
+            e = cJSON_AddObjectToObject(o, reached ? "stats_error" : "error");
             cJSON_AddStringToObject(e, "code", shmb_err_name(rc));
             cJSON_AddStringToObject(e, "message", shmb_client_message(x->c));
         }
@@ -320,13 +328,13 @@ static int cmd_status(ctl *x, int argc, char **argv)
                    shmb_client_version(x->c));
         if (res != NULL)
             print_stats(res);
-        else if (shmb_client_version(x->c) > 0)
+        else if (reached)
             printf("stats: %s: %s\n", shmb_err_name(rc),
                    shmb_client_message(x->c));
     }
     /* Stats refused is an answer, not a failure: status shows what the
      * caller may see. Not reaching the broker is one. */
-    if (shmb_client_version(x->c) == 0) {
+    if (!reached) {
         out = exit_of(rc);
         if (!x->json)
             fprintf(stderr,

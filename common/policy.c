@@ -334,6 +334,12 @@ static int stats_by_default(const shmb_config *cfg, const shmb_identity *id)
     const shmb_conventions *conv = cfg->conv;
     if (conv == NULL)
         return 0;
+    /* A sandbox never reads other principals' figures by default, even one
+     * made from an administrator's token (a low-integrity process keeps
+     * Administrators enabled). */
+    if (id->appcontainer_sid[0] != '\0' ||
+        shmb_band_of(id->integrity) != SHMB_BAND_MEDIUM_PLUS)
+        return 0;
     if (conv->service_account != NULL && !id->user_deny_only &&
         strcmp(id->user_sid, conv->service_account) == 0)
         return 1;
@@ -384,8 +390,9 @@ void shmb_policy_stats(const shmb_config *cfg, const shmb_identity *id,
     snprintf(
         v->message, sizeof(v->message),
         "stats is not allowed: by default only administrators "
-        "(%.40s, enabled) and the service account (%.40s) may read "
-        "them, and no rule with \"stats\" allows you (user %.80s)",
+        "(%.40s, enabled) and the service account (%.40s), outside any "
+        "sandbox, may read them, and no rule with \"stats\" allows you "
+        "(user %.80s)",
         cfg->conv && cfg->conv->admins_group ? cfg->conv->admins_group : "-",
         cfg->conv && cfg->conv->service_account ? cfg->conv->service_account
                                                 : "-",

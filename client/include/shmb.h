@@ -109,16 +109,16 @@ SHMB_API void shmb_disconnect(shmb_client *c);
  * service stopped or restarted: the pipe breaks, or a read finds it
  * closed), the call that notices it reconnects once - the same pipe, the
  * same server verification as shmb_connect() (shmb_server_trust), a new
- * hello - and, once connected, sends its request again, so that it
- * returns its normal result. A call made while the connection is already
- * known to be lost first reconnects the same way. If reconnecting fails,
- * the call returns SHMB_E_CONNECT or SHMB_E_SERVER_UNTRUSTED (the message
- * says the broker went away and why reconnecting failed) and the next call
- * tries again. Sending the request again is safe because the broker that
- * might have acted on the first copy is gone, and with it everything it
- * did. (Should a running broker ever close a connection without a reply,
- * the request runs once more on the new connection: a repeated create then
- * fails with SHMB_E_EXISTS, never silently.)
+ * hello. A request that changes nothing (ping, open, stat, list, stats)
+ * is then sent again and returns its normal result; one that does (create,
+ * release, delete) is not: the call returns SHMB_E_IO, with a message that
+ * the broker went away during it and whether it took effect is unknown
+ * (look with stat), on a connection that is usable again. A call made while
+ * the connection is already known to be lost first reconnects the same way
+ * and then sends its request normally. If reconnecting fails, the call
+ * returns SHMB_E_CONNECT or SHMB_E_SERVER_UNTRUSTED (or the error of the
+ * new hello; the message says the broker went away and why reconnecting
+ * failed) and the next call tries again.
  *
  * Never reconnected: after a reply timeout (the broker may still act on the
  * request: SHMB_E_IO, connection closed), after a malformed or mismatched

@@ -521,6 +521,11 @@ int test_policy_stats(void)
     static const who system_restricted = {
         "system-restricted", 1, "S-1-5-18", {AU}, {NULL}, 0x4000, 0, "",
         "C:\\svc.exe"};
+    /* An administrator's token lowered to low integrity keeps the group
+     * enabled: still a sandbox, so no stats by default. */
+    static const who bob_admin_low = {
+        "bob-admin-low", 0, BOB, {AU, USERS, ADMINS},   {NULL},
+        0x1000,          1, "",  "C:\\Tools\\admin.exe"};
     static const struct {
         const who *w;
         int with_rules, allowed;
@@ -531,6 +536,7 @@ int test_policy_stats(void)
         {&alice, 0, 0, "no rule with \"stats\" allows you"},
         {&system, 0, 1, "allowed by default"},
         {&system_restricted, 0, 0, "not allowed"},
+        {&bob_admin_low, 0, 0, "outside any sandbox"},
         {&alice, 1, 1, "allowed by rule 'alice-stats'"},
         {&low, 1, 0, "denied by rule 'no-low-stats'"},
         {&bob_admin, 1, 1, "allowed by default"},

@@ -177,9 +177,11 @@ int test_handoff_revoke_undelivered(void)
     was = h.handle;
     CHECK_INT(shmb_handoff_revoke(&h, p.process), SHMB_OK);
     CHECK_INT(h.handle, 0);
-    CHECK(!DuplicateHandle(p.process, (HANDLE)(uintptr_t)was,
-                           GetCurrentProcess(), &back, 0, FALSE,
-                           DUPLICATE_SAME_ACCESS));
+    /* The child may be starting up and reuse that slot for a handle of
+     * its own (a file, a key): then it is open, but not our section. */
+    if (DuplicateHandle(p.process, (HANDLE)(uintptr_t)was, GetCurrentProcess(),
+                        &back, 0, FALSE, DUPLICATE_SAME_ACCESS))
+        CHECK(itest_granted_access(back) != (FILE_MAP_READ | SECTION_QUERY));
 done:
     if (back != NULL)
         CloseHandle(back);
@@ -274,6 +276,7 @@ int test_handoff_malformed_refused(void)
     };
     char longtext[400], why[256];
     shmb_region r;
+    HANDLE ev = NULL, sec = NULL;
     size_t i;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -293,7 +296,38 @@ int test_handoff_malformed_refused(void)
     CHECK_INT(
         shmb_region_from_handoff("shmb1:ro:4096:0x4:client:a", NULL, NULL, 0),
         SHMB_E_INVALID_ARG);
+    /* A well-formed text naming an open handle that is not a section (a
+     * stale or mistyped one): refused, and the handle left alone. */
+    ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+    CHECK(ev != NULL);
+    snprintf(longtext, sizeof(longtext), "shmb1:ro:4096:0x%x:client:a",
+             (unsigned)(uintptr_t)ev);
+    CHECK_INT(shmb_region_from_handoff(longtext, &r, why, sizeof(why)),
+              SHMB_E_INVALID_ARG);
+    CHECK(strstr(why, "not a section handle") != NULL);
+    CHECK(SetEvent(ev)); /* still ours, still open */
+    /* A section of another size: refused. */
+    sec = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
+                             8192, NULL);
+    CHECK(sec != NULL);
+    snprintf(longtext, sizeof(longtext), "shmb1:rw:4096:0x%x:config:a",
+             (unsigned)(uintptr_t)sec);
+    CHECK_INT(shmb_region_from_handoff(longtext, &r, why, sizeof(why)),
+              SHMB_E_INVALID_ARG);
+    CHECK(strstr(why, "holds 8192 bytes") != NULL);
+    /* The right size (any size within the last page), a config region:
+     * taken. */
+    snprintf(longtext, sizeof(longtext), "shmb1:rw:8000:0x%x:config:a",
+             (unsigned)(uintptr_t)sec);
+    CHECK_INT(shmb_region_from_handoff(longtext, &r, why, sizeof(why)),
+              SHMB_OK);
+    CHECK_INT(r.lifetime, SHMB_LIFETIME_CONFIG);
+    CHECK_INT(r.size, 8000);
 done:
+    if (ev != NULL)
+        CloseHandle(ev);
+    if (sec != NULL)
+        CloseHandle(sec);
     return TEST_RESULT;
 }
 
