@@ -59,6 +59,11 @@ int cplat_handoff_dup(uint64_t handle, shmb_access access, void *process,
 int cplat_handoff_revoke(uint64_t handle, void *process, uint32_t *syserr);
 /* 1 if `handle` is an open handle in this process. */
 int cplat_handle_is_open(uint64_t handle);
+/* The service manager's state code for `service_name` and its process id
+ * (0 when not running): SHMB_OK, or an error with the OS error in *syserr.
+ * Serialized and retried as the service manager needs (client_win.c). */
+int cplat_service_status(const char *service_name, uint32_t *state,
+                         uint32_t *pid, uint32_t *syserr);
 /* Takes a handed-off handle: SHMB_OK if it is a section handle of `size`
  * bytes (as the system rounds it), and then no longer inheritable; else an
  * error with the reason in why. */

@@ -139,8 +139,8 @@ int cplat_is_gone(uint32_t syserr)
            syserr == ERROR_PIPE_NOT_CONNECTED;
 }
 
-/* Serializes service_pid() across the process. Wine's rpcrt4 shares one
- * client association to services.exe per process, and learns its
+/* Serializes cplat_service_status() across the process. Wine's rpcrt4 shares
+ * one client association to services.exe per process, and learns its
  * association group id only when a first connection goes back to the
  * pool: connections opened by threads that race before that each bind
  * with group 0 and land in different server-side associations. An SC
@@ -157,53 +157,79 @@ static SRWLOCK scm_lock = SRWLOCK_INIT;
  * context mismatch is retried a few times; every other error is final. */
 #define SCM_ATTEMPTS 4
 
-/* One query: the pid the SCM runs for the service, or 0 (with *err). */
-static DWORD service_pid_once(const WCHAR *wname, DWORD *err)
+/* One query of the service's state and process id; 0 with *err on
+ * failure. */
+static int service_status_once(const WCHAR *wname, SERVICE_STATUS_PROCESS *st,
+                               DWORD *err)
 {
     SC_HANDLE scm, svc = NULL;
-    SERVICE_STATUS_PROCESS st;
-    DWORD n = 0, pid = 0;
+    DWORD n = 0;
+    int ok = 0;
 
     *err = 0;
+    /* Query rights only: any user may ask this much of a service. */
     scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
     if (scm != NULL)
         svc = OpenServiceW(scm, wname, SERVICE_QUERY_STATUS);
     if (svc != NULL && QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO,
-                                            (LPBYTE)&st, sizeof(st), &n)) {
-        if (st.dwCurrentState == SERVICE_RUNNING)
-            pid = st.dwProcessId;
-        else
-            *err = ERROR_SERVICE_NOT_ACTIVE; /* not a stale last error */
-    } else {
+                                            (LPBYTE)st, sizeof(*st), &n))
+        ok = 1;
+    else
         *err = GetLastError();
-    }
     if (svc != NULL)
         CloseServiceHandle(svc);
     if (scm != NULL)
         CloseServiceHandle(scm);
-    return pid;
+    return ok;
+}
+
+int cplat_service_status(const char *service_name, uint32_t *state,
+                         uint32_t *pid, uint32_t *syserr)
+{
+    WCHAR wname[257];
+    SERVICE_STATUS_PROCESS st;
+    DWORD err = 0;
+    int i, ok = 0;
+
+    *state = 0;
+    *pid = 0;
+    *syserr = 0;
+    if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, service_name, -1,
+                             wname, 257)) {
+        *syserr = GetLastError();
+        return SHMB_E_INVALID_ARG;
+    }
+    memset(&st, 0, sizeof(st));
+    AcquireSRWLockExclusive(&scm_lock);
+    for (i = 0; i < SCM_ATTEMPTS; i++) {
+        ok = service_status_once(wname, &st, &err);
+        if (ok || err != ERROR_INVALID_HANDLE)
+            break;
+        Sleep(10u << i);
+    }
+    ReleaseSRWLockExclusive(&scm_lock);
+    if (!ok) {
+        *syserr = err;
+        return SHMB_E_SYSTEM;
+    }
+    *state = st.dwCurrentState;
+    *pid = st.dwProcessId;
+    return SHMB_OK;
 }
 
 /* The pid the SCM runs for the service, or 0 (with *err) if none. */
 static DWORD service_pid(const char *service_name, DWORD *err)
 {
-    WCHAR wname[256];
-    DWORD pid = 0;
-    int i;
-
-    *err = 0;
-    if (!MultiByteToWideChar(CP_UTF8, 0, service_name, -1, wname, 256)) {
-        *err = GetLastError();
+    uint32_t state, pid, syserr;
+    if (cplat_service_status(service_name, &state, &pid, &syserr) != SHMB_OK) {
+        *err = syserr;
         return 0;
     }
-    AcquireSRWLockExclusive(&scm_lock);
-    for (i = 0; i < SCM_ATTEMPTS; i++) {
-        pid = service_pid_once(wname, err);
-        if (pid != 0 || *err != ERROR_INVALID_HANDLE)
-            break;
-        Sleep(10u << i);
+    if (state != SERVICE_RUNNING) {
+        *err = ERROR_SERVICE_NOT_ACTIVE; /* not a stale last error */
+        return 0;
     }
-    ReleaseSRWLockExclusive(&scm_lock);
+    *err = 0;
     return pid;
 }
 

@@ -9,6 +9,7 @@
 #include <io.h>
 #include <stdio.h>
 
+#include "client_plat.h"
 #include "shmbctl_plat.h"
 
 static const char *state_name(DWORD state)
@@ -36,36 +37,13 @@ static const char *state_name(DWORD state)
 int ctlplat_service_state(const char *service, char *state, size_t cap,
                           uint32_t *pid, uint32_t *syserr)
 {
-    SC_HANDLE scm = NULL, svc = NULL;
-    SERVICE_STATUS_PROCESS st;
-    DWORD need = 0;
-    WCHAR wname[257];
-    int rc = -1;
-
-    *pid = 0;
-    *syserr = 0;
-    if (!MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, service, -1, wname,
-                             257)) {
-        *syserr = GetLastError();
+    uint32_t code = 0;
+    /* The library's query: serialized and retried as Wine's service
+     * manager needs (client_win.c). */
+    if (cplat_service_status(service, &code, pid, syserr) != SHMB_OK)
         return -1;
-    }
-    /* Query rights only: any user may ask this much of a service. */
-    scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
-    if (scm != NULL)
-        svc = OpenServiceW(scm, wname, SERVICE_QUERY_STATUS);
-    if (svc != NULL && QueryServiceStatusEx(svc, SC_STATUS_PROCESS_INFO,
-                                            (BYTE *)&st, sizeof(st), &need)) {
-        snprintf(state, cap, "%s", state_name(st.dwCurrentState));
-        *pid = st.dwProcessId;
-        rc = 0;
-    } else {
-        *syserr = GetLastError();
-    }
-    if (svc != NULL)
-        CloseServiceHandle(svc);
-    if (scm != NULL)
-        CloseServiceHandle(scm);
-    return rc;
+    snprintf(state, cap, "%s", state_name(code));
+    return 0;
 }
 
 void ctlplat_binary_stdin(void)
