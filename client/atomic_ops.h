@@ -18,8 +18,10 @@
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
 
-#if defined(_M_ARM64) || defined(_M_ARM)
+#if defined(_M_ARM64)
 #define SHMB_HW_FENCE() __dmb(_ARM64_BARRIER_ISH)
+#elif defined(_M_ARM)
+#define SHMB_HW_FENCE() __dmb(_ARM_BARRIER_ISH)
 #else
 /* x86/x64 loads are acquire and stores release in hardware: stopping the
  * compiler from moving accesses across is enough. */
