@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/*
+ * shmb_dataplane.h - moving data through a region: a single-producer /
+ * single-consumer message ring and a one-writer / many-readers snapshot.
+ *
+ * Both work over any memory both sides map (a region's view, or ordinary
+ * memory in tests); docs/dataplane.md gives the byte layouts and the memory
+ * ordering. The other side is never trusted (DESIGN.md rule 9): every index,
+ * length and sequence read from the shared memory is read once, checked
+ * against the capacity this side learnt at attach time, and a value no
+ * honest peer could have written is SHMB_E_PEER_CORRUPT - never an
+ * out-of-bounds access and never an unbounded wait.
+ *
+ * Waiting is the caller's: a shmb_wait_ops supplies "wait on my doorbell"
+ * and "ring the peer's doorbell" (under Windows the region's brokered
+ * events; in tests a condition variable). Without one, every call is
+ * non-blocking.
+ *
+ *   // producer                         // consumer
+ *   shmb_ring_format(view, size, 0);
+ *   shmb_ring_attach(&p, view, size,    shmb_ring_attach(&c, view, size,
+ *       SHMB_RING_PRODUCER, &ops);          SHMB_RING_CONSUMER, &ops);
+ *   shmb_ring_write(&p, msg, n, 1000);  shmb_ring_read(&c, buf, sizeof(buf),
+ *                                                      &n, 1000);
+ */
+#ifndef SHMB_DATAPLANE_H
+#define SHMB_DATAPLANE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmb_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The data plane's own error codes. They belong in SHMB_ERRNO_MAP
+ * (shmb_types.h) and will move there; until then shmb_strerror() calls
+ * them "unknown". Values continue the table below SHMB_E_NOMEM. */
+/* The shared memory holds what no honest peer writes (an index, length,
+ * magic or sequence out of range). The ring or snapshot is unusable. */
+#define SHMB_E_PEER_CORRUPT (-23)
+/* Nothing arrived (or no room appeared) within the timeout. */
+#define SHMB_E_TIMEOUT (-24)
+/* A snapshot reader saw the value change under it on every one of its
+ * bounded retries. */
+#define SHMB_E_BUSY (-25)
+
+/* How one side waits and wakes the other. Either all three functions are
+ * set or the shmb_wait_ops pointer given to attach is NULL (non-blocking).
+ * wait() blocks until wake() was called on the peer side (since the last
+ * wait returned: an auto-reset event) or timeout_ms passed; it may return
+ * early. now_ms() is a monotonic clock in milliseconds. */
+typedef struct shmb_wait_ops {
+    void (*wait)(void *ctx, uint32_t timeout_ms);
+    void (*wake)(void *ctx);
+    uint64_t (*now_ms)(void *ctx);
+    void *ctx;
+} shmb_wait_ops;
+
+/* ---- Ring ---------------------------------------------------------------
+ * One producer, one consumer, both read-write. Records are byte messages of
+ * 0 to shmb_ring_max_record() bytes, delivered whole and in order. */
+
+/* Bytes of the ring header in front of the data area. */
+#define SHMB_RING_HEADER_SIZE 192u
+/* Smallest and largest data capacity (a power of two). */
+#define SHMB_RING_MIN_CAPACITY 64u
+#define SHMB_RING_MAX_CAPACITY 0x80000000u
+
+typedef enum shmb_ring_role {
+    SHMB_RING_PRODUCER = 1,
+    SHMB_RING_CONSUMER = 2
+} shmb_ring_role;
+
+/* One end of a ring. The caller owns it; the fields are private. */
+typedef struct shmb_ring {
+    unsigned char *hdr;  /* the shared header */
+    unsigned char *data; /* the shared data area */
+    uint64_t capacity;   /* as validated at attach, never re-read */
+    uint64_t pos;        /* our own index (head or tail), never re-read */
+    int role;
+    int has_ops;
+    shmb_wait_ops ops;
+} shmb_ring;
+
+/* Bytes a ring of `capacity` data bytes needs: header plus data. */
+SHMB_API uint64_t shmb_ring_footprint(uint64_t capacity);
+
+/* Writes an empty ring into mem[0..size), before either side attaches.
+ * capacity: a power of two between the limits above that fits in size
+ * after the header, or 0 for the largest one that fits. mem must be
+ * 64-byte aligned (a region view is). SHMB_E_INVALID_ARG otherwise. */
+SHMB_API int shmb_ring_format(void *mem, size_t size, uint64_t capacity);
+
+/* Attaches one end to a formatted ring. Validates magic, version, capacity
+ * and both indices: SHMB_E_PEER_CORRUPT if the header cannot be an honest
+ * one. ops may be NULL (non-blocking); it is copied. */
+SHMB_API int shmb_ring_attach(shmb_ring *r, void *mem, size_t size,
+                              shmb_ring_role role, const shmb_wait_ops *ops);
+
+/* The largest record this ring accepts: capacity / 2 - 8 (so that a
+ * record always fits into an empty ring, wherever the wrap point is). */
+SHMB_API size_t shmb_ring_max_record(const shmb_ring *r);
+
+/* Producer: appends one record of len bytes. Waits up to timeout_ms for
+ * room (0: never waits). SHMB_E_INVALID_SIZE if len is above the maximum,
+ * SHMB_E_TIMEOUT if the consumer made no room in time (nothing written),
+ * SHMB_E_PEER_CORRUPT if the consumer's index is impossible. */
+SHMB_API int shmb_ring_write(shmb_ring *r, const void *buf, size_t len,
+                             uint32_t timeout_ms);
+
+/* Consumer: takes the oldest record into buf and sets *len. Waits up to
+ * timeout_ms for one (0: never waits). SHMB_E_TIMEOUT if none came;
+ * SHMB_E_INVALID_SIZE if buf_size is too small (*len set to the record's
+ * size, the record stays); SHMB_E_PEER_CORRUPT if the producer's index or
+ * the record's length is impossible. A record is visible only once the
+ * producer has advanced its index past it: a producer that dies while
+ * writing one leaves nothing half-written to read. */
+SHMB_API int shmb_ring_read(shmb_ring *r, void *buf, size_t buf_size,
+                            size_t *len, uint32_t timeout_ms);
+
+/* ---- Snapshot -----------------------------------------------------------
+ * One writer (read-write), any number of readers that only read: the
+ * latest value of up to `capacity` bytes under a sequence lock. */
+
+#define SHMB_SNAPSHOT_HEADER_SIZE 128u
+/* How often a reader copies again when the writer changed the value under
+ * it, before it gives up with SHMB_E_BUSY. */
+#define SHMB_SNAPSHOT_RETRIES 64
+
+typedef struct shmb_snapshot {
+    unsigned char *hdr; /* the writer's (read-write) view */
+    const unsigned char *ro_hdr;
+    uint64_t capacity; /* as validated at attach, never re-read */
+    uint64_t seq;      /* writer: its own sequence, never re-read */
+    int has_ops;
+    shmb_wait_ops ops;
+} shmb_snapshot;
+
+/* Bytes a snapshot of `capacity` value bytes needs. */
+SHMB_API uint64_t shmb_snapshot_footprint(uint64_t capacity);
+
+/* Writes an empty snapshot (sequence 0, no value) into mem[0..size);
+ * capacity 0: everything after the header. mem 64-byte aligned. */
+SHMB_API int shmb_snapshot_format(void *mem, size_t size, uint64_t capacity);
+
+/* The writer's end. ops->wake rings the readers' "new value" doorbell
+ * after each publish (its wait is unused); ops may be NULL. */
+SHMB_API int shmb_snapshot_attach_writer(shmb_snapshot *s, void *mem,
+                                         size_t size, const shmb_wait_ops *ops);
+
+/* A reader's end: never writes to mem (a read-only view is enough).
+ * ops->wait waits on the "new value" doorbell; ops may be NULL. */
+SHMB_API int shmb_snapshot_attach_reader(shmb_snapshot *s, const void *mem,
+                                         size_t size, const shmb_wait_ops *ops);
+
+/* Writer: publishes len bytes as the new value (SHMB_E_INVALID_SIZE if
+ * above the capacity) and wakes the readers. */
+SHMB_API int shmb_snapshot_publish(shmb_snapshot *s, const void *buf,
+                                   size_t len);
+
+/* Reader: copies the latest value into buf, sets *len and *seq (even; 0
+ * means nothing published yet, *len 0). SHMB_E_INVALID_SIZE if buf_size
+ * is too small (*len set), SHMB_E_BUSY after SHMB_SNAPSHOT_RETRIES torn
+ * copies, SHMB_E_PEER_CORRUPT for an impossible length. seq may be NULL. */
+SHMB_API int shmb_snapshot_read(const shmb_snapshot *s, void *buf,
+                                size_t buf_size, size_t *len, uint64_t *seq);
+
+/* Reader: waits up to timeout_ms until the sequence differs from `seen`
+ * (a value newer than the one read). SHMB_OK or SHMB_E_TIMEOUT. */
+SHMB_API int shmb_snapshot_wait(const shmb_snapshot *s, uint64_t seen,
+                                uint32_t timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
