@@ -35,17 +35,12 @@
 extern "C" {
 #endif
 
-/* The data plane's own error codes. They belong in SHMB_ERRNO_MAP
- * (shmb_types.h) and will move there; until then shmb_strerror() calls
- * them "unknown". Values continue the table below SHMB_E_NOMEM. */
-/* The shared memory holds what no honest peer writes (an index, length,
- * magic or sequence out of range). The ring or snapshot is unusable. */
-#define SHMB_E_PEER_CORRUPT (-23)
-/* Nothing arrived (or no room appeared) within the timeout. */
-#define SHMB_E_TIMEOUT (-24)
-/* A snapshot reader saw the value change under it on every one of its
- * bounded retries. */
-#define SHMB_E_BUSY (-25)
+/* The data plane's error codes are in shmb_types.h: SHMB_E_PEER_CORRUPT
+ * (the shared memory holds what no honest peer writes: an index, length,
+ * magic or sequence out of range; the ring or snapshot is unusable),
+ * SHMB_E_TIMEOUT (nothing arrived, or no room appeared, within the
+ * timeout) and SHMB_E_BUSY (a snapshot reader saw the value change under
+ * it on every one of its bounded retries). */
 
 /* How one side waits and wakes the other. Either all three functions are
  * set or the shmb_wait_ops pointer given to attach is NULL (non-blocking).

@@ -71,7 +71,12 @@ extern "C" {
     XX(E_SERVER_UNTRUSTED, -20, "server_untrusted",                            \
        "the pipe server is not the broker service")                            \
     XX(E_INVALID_ARG, -21, "invalid_argument", "invalid argument")             \
-    XX(E_NOMEM, -22, "out_of_memory", "out of memory")
+    XX(E_NOMEM, -22, "out_of_memory", "out of memory")                         \
+    /* The data plane (shmb_dataplane.h): raised in the client only. */        \
+    XX(E_PEER_CORRUPT, -23, "peer_corrupt",                                    \
+       "the shared memory holds what no honest peer writes")                   \
+    XX(E_TIMEOUT, -24, "timeout", "nothing arrived within the timeout")        \
+    XX(E_BUSY, -25, "busy", "the value kept changing while it was read")
 
 typedef enum shmb_err {
 #define SHMB_XX(suffix, value, name, message) SHMB_##suffix = value,
@@ -80,7 +85,7 @@ typedef enum shmb_err {
 } shmb_err;
 
 /* The most negative code: the last row of SHMB_ERRNO_MAP. */
-#define SHMB_ERR_MIN SHMB_E_NOMEM
+#define SHMB_ERR_MIN SHMB_E_BUSY
 
 /* Access modes: XX(suffix, value, name, requestable). A client may ask
  * for the requestable ones only. */

@@ -52,6 +52,9 @@ int test_names_tables_pinned(void)
         "server_untrusted",
         "invalid_argument",
         "out_of_memory",
+        "peer_corrupt",
+        "timeout",
+        "busy",
     };
     static const char *const ops[] = {"hello", "ping",    "create",
                                       "open",  "release", "delete",
@@ -59,7 +62,7 @@ int test_names_tables_pinned(void)
     int e;
     size_t i;
 
-    CHECK_INT(SHMB_ERR_MIN, -22);
+    CHECK_INT(SHMB_ERR_MIN, -25);
     CHECK_INT(SHMB_E_NOT_FOUND, -9);
     CHECK_INT(SHMB_E_SYSTEM, -15);
     for (e = 0; e >= SHMB_ERR_MIN; e--)
