@@ -26,11 +26,13 @@ enum field_bit {
     F_NAME = 1u << 4,
     F_SIZE = 1u << 5,
     F_ACCESS = 1u << 6,
-    F_LIFETIME = 1u << 7
+    F_LIFETIME = 1u << 7,
+    F_DOORBELLS = 1u << 8
 };
 
 static const char *const field_names[] = {
-    "id", "op", "versions", "client", "name", "size", "access", "lifetime",
+    "id",   "op",     "versions", "client",    "name",
+    "size", "access", "lifetime", "doorbells",
 };
 #define FIELD_COUNT (sizeof(field_names) / sizeof(field_names[0]))
 #define MAX_FIELDS 16
@@ -51,7 +53,8 @@ struct op_spec {
 static const struct op_spec op_specs[SHMB_OP_COUNT_] = {
     [SHMB_OP_HELLO] = {F_ID | F_OP | F_VERSIONS, F_CLIENT},
     [SHMB_OP_PING] = {F_ID | F_OP, 0},
-    [SHMB_OP_CREATE] = {F_ID | F_OP | F_NAME | F_SIZE, F_ACCESS | F_LIFETIME},
+    [SHMB_OP_CREATE] = {F_ID | F_OP | F_NAME | F_SIZE,
+                        F_ACCESS | F_LIFETIME | F_DOORBELLS},
     [SHMB_OP_OPEN] = {F_ID | F_OP | F_NAME | F_ACCESS, 0},
     [SHMB_OP_RELEASE] = {F_ID | F_OP | F_NAME, 0},
     [SHMB_OP_DELETE] = {F_ID | F_OP | F_NAME, 0},
@@ -322,6 +325,13 @@ static int parse_field(unsigned bit, const cJSON *v, shmb_request *req,
                         "field 'lifetime' must be \"client\" or "
                         "\"persistent\"");
         req->lifetime = (shmb_lifetime)r;
+        return SHMB_OK;
+    case F_DOORBELLS:
+        if (!json_int(v, 0, SHMB_DOORBELLS_MAX, &d))
+            return fail(msg, cap, SHMB_E_BAD_REQUEST,
+                        "field 'doorbells' must be an integer in 0..%d",
+                        SHMB_DOORBELLS_MAX);
+        req->doorbells = (uint32_t)d;
         return SHMB_OK;
     default:
         return SHMB_OK; /* id and op are read before the loop */

@@ -74,12 +74,33 @@ char *shmb_reply_ping(uint32_t id)
     return result_reply(id, res, ok);
 }
 
+/* Left out when there are none, so that replies about regions without
+ * doorbells stay what they were before doorbells existed. */
+static int add_doorbells(cJSON *o, const shmb_grant_result *g)
+{
+    cJSON *arr;
+    uint32_t i;
+    if (g->ndoorbells == 0)
+        return 1;
+    arr = cJSON_AddArrayToObject(o, "doorbells");
+    if (arr == NULL)
+        return 0;
+    for (i = 0; i < g->ndoorbells; i++) {
+        cJSON *n = cJSON_CreateNumber((double)g->doorbells[i]);
+        if (n == NULL || !cJSON_AddItemToArray(arr, n)) {
+            cJSON_Delete(n);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 char *shmb_reply_grant(uint32_t id, const shmb_grant_result *g)
 {
     cJSON *res = cJSON_CreateObject();
     int ok = res != NULL && add_region(res, &g->region) &&
              add_str(res, "access", shmb_access_name(g->access)) &&
-             add_num(res, "handle", (double)g->handle);
+             add_num(res, "handle", (double)g->handle) && add_doorbells(res, g);
     return result_reply(id, res, ok);
 }
 

@@ -130,8 +130,8 @@ int region_create(broker *b, const region_spec *spec, broker_region **out,
         goto fail;
     }
     r = &x->base;
-    rc = plat_section_create(spec->size, spec->global_name, spec->sddl,
-                             &r->section, syserr);
+    rc = plat_section_create(spec->size, spec->doorbells, spec->global_name,
+                             spec->sddl, &r->section, syserr);
     if (rc != SHMB_OK) {
         free(r);
         goto fail;

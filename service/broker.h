@@ -23,9 +23,9 @@ typedef int (*broker_process_alive_fn)(uint32_t pid, uint64_t created);
 typedef struct broker_conn broker_conn;
 
 typedef struct broker_outcome {
-    int close_after;       /* close the connection once the reply is out */
-    int has_grant;         /* the reply carries a freshly granted handle */
-    uint64_t grant_handle; /* revoke it if the reply is not delivered */
+    int close_after;  /* close the connection once the reply is out */
+    int has_grant;    /* the reply carries a freshly granted handle */
+    plat_grant grant; /* revoke it if the reply is not delivered */
 } broker_outcome;
 
 typedef struct broker_stats {

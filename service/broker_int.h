@@ -129,6 +129,7 @@ typedef struct region_spec {
     const char *name;
     uint64_t size;
     shmb_lifetime lifetime;
+    uint32_t doorbells;      /* 0..SHMB_DOORBELLS_MAX */
     const char *global_name; /* NULL: unnamed (docs/security.md rule 1) */
     const char *sddl;        /* for a global_name only */
     broker_conn *owner;      /* NULL for config regions */

@@ -245,30 +245,33 @@ static int grant_into_reply(op_ctx *x, broker_region *r, shmb_access access)
 {
     broker_conn *c = x->c;
     shmb_grant_result res;
-    uint64_t handle = 0;
+    plat_grant g;
     uint32_t syserr = 0;
     int rc;
 
-    rc = plat_section_grant(r->section, c->peer, access, &handle, &syserr);
+    memset(&g, 0, sizeof(g));
+    rc = plat_section_grant(r->section, c->peer, access, &g, &syserr);
     if (rc != SHMB_OK)
         return op_fail(x, rc,
                        "duplicating the section into pid %u failed "
                        "(system error %u)",
                        (unsigned)c->ident.pid, (unsigned)syserr);
     if (quota_note_grant(c, r) != SHMB_OK || holding_add(c, r) != SHMB_OK) {
-        plat_grant_revoke(c->peer, handle);
+        plat_grant_revoke(c->peer, &g);
         return op_fail(x, SHMB_E_NOMEM, "out of memory");
     }
     x->out->has_grant = 1;
-    x->out->grant_handle = handle;
+    x->out->grant = g;
     region_info(&res.region, r);
     res.access = access;
-    res.handle = handle;
+    res.handle = g.handle;
+    res.ndoorbells = g.ndoorbells;
+    res.doorbells = x->out->grant.doorbells;
     x->reply = shmb_reply_grant(x->req->id, &res);
     shmb_log_event(c->b->log, SHMB_LOG_INFO, SHMB_EV_GRANT,
                    "region=%s conn=%llu pid=%u access=%s handle=0x%llx",
                    r->name, (unsigned long long)c->id, (unsigned)c->ident.pid,
-                   shmb_access_name(access), (unsigned long long)handle);
+                   shmb_access_name(access), (unsigned long long)g.handle);
     return SHMB_OK;
 }
 
@@ -341,6 +344,7 @@ static int op_create(op_ctx *x)
     spec.name = req->name;
     spec.size = req->size;
     spec.lifetime = req->lifetime;
+    spec.doorbells = req->doorbells;
     spec.owner = c;
     rc = region_create(b, &spec, &r, &syserr);
     if (rc == SHMB_E_NOMEM)
@@ -732,7 +736,7 @@ char *broker_handle(broker_conn *c, const uint8_t *payload, size_t len,
     if (rc != SHMB_OK)
         goto error;
     if (x.reply == NULL && out->has_grant) { /* a reply we cannot send */
-        plat_grant_revoke(c->peer, out->grant_handle);
+        plat_grant_revoke(c->peer, &out->grant);
         out->has_grant = 0;
     }
     return x.reply;

@@ -35,26 +35,40 @@ typedef struct plat_section plat_section;
 /* The connected client's process, as the platform identified it. */
 typedef struct plat_peer plat_peer;
 
-/* Creates a section of `size` bytes. Unnamed (global_name NULL): nobody can
- * open it by name. Named (config regions only): created under global_name
- * with the SDDL's DACL and mandatory label; SHMB_E_EXISTS if the name was
- * already taken (never open someone else's object). On SHMB_E_SYSTEM or
- * SHMB_E_INVALID_ARG (bad SDDL), *syserr holds the OS error. */
-int plat_section_create(uint64_t size, const char *global_name,
-                        const char *sddl, plat_section **out, uint32_t *syserr);
+/* What one grant put into the peer's process: the section handle and one
+ * handle per doorbell of the region. */
+typedef struct plat_grant {
+    uint64_t handle;
+    uint32_t ndoorbells;
+    uint64_t doorbells[SHMB_DOORBELLS_MAX];
+} plat_grant;
+
+/* Creates a section of `size` bytes, with `doorbells` (0..SHMB_DOORBELLS_MAX)
+ * unnamed auto-reset events that belong to it and are closed with it. Unnamed
+ * (global_name NULL): nobody can open it by name. Named (config regions only):
+ * created under global_name with the SDDL's DACL and mandatory label;
+ * SHMB_E_EXISTS if the name was already taken (never open someone else's
+ * object). On SHMB_E_SYSTEM or SHMB_E_INVALID_ARG (bad SDDL), *syserr holds the
+ * OS error. */
+int plat_section_create(uint64_t size, uint32_t doorbells,
+                        const char *global_name, const char *sddl,
+                        plat_section **out, uint32_t *syserr);
 
 /* Gives up the broker's own reference to the section. */
 void plat_section_close(plat_section *section);
 
 /* Puts a handle to `section` into the peer's process with exactly the
- * rights of `access` (never more, never inheritable) and returns its value
- * there. Remembers the peer's process as a grantee (plat_section_in_use). */
+ * rights of `access` (never more, never inheritable), and one to each of
+ * its doorbells (read-write: EVENT_MODIFY_STATE | SYNCHRONIZE; read-only:
+ * SYNCHRONIZE, wait only), and returns their values there. On failure
+ * nothing is left in the peer. Remembers the peer's process as a grantee
+ * (plat_section_in_use). */
 int plat_section_grant(plat_section *section, plat_peer *peer,
-                       shmb_access access, uint64_t *handle, uint32_t *syserr);
+                       shmb_access access, plat_grant *out, uint32_t *syserr);
 
-/* Closes, inside the peer's process, a handle granted there whose reply
- * could not be delivered, so it does not leak there. */
-void plat_grant_revoke(plat_peer *peer, uint64_t handle);
+/* Closes, inside the peer's process, every handle of a grant whose reply
+ * could not be delivered, so none leaks there. */
+void plat_grant_revoke(plat_peer *peer, const plat_grant *grant);
 
 /* 1 while the section's memory may still be in use outside the broker:
  * another handle to it exists, or a process it was granted to is still

@@ -35,6 +35,10 @@
 struct plat_section {
     HANDLE handle; /* full access, broker-only, never inheritable */
     uint64_t size;
+    /* Unnamed auto-reset events under the section's security, closed
+     * with it. */
+    uint32_t ndoorbells;
+    HANDLE doorbells[SHMB_DOORBELLS_MAX];
     /* plat_section_untrack: in_use is never asked, grantees not kept. */
     int untracked;
     /* A grantee's process handle could not be kept: in_use stays 1. */
@@ -269,9 +273,50 @@ static int section_named(uint64_t size, const char *global_name,
     return rc;
 }
 
-int plat_section_create(uint64_t size, const char *global_name,
-                        const char *sddl, plat_section **out, uint32_t *syserr)
+/* The doorbells get the unnamed section's descriptor: our own user as
+ * owner and the OWNER RIGHTS-only DACL, so nobody can open them and the
+ * only way in is a grant. */
+static int doorbells_create(uint32_t n, HANDLE *ev, uint32_t *syserr)
 {
+    SECURITY_DESCRIPTOR sd;
+    SECURITY_ATTRIBUTES sa;
+    TOKEN_USER *owner = win_self_user();
+    union {
+        ACL acl;
+        BYTE buf[sizeof(ACL) + sizeof(ACCESS_ALLOWED_ACE) +
+                 SECURITY_MAX_SID_SIZE];
+    } dacl;
+    uint32_t i = 0;
+
+    if (owner == NULL || !section_dacl(&dacl.acl, sizeof(dacl)) ||
+        !InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION) ||
+        !SetSecurityDescriptorOwner(&sd, owner->User.Sid, FALSE) ||
+        !SetSecurityDescriptorDacl(&sd, TRUE, &dacl.acl, FALSE))
+        goto fail;
+    sa.nLength = sizeof(sa);
+    sa.lpSecurityDescriptor = &sd;
+    sa.bInheritHandle = FALSE;
+    for (; i < n; i++) {
+        ev[i] = CreateEventW(&sa, FALSE, FALSE, NULL);
+        if (ev[i] == NULL)
+            goto fail;
+    }
+    free(owner);
+    return SHMB_OK;
+fail:
+    *syserr = GetLastError();
+    while (i > 0)
+        CloseHandle(ev[--i]);
+    free(owner);
+    return SHMB_E_SYSTEM;
+}
+
+int plat_section_create(uint64_t size, uint32_t doorbells,
+                        const char *global_name, const char *sddl,
+                        plat_section **out, uint32_t *syserr)
+{
+    HANDLE ev[SHMB_DOORBELLS_MAX];
+    uint32_t i;
     SECURITY_DESCRIPTOR sd;
     TOKEN_USER *owner = NULL;
     union {
@@ -303,13 +348,27 @@ int plat_section_create(uint64_t size, const char *global_name,
     }
     if (rc != SHMB_OK)
         return rc;
+    if (doorbells > SHMB_DOORBELLS_MAX) {
+        CloseHandle(h);
+        return SHMB_E_INTERNAL;
+    }
+    rc = doorbells_create(doorbells, ev, syserr);
+    if (rc != SHMB_OK) {
+        CloseHandle(h);
+        return rc;
+    }
     s = malloc(sizeof(*s));
     if (s == NULL) {
+        for (i = 0; i < doorbells; i++)
+            CloseHandle(ev[i]);
         CloseHandle(h);
         return SHMB_E_NOMEM;
     }
     s->handle = h;
     s->size = size;
+    s->ndoorbells = doorbells;
+    for (i = 0; i < doorbells; i++)
+        s->doorbells[i] = ev[i];
     s->untracked = 0;
     s->lost = 0;
     s->grantees = NULL;
@@ -435,6 +494,8 @@ void plat_section_close(plat_section *section)
         CloseHandle(section->grantees[i]);
     g_grantee_handles -= section->ngrantees;
     free(section->grantees);
+    for (i = 0; i < section->ndoorbells; i++)
+        CloseHandle(section->doorbells[i]);
     CloseHandle(section->handle);
     free(section);
 }
@@ -456,12 +517,39 @@ static DWORD access_mask(shmb_access access)
     }
 }
 
+/* Closes one handle inside the peer's process. */
+static void revoke_one(plat_peer *peer, uint64_t handle)
+{
+    HANDLE copy = NULL;
+    /* Closes the handle *inside the client*: source process = client,
+     * DUPLICATE_CLOSE_SOURCE, no target. Older Windows and Wine refuse a
+     * NULL target; then the copy lands in the broker with no access at
+     * all (not DUPLICATE_SAME_ACCESS: the client may have swapped what is
+     * behind that value) and is closed at once. Fails harmlessly if the
+     * client is already gone: the kernel closed the handle with it. */
+    if (DuplicateHandle(peer->process, (HANDLE)(uintptr_t)handle, NULL, NULL, 0,
+                        FALSE, DUPLICATE_CLOSE_SOURCE))
+        return;
+    if (DuplicateHandle(peer->process, (HANDLE)(uintptr_t)handle,
+                        GetCurrentProcess(), &copy, 0, FALSE,
+                        DUPLICATE_CLOSE_SOURCE))
+        CloseHandle(copy);
+}
+
+/* A doorbell's rights: a read-only grantee may wait, never signal. */
+static DWORD doorbell_mask(shmb_access access)
+{
+    return access == SHMB_ACCESS_RW ? EVENT_MODIFY_STATE | SYNCHRONIZE
+                                    : SYNCHRONIZE;
+}
+
 int plat_section_grant(plat_section *section, plat_peer *peer,
-                       shmb_access access, uint64_t *handle, uint32_t *syserr)
+                       shmb_access access, plat_grant *out, uint32_t *syserr)
 {
     HANDLE target = NULL;
     DWORD mask = access_mask(access);
     int known;
+    uint32_t i;
 
     if (mask == 0 || section == NULL)
         return SHMB_E_INTERNAL;
@@ -478,26 +566,29 @@ int plat_section_grant(plat_section *section, plat_peer *peer,
         *syserr = GetLastError();
         return SHMB_E_SYSTEM;
     }
-    *handle = (uint64_t)(uintptr_t)target;
+    out->handle = (uint64_t)(uintptr_t)target;
+    out->ndoorbells = 0;
+    for (i = 0; i < section->ndoorbells; i++) {
+        target = NULL;
+        if (!DuplicateHandle(GetCurrentProcess(), section->doorbells[i],
+                             peer->process, &target, doorbell_mask(access),
+                             FALSE, 0)) {
+            *syserr = GetLastError();
+            plat_grant_revoke(peer, out);
+            out->ndoorbells = 0;
+            return SHMB_E_SYSTEM;
+        }
+        out->doorbells[out->ndoorbells++] = (uint64_t)(uintptr_t)target;
+    }
     if (!known)
         note_grantee(section, peer);
     return SHMB_OK;
 }
 
-void plat_grant_revoke(plat_peer *peer, uint64_t handle)
+void plat_grant_revoke(plat_peer *peer, const plat_grant *grant)
 {
-    HANDLE copy = NULL;
-    /* Closes the handle *inside the client*: source process = client,
-     * DUPLICATE_CLOSE_SOURCE, no target. Older Windows and Wine refuse a
-     * NULL target; then the copy lands in the broker with no access at
-     * all (not DUPLICATE_SAME_ACCESS: the client may have swapped what is
-     * behind that value) and is closed at once. Fails harmlessly if the
-     * client is already gone: the kernel closed the handle with it. */
-    if (DuplicateHandle(peer->process, (HANDLE)(uintptr_t)handle, NULL, NULL, 0,
-                        FALSE, DUPLICATE_CLOSE_SOURCE))
-        return;
-    if (DuplicateHandle(peer->process, (HANDLE)(uintptr_t)handle,
-                        GetCurrentProcess(), &copy, 0, FALSE,
-                        DUPLICATE_CLOSE_SOURCE))
-        CloseHandle(copy);
+    uint32_t i;
+    revoke_one(peer, grant->handle);
+    for (i = 0; i < grant->ndoorbells && i < SHMB_DOORBELLS_MAX; i++)
+        revoke_one(peer, grant->doorbells[i]);
 }

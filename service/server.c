@@ -62,7 +62,7 @@ typedef struct write_req {
     conn *c;
     uint8_t *buf;
     int has_grant;
-    uint64_t handle;
+    plat_grant grant;
     int close_after;
 } write_req;
 
@@ -194,10 +194,11 @@ static void on_write(uv_write_t *req, int status)
     if (status < 0 && w->has_grant) {
         /* The client never learned this handle's value: close it inside
          * the client rather than leak it there. */
-        plat_grant_revoke(c->peer, w->handle);
+        plat_grant_revoke(c->peer, &w->grant);
         shmb_log_event(c->srv->log, SHMB_LOG_WARN, SHMB_EV_UNDELIVERED,
                        "pid=%u handle=0x%llx status=%s", (unsigned)c->pid,
-                       (unsigned long long)w->handle, uv_err_name(status));
+                       (unsigned long long)w->grant.handle,
+                       uv_err_name(status));
     }
     free(w->buf);
     free(w);
@@ -230,19 +231,19 @@ static int send_reply(conn *c, char *json, const broker_outcome *oc)
     free(json);
     if (w == NULL || w->buf == NULL) {
         if (oc->has_grant)
-            plat_grant_revoke(c->peer, oc->grant_handle);
+            plat_grant_revoke(c->peer, &oc->grant);
         free(w);
         conn_close(c);
         return -1;
     }
     w->c = c;
     w->has_grant = oc->has_grant;
-    w->handle = oc->grant_handle;
+    w->grant = oc->grant;
     w->close_after = oc->close_after;
     ub = uv_buf_init((char *)w->buf, (unsigned int)len);
     if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &ub, 1, on_write) != 0) {
         if (w->has_grant)
-            plat_grant_revoke(c->peer, w->handle);
+            plat_grant_revoke(c->peer, &w->grant);
         free(w->buf);
         free(w);
         conn_close(c);

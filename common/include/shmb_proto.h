@@ -53,6 +53,7 @@ typedef struct shmb_request {
     uint64_t size;
     shmb_access access;
     shmb_lifetime lifetime;
+    uint32_t doorbells; /* create: 0..SHMB_DOORBELLS_MAX */
 } shmb_request;
 
 /* The wire name ("create"); "unknown" if out of range. */
@@ -126,6 +127,10 @@ typedef struct shmb_grant_result {
     shmb_region_info region;
     shmb_access access;
     uint64_t handle; /* valid in the caller's process */
+    /* The region's doorbells, valid in the caller's process; the key is
+     * left out when there are none. */
+    uint32_t ndoorbells;
+    const uint64_t *doorbells;
 } shmb_grant_result;
 
 typedef struct shmb_delete_result {

@@ -32,6 +32,8 @@ extern "C" {
 
 /* Bytes of a principal id (a SID's "S-1-..." text form), generous. */
 #define SHMB_SID_MAX 192
+/* Events a region may be created with (create's "doorbells"). */
+#define SHMB_DOORBELLS_MAX 8
 
 /* The error codes: XX(suffix, value, wire name, message). This one table
  * generates the enum and every name and message (common/errors.c), so a

@@ -8,6 +8,7 @@ fake_state g_fake;
 
 struct plat_section {
     uint64_t size;
+    uint32_t doorbells;
     size_t grantees; /* grants made (fake_state.grantee_handles) */
 };
 
@@ -16,8 +17,9 @@ uint64_t plat_commit_granularity(void)
     return 65536;
 }
 
-int plat_section_create(uint64_t size, const char *global_name,
-                        const char *sddl, plat_section **out, uint32_t *syserr)
+int plat_section_create(uint64_t size, uint32_t doorbells,
+                        const char *global_name, const char *sddl,
+                        plat_section **out, uint32_t *syserr)
 {
     plat_section *s;
     (void)global_name;
@@ -31,6 +33,8 @@ int plat_section_create(uint64_t size, const char *global_name,
     if (s == NULL)
         return SHMB_E_NOMEM;
     s->size = size;
+    s->doorbells = doorbells;
+    g_fake.live_doorbells += (int)doorbells;
     s->grantees = 0;
     g_fake.live_sections++;
     *out = s;
@@ -42,14 +46,15 @@ void plat_section_close(plat_section *section)
     if (section == NULL)
         return;
     g_fake.live_sections--;
+    g_fake.live_doorbells -= (int)section->doorbells;
     g_fake.grantee_handles -= section->grantees;
     free(section);
 }
 
 int plat_section_grant(plat_section *section, plat_peer *peer,
-                       shmb_access access, uint64_t *handle, uint32_t *syserr)
+                       shmb_access access, plat_grant *out, uint32_t *syserr)
 {
-    (void)access;
+    uint32_t i;
     if (g_fake.fail_grant > 0) {
         g_fake.fail_grant--;
         *syserr = 5;
@@ -58,15 +63,23 @@ int plat_section_grant(plat_section *section, plat_peer *peer,
     peer->grants++;
     section->grantees++;
     g_fake.grantee_handles++;
-    *handle = 0x100 + 4 * g_fake.next_handle++;
+    out->handle = 0x100 + 4 * g_fake.next_handle++;
+    out->ndoorbells = section->doorbells;
+    for (i = 0; i < section->doorbells; i++) {
+        out->doorbells[i] = 0x100 + 4 * g_fake.next_handle++;
+        if (access == SHMB_ACCESS_RW)
+            g_fake.doorbells_rw++;
+        else
+            g_fake.doorbells_ro++;
+    }
     return SHMB_OK;
 }
 
-void plat_grant_revoke(plat_peer *peer, uint64_t handle)
+void plat_grant_revoke(plat_peer *peer, const plat_grant *grant)
 {
-    (void)handle;
     peer->revoked++;
     g_fake.revoked_total++;
+    g_fake.revoked_doorbells += (int)grant->ndoorbells;
 }
 
 void plat_section_untrack(plat_section *section)

@@ -26,6 +26,10 @@ typedef struct fake_state {
     /* plat_grantee_handles: one per grant (the real one keeps one per
      * process and section), given back when the section closes. */
     size_t grantee_handles;
+    int live_doorbells;    /* events of sections not closed */
+    int doorbells_rw;      /* doorbell handles granted read-write */
+    int doorbells_ro;      /* doorbell handles granted wait-only */
+    int revoked_doorbells; /* doorbell handles closed as undelivered */
 } fake_state;
 
 extern fake_state g_fake;

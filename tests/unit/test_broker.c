@@ -224,7 +224,7 @@ int test_broker_failure_paths(void)
                  &oc);
     CHECK(reply != NULL);
     CHECK_INT(oc.has_grant, 1);
-    CHECK(oc.grant_handle != 0);
+    CHECK(oc.grant.handle != 0);
     free(reply);
     reply = NULL;
     /* Bad JSON closes; a bad request does not. */

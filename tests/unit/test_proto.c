@@ -262,6 +262,44 @@ done:
     return TEST_RESULT;
 }
 
+int test_proto_doorbells(void)
+{
+    static const char *bad[] = {"9",    "-1",  "1.5",   "\"2\"", "true",
+                                "null", "[1]", "1e300", "8.5",   "4294967296"};
+    shmb_request q;
+    char m[SHMB_MSG_MAX], req[128];
+    size_t i;
+
+    CHECK_INT(
+        parse("{\"id\":1,\"op\":\"create\",\"name\":\"a\",\"size\":1}", &q, m),
+        SHMB_OK);
+    CHECK_INT(q.doorbells, 0);
+    for (i = 0; i <= SHMB_DOORBELLS_MAX; i++) {
+        snprintf(req, sizeof(req),
+                 "{\"id\":1,\"op\":\"create\",\"name\":\"a\",\"size\":1,"
+                 "\"doorbells\":%u}",
+                 (unsigned)i);
+        CHECK_INT(parse(req, &q, m), SHMB_OK);
+        CHECK_INT(q.doorbells, i);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(req, sizeof(req),
+                 "{\"id\":1,\"op\":\"create\",\"name\":\"a\",\"size\":1,"
+                 "\"doorbells\":%s}",
+                 bad[i]);
+        CHECK_INT(parse(req, &q, m), SHMB_E_BAD_REQUEST);
+        CHECK_STR(m, "field 'doorbells' must be an integer in 0..8");
+    }
+    /* Only create takes it: a grant carries what the region has. */
+    CHECK_INT(parse("{\"id\":1,\"op\":\"open\",\"name\":\"a\",\"access\":"
+                    "\"rw\",\"doorbells\":1}",
+                    &q, m),
+              SHMB_E_BAD_REQUEST);
+    CHECK_STR(m, "field 'doorbells' is not valid for op 'open'");
+done:
+    return TEST_RESULT;
+}
+
 int test_proto_versions(void)
 {
     shmb_request q;

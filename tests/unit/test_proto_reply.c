@@ -6,6 +6,7 @@
  * test_broker.c (broker_reply_bytes).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 #include "shmb_proto.h"
@@ -43,6 +44,7 @@ int test_proto_reply_builders(void)
     shmb_delete_result d;
     shmb_stat_result st;
     shmb_list_entry e[2];
+    const uint64_t bells[2] = {0x104, 0x108};
 
     CHECK(same(shmb_reply_hello(4294967295u, &h),
                "{\"id\":4294967295,\"result\":{\"version\":1,\"server\":"
@@ -50,6 +52,7 @@ int test_proto_reply_builders(void)
                "\"max_region_size\":1125899906842624,\"granularity\":65536,"
                "\"client_id\":4294967296}}"));
     CHECK(same(shmb_reply_ping(0), "{\"id\":0,\"result\":{\"pong\":true}}"));
+    memset(&g, 0, sizeof(g));
     g.region = info("a/b.c-d_e", BIG, SHMB_LIFETIME_PERSISTENT);
     g.access = SHMB_ACCESS_RO;
     g.handle = 0x7ffffffc;
@@ -57,6 +60,13 @@ int test_proto_reply_builders(void)
                "{\"id\":3,\"result\":{\"name\":\"a/b.c-d_e\",\"size\":"
                "1125899906842624,\"lifetime\":\"persistent\",\"access\":"
                "\"ro\",\"handle\":2147483644}}"));
+    /* Doorbells follow the handle, in order; none: no key at all. */
+    g.ndoorbells = 2;
+    g.doorbells = bells;
+    CHECK(same(shmb_reply_grant(3, &g),
+               "{\"id\":3,\"result\":{\"name\":\"a/b.c-d_e\",\"size\":"
+               "1125899906842624,\"lifetime\":\"persistent\",\"access\":"
+               "\"ro\",\"handle\":2147483644,\"doorbells\":[260,264]}}"));
     CHECK(same(shmb_reply_release(5, "x"),
                "{\"id\":5,\"result\":{\"name\":\"x\"}}"));
     memset(&d, 0, sizeof(d));

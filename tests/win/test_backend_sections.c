@@ -45,11 +45,11 @@ int test_grantees_pruned(void)
 {
     plat_section *s = NULL;
     plat_peer peer = {NULL, 0};
-    uint64_t handle;
+    plat_grant handle;
     uint32_t syserr = 0;
     int i;
 
-    CHECK_INT(plat_section_create(65536, NULL, NULL, &s, &syserr), SHMB_OK);
+    CHECK_INT(plat_section_create(65536, 0, NULL, NULL, &s, &syserr), SHMB_OK);
     /* One process after another gets a grant and exits: the list must
      * not keep one handle per process that ever held the region. */
     for (i = 0; i < 24; i++) {
@@ -72,10 +72,10 @@ int test_config_region_keeps_no_grantees(void)
 {
     plat_section *s = NULL;
     plat_peer peer = {NULL, 0};
-    uint64_t handle;
+    plat_grant handle;
     uint32_t syserr = 0;
 
-    CHECK_INT(plat_section_create(65536, NULL, NULL, &s, &syserr), SHMB_OK);
+    CHECK_INT(plat_section_create(65536, 0, NULL, NULL, &s, &syserr), SHMB_OK);
     plat_section_untrack(s);
     CHECK(spawn_suspended(&peer));
     CHECK_INT(plat_section_grant(s, &peer, SHMB_ACCESS_RO, &handle, &syserr),
@@ -102,7 +102,7 @@ int test_global_region_adopted_if_identical(void)
     snprintf(name, sizeof(name), "Global\\shmb-adopt-%lu",
              GetCurrentProcessId());
     MultiByteToWideChar(CP_UTF8, 0, name, -1, wname, 64);
-    CHECK_INT(plat_section_create(1000, name, ADOPT_SDDL, &s, &syserr),
+    CHECK_INT(plat_section_create(1000, 0, name, ADOPT_SDDL, &s, &syserr),
               SHMB_OK);
     /* A reader keeps the name alive while the service restarts. (1000
      * bytes: the kernel reports a whole page, which must still match.) */
@@ -110,19 +110,19 @@ int test_global_region_adopted_if_identical(void)
     CHECK(reader != NULL);
     plat_section_close(s);
     s = NULL;
-    CHECK_INT(plat_section_create(1000, name, ADOPT_SDDL, &s, &syserr),
+    CHECK_INT(plat_section_create(1000, 0, name, ADOPT_SDDL, &s, &syserr),
               SHMB_OK);
     /* Anything else about it differs: refused, saying what. */
-    CHECK_INT(plat_section_create(1000, name,
+    CHECK_INT(plat_section_create(1000, 0, name,
                                   "D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;0x4;;;AU)"
                                   "S:(ML;;NW;;;LW)",
                                   &again, &syserr),
               SHMB_E_EXISTS);
     CHECK_INT(syserr, ERROR_INVALID_ACL);
-    CHECK_INT(plat_section_create(8192, name, ADOPT_SDDL, &again, &syserr),
+    CHECK_INT(plat_section_create(8192, 0, name, ADOPT_SDDL, &again, &syserr),
               SHMB_E_EXISTS);
     CHECK_INT(syserr, ERROR_INVALID_PARAMETER);
-    CHECK_INT(plat_section_create(1000, name,
+    CHECK_INT(plat_section_create(1000, 0, name,
                                   "O:BAD:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;0x5;;;AU)"
                                   "S:(ML;;NW;;;LW)",
                                   &again, &syserr),
@@ -151,7 +151,7 @@ int test_global_region_squatted_refused(void)
     squat = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0,
                                4096, wname);
     CHECK(squat != NULL);
-    CHECK_INT(plat_section_create(4096, name, ADOPT_SDDL, &s, &syserr),
+    CHECK_INT(plat_section_create(4096, 0, name, ADOPT_SDDL, &s, &syserr),
               SHMB_E_EXISTS);
     CHECK(syserr == ERROR_INVALID_ACL || syserr == ERROR_INVALID_OWNER);
 done:
