@@ -416,6 +416,30 @@ done:
     return TEST_RESULT;
 }
 
+/* Every handle of an undelivered reply is closed in the client, the
+ * doorbells' as well as the section's. */
+int test_server_undelivered_doorbells_revoked(void)
+{
+    fixture f = {0};
+    tclient a = TCLIENT_INIT;
+
+    CHECK(fixture_up(&f, NULL) == 0);
+    CHECK(connect_me(&f, &a) == 0);
+    CHECK(hello(&f, &a));
+    CHECK(request(&f, &a,
+                  "\"op\":\"create\",\"name\":\"users/" ME "/bells\","
+                  "\"size\":4096,\"doorbells\":3") == 0);
+    client_close(&a);
+    WAIT_UNTIL(pump(&f) && g_fake.revoked_total == 1, WAIT_MS);
+    CHECK_INT(g_fake.revoked_doorbells, 3);
+    WAIT_UNTIL(pump(&f) && g_fake.live_sections == 0, WAIT_MS);
+    CHECK_INT(g_fake.live_doorbells, 0);
+    CHECK(fixture_down(&f) == 0);
+done:
+    fixture_down(&f);
+    return TEST_RESULT;
+}
+
 /* ---- start and stop ------------------------------------------------------ */
 
 int test_server_stop_with_clients_connected(void)

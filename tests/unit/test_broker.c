@@ -943,6 +943,70 @@ done:
     return TEST_RESULT;
 }
 
+/* Doorbells are made with the region and closed with it; every grant
+ * carries them, read-write for a read-write grant, wait-only for a
+ * read-only one. */
+int test_broker_doorbells(void)
+{
+    shmb_config cfg;
+    broker *b = new_broker(&cfg, replies_json);
+    client a, c2;
+    broker_outcome oc;
+    char *reply = NULL;
+
+    CHECK(b != NULL);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK_INT(connect_as(b, &c2, ME), SHMB_OK);
+    CHECK(hello(&a));
+    CHECK(hello(&c2));
+    CHECK(exact(&a,
+                "\"op\":\"create\",\"name\":\"bells\",\"size\":100,"
+                "\"doorbells\":2",
+                "{\"id\":2,\"result\":{\"name\":\"bells\",\"size\":100,"
+                "\"lifetime\":\"client\",\"access\":\"rw\","
+                "\"handle\":256,\"doorbells\":[260,264]}}"));
+    CHECK_INT(g_fake.live_doorbells, 2);
+    CHECK_INT(g_fake.doorbells_rw, 2);
+    reply =
+        call(&c2, "\"op\":\"open\",\"name\":\"bells\",\"access\":\"ro\"", &oc);
+    CHECK_STR(reply, "{\"id\":2,\"result\":{\"name\":\"bells\",\"size\":100,"
+                     "\"lifetime\":\"client\",\"access\":\"ro\","
+                     "\"handle\":268,\"doorbells\":[272,276]}}");
+    free(reply);
+    reply = NULL;
+    /* The server revokes all three should the reply not arrive. */
+    CHECK_INT(oc.has_grant, 1);
+    CHECK_INT(oc.grant.handle, 268);
+    CHECK_INT(oc.grant.ndoorbells, 2);
+    CHECK_INT(oc.grant.doorbells[1], 276);
+    CHECK_INT(g_fake.doorbells_ro, 2);
+    CHECK_INT(g_fake.doorbells_rw, 2);
+    /* A region made without them grants none: the reply has no key. */
+    CHECK(exact(&a,
+                "\"op\":\"create\",\"name\":\"quiet\",\"size\":1,"
+                "\"doorbells\":0",
+                "{\"id\":3,\"result\":{\"name\":\"quiet\",\"size\":1,"
+                "\"lifetime\":\"client\",\"access\":\"rw\","
+                "\"handle\":280}}"));
+    CHECK(exact(&a,
+                "\"op\":\"create\",\"name\":\"loud\",\"size\":1,"
+                "\"doorbells\":9",
+                "{\"id\":4,\"error\":{\"code\":\"bad_request\",\"message\":"
+                "\"field 'doorbells' must be an integer in 0..8\"}}"));
+    CHECK_INT(g_fake.live_doorbells, 2);
+    CHECK_INT(g_fake.revoked_doorbells, 0);
+    broker_conn_close(c2.conn);
+    broker_conn_close(a.conn); /* its client regions go, bells with them */
+    CHECK_INT(g_fake.live_doorbells, 0);
+    broker_free(b);
+    b = NULL;
+    CHECK_INT(g_fake.live_sections, 0);
+done:
+    free(reply);
+    broker_free(b);
+    return TEST_RESULT;
+}
+
 /* Config regions go through the same constructor as created ones: a
  * failure leaves nothing behind and says which region and why, and the
  * commit they take counts against what clients can create. */
