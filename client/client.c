@@ -427,11 +427,63 @@ static int handle_ok(uint64_t h)
     return h != 0 && h <= 0xffffffffu && !cplat_handle_is_pseudo(h);
 }
 
+/* The reply's "doorbells" (absent: none), each a usable handle value. */
+static int doorbells_from_reply(const shmb_reply *reply, shmb_region *out)
+{
+    const cJSON *arr, *e;
+    double d;
+    arr = cJSON_GetObjectItemCaseSensitive((const cJSON *)reply->result,
+                                           "doorbells");
+    if (arr == NULL)
+        return 1;
+    if (!cJSON_IsArray(arr))
+        return 0;
+    cJSON_ArrayForEach(e, arr)
+    {
+        if (out->ndoorbells >= SHMB_DOORBELLS_MAX || !cJSON_IsNumber(e))
+            return 0;
+        d = e->valuedouble;
+        if (!(d >= 1 && d <= 4294967295.0) || d != (double)(uint64_t)d ||
+            !handle_ok((uint64_t)d))
+            return 0;
+        out->doorbells[out->ndoorbells++] = (uint64_t)d;
+    }
+    return 1;
+}
+
+/* Closes every plausible handle a reply we will not use carried - but never
+ * a value that is not a plausible handle of ours (a strict-handle-checking
+ * process would die of it). */
+static void reply_handles_close(const shmb_reply *reply)
+{
+    const cJSON *arr, *e;
+    uint64_t h;
+    int n = 0;
+    if (shmb_reply_get_u64(reply, "handle", &h) == SHMB_OK && handle_ok(h))
+        cplat_close_handle(h);
+    if (reply->result == NULL)
+        return;
+    arr = cJSON_GetObjectItemCaseSensitive((const cJSON *)reply->result,
+                                           "doorbells");
+    if (!cJSON_IsArray(arr))
+        return;
+    cJSON_ArrayForEach(e, arr)
+    {
+        double d = cJSON_IsNumber(e) ? e->valuedouble : 0;
+        if (n++ >= SHMB_DOORBELLS_MAX)
+            break;
+        if (d >= 1 && d <= 4294967295.0 && d == (double)(uint64_t)d &&
+            handle_ok((uint64_t)d))
+            cplat_close_handle((uint64_t)d);
+    }
+}
+
 /* Fills `out` from a grant reply (create or open) for `want_name` with
- * `want_access`: a reply about anything else is a protocol error. */
+ * `want_access` and, unless negative, `want_bells` doorbells: a reply about
+ * anything else is a protocol error. */
 static int region_from_reply(shmb_client *c, const shmb_reply *reply,
                              const char *want_name, shmb_access want_access,
-                             shmb_region *out)
+                             int want_bells, shmb_region *out)
 {
     const char *name = shmb_reply_get_str(reply, "name");
     const char *acc = shmb_reply_get_str(reply, "access");
@@ -444,8 +496,12 @@ static int region_from_reply(shmb_client *c, const shmb_reply *reply,
     if (shmb_reply_get_u64(reply, "handle", &out->handle) != SHMB_OK ||
         shmb_reply_get_u64(reply, "size", &out->size) != SHMB_OK ||
         out->size == 0 || name == NULL || strcmp(name, want_name) != 0 ||
-        a != (int)want_access || l < 0 || !handle_ok(out->handle))
+        a != (int)want_access || l < 0 || !handle_ok(out->handle) ||
+        !doorbells_from_reply(reply, out) ||
+        (want_bells >= 0 && out->ndoorbells != (uint32_t)want_bells)) {
+        memset(out, 0, sizeof(*out));
         return set_msg(c, SHMB_E_PROTOCOL, "grant reply is not valid");
+    }
     strcpy(out->name, name);
     out->access = (shmb_access)a;
     out->lifetime = (shmb_lifetime)l;
@@ -453,10 +509,9 @@ static int region_from_reply(shmb_client *c, const shmb_reply *reply,
 }
 
 static int grant_call(shmb_client *c, cJSON *req, const char *name,
-                      shmb_access access, shmb_region *out)
+                      shmb_access access, int bells, shmb_region *out)
 {
     shmb_reply reply;
-    uint64_t h;
     int rc;
     if (req == NULL)
         return set_msg(c, SHMB_E_NOMEM, NULL);
@@ -467,13 +522,9 @@ static int grant_call(shmb_client *c, cJSON *req, const char *name,
         cplat_mutex_unlock(c->lock);
         return rc;
     }
-    rc = region_from_reply(c, &reply, name, access, out);
-    /* Do not leak a handle we will not use - but never close a value that
-     * is not a plausible handle of ours (a strict-handle-checking process
-     * would die of it). */
-    if (rc != SHMB_OK && shmb_reply_get_u64(&reply, "handle", &h) == SHMB_OK &&
-        handle_ok(h))
-        cplat_close_handle(h);
+    rc = region_from_reply(c, &reply, name, access, bells, out);
+    if (rc != SHMB_OK) /* do not leak handles we will not use */
+        reply_handles_close(&reply);
     shmb_reply_free(&reply);
     cplat_mutex_unlock(c->lock);
     return rc;
@@ -483,8 +534,16 @@ int shmb_region_create(shmb_client *c, const char *name, uint64_t size,
                        shmb_access access, shmb_lifetime lifetime,
                        shmb_region *out)
 {
+    return shmb_region_create_ex(c, name, size, access, lifetime, 0, out);
+}
+
+int shmb_region_create_ex(shmb_client *c, const char *name, uint64_t size,
+                          shmb_access access, shmb_lifetime lifetime,
+                          uint32_t doorbells, shmb_region *out)
+{
     cJSON *req;
     if (c == NULL || name == NULL || out == NULL ||
+        doorbells > SHMB_DOORBELLS_MAX ||
         (lifetime != SHMB_LIFETIME_CLIENT &&
          lifetime != SHMB_LIFETIME_PERSISTENT) ||
         (access != SHMB_ACCESS_RO && access != SHMB_ACCESS_RW))
@@ -494,11 +553,14 @@ int shmb_region_create(shmb_client *c, const char *name, uint64_t size,
         (!cJSON_AddNumberToObject(req, "size", (double)size) ||
          !cJSON_AddStringToObject(req, "access", shmb_access_name(access)) ||
          !cJSON_AddStringToObject(req, "lifetime",
-                                  shmb_lifetime_name(lifetime)))) {
+                                  shmb_lifetime_name(lifetime)) ||
+         /* Without doorbells the request stays what it always was. */
+         (doorbells > 0 &&
+          !cJSON_AddNumberToObject(req, "doorbells", (double)doorbells)))) {
         cJSON_Delete(req);
         req = NULL;
     }
-    return grant_call(c, req, name, access, out);
+    return grant_call(c, req, name, access, (int)doorbells, out);
 }
 
 int shmb_region_open(shmb_client *c, const char *name, shmb_access access,
@@ -514,7 +576,7 @@ int shmb_region_open(shmb_client *c, const char *name, shmb_access access,
         cJSON_Delete(req);
         req = NULL;
     }
-    return grant_call(c, req, name, access, out);
+    return grant_call(c, req, name, access, -1, out);
 }
 
 int shmb_region_release(shmb_client *c, const char *name)
@@ -599,6 +661,13 @@ void shmb_region_close(shmb_region *r)
     if (r->handle != 0)
         cplat_close_handle(r->handle);
     r->handle = 0;
+    while (r->ndoorbells > 0 && r->ndoorbells <= SHMB_DOORBELLS_MAX) {
+        uint64_t h = r->doorbells[--r->ndoorbells];
+        if (h != 0)
+            cplat_close_handle(h);
+        r->doorbells[r->ndoorbells] = 0;
+    }
+    r->ndoorbells = 0;
 }
 
 /* ---- Hand-off to a child process (shmb.h) ------------------------------ */

@@ -95,6 +95,11 @@ typedef struct shmb_region {
     void *view;      /* set by shmb_region_map */
     shmb_access view_access;
     uint32_t syserr; /* OS error of the last failed map, or 0 */
+    /* The region's doorbells: event handle values in this process (a
+     * read-write grant may signal and wait; a read-only grant may only
+     * wait). Closed by shmb_region_close. */
+    uint32_t ndoorbells;
+    uint64_t doorbells[8];
 } shmb_region;
 
 /* Connects to the broker and performs the version handshake. On failure
@@ -169,6 +174,12 @@ SHMB_API int shmb_ping(shmb_client *c);
 SHMB_API int shmb_region_create(shmb_client *c, const char *name, uint64_t size,
                                 shmb_access access, shmb_lifetime lifetime,
                                 shmb_region *out);
+/* Like shmb_region_create, with `doorbells` (0..8) events that belong to the
+ * region; every grant on it carries them (shmb_region.doorbells). */
+SHMB_API int shmb_region_create_ex(shmb_client *c, const char *name,
+                                   uint64_t size, shmb_access access,
+                                   shmb_lifetime lifetime, uint32_t doorbells,
+                                   shmb_region *out);
 /* Asks for a grant on an existing region. */
 SHMB_API int shmb_region_open(shmb_client *c, const char *name,
                               shmb_access access, shmb_region *out);
