@@ -112,6 +112,76 @@ done:
     return TEST_RESULT;
 }
 
+/* Doorbells, checked in the kernel: a read-write grant's may signal, the
+ * other grant's wait sees it (auto-reset: once); a read-only grant's can
+ * wait but SetEvent on it fails, and it cannot be re-duplicated with
+ * more rights. */
+int test_doorbells_follow_grant_access(void)
+{
+    shmb_client *c = itest_connect();
+    shmb_region rw = {0}, ro = {0};
+    HANDLE dup = NULL;
+    DWORD flags = 0;
+    long long a;
+    uint32_t i;
+
+    CHECK(c != NULL);
+    CHECK_INT(shmb_region_create_ex(c, itest_name("bells"), 4096,
+                                    SHMB_ACCESS_RW, SHMB_LIFETIME_CLIENT, 9,
+                                    &rw),
+              SHMB_E_INVALID_ARG);
+    CHECK_OK(c,
+             shmb_region_create_ex(c, itest_name("bells"), 4096, SHMB_ACCESS_RW,
+                                   SHMB_LIFETIME_CLIENT, 2, &rw));
+    CHECK_INT(rw.ndoorbells, 2);
+    CHECK_OK(c, shmb_region_open(c, rw.name, SHMB_ACCESS_RO, &ro));
+    CHECK_INT(ro.ndoorbells, 2);
+    for (i = 0; i < 2; i++) {
+        CHECK(rw.doorbells[i] != 0 && ro.doorbells[i] != 0);
+        CHECK(rw.doorbells[i] != ro.doorbells[i]);
+        CHECK(GetHandleInformation((HANDLE)(uintptr_t)ro.doorbells[i], &flags));
+        CHECK((flags & HANDLE_FLAG_INHERIT) == 0);
+        CHECK(GetHandleInformation((HANDLE)(uintptr_t)rw.doorbells[i], &flags));
+        CHECK((flags & HANDLE_FLAG_INHERIT) == 0);
+    }
+    /* Read-write rings, read-only hears it, once. */
+    CHECK(SetEvent((HANDLE)(uintptr_t)rw.doorbells[0]));
+    CHECK_INT(WaitForSingleObject((HANDLE)(uintptr_t)ro.doorbells[0], 5000),
+              WAIT_OBJECT_0);
+    CHECK_INT(WaitForSingleObject((HANDLE)(uintptr_t)ro.doorbells[0], 0),
+              WAIT_TIMEOUT);
+    /* The two doorbells are distinct events. */
+    CHECK(SetEvent((HANDLE)(uintptr_t)rw.doorbells[1]));
+    CHECK_INT(WaitForSingleObject((HANDLE)(uintptr_t)rw.doorbells[0], 0),
+              WAIT_TIMEOUT);
+    CHECK_INT(WaitForSingleObject((HANDLE)(uintptr_t)rw.doorbells[1], 0),
+              WAIT_OBJECT_0);
+    /* Read-only cannot ring: refused in the kernel, nothing signalled. */
+    CHECK(!SetEvent((HANDLE)(uintptr_t)ro.doorbells[1]));
+    CHECK_INT(GetLastError(), ERROR_ACCESS_DENIED);
+    CHECK_INT(WaitForSingleObject((HANDLE)(uintptr_t)rw.doorbells[1], 0),
+              WAIT_TIMEOUT);
+    /* Nor take the right back through its own handle (empty DACL). */
+    CHECK(!DuplicateHandle(
+        GetCurrentProcess(), (HANDLE)(uintptr_t)ro.doorbells[1],
+        GetCurrentProcess(), &dup, EVENT_MODIFY_STATE, FALSE, 0));
+    CHECK_INT(GetLastError(), ERROR_ACCESS_DENIED);
+    a = itest_granted_access((HANDLE)(uintptr_t)ro.doorbells[0]);
+    if (a >= 0) {
+        CHECK_INT(a, SYNCHRONIZE);
+        CHECK_INT(itest_granted_access((HANDLE)(uintptr_t)rw.doorbells[0]),
+                  EVENT_MODIFY_STATE | SYNCHRONIZE);
+    }
+    shmb_region_close(&ro);
+    CHECK_INT(ro.ndoorbells, 0);
+done:
+    raw_close(dup);
+    shmb_region_close(&ro);
+    shmb_region_close(&rw);
+    shmb_disconnect(c);
+    return TEST_RESULT;
+}
+
 int test_grant_cannot_take_write_dac(void)
 {
     shmb_client *c = NULL;
