@@ -81,6 +81,36 @@ static int child_open(const char *name, const char *access, const char *expect,
     return 0;
 }
 
+/* The other side of a region with two doorbells: through a read-only
+ * grant it hears bell 0 (rung by the parent) but cannot ring bell 1;
+ * through a read-write grant it rings bell 1 for the parent. */
+static int child_bells(const char *name)
+{
+    shmb_client *c = itest_connect();
+    shmb_region ro, rw;
+    int rc = 0;
+    if (c == NULL || shmb_region_open(c, name, SHMB_ACCESS_RO, &ro) != SHMB_OK)
+        return 3;
+    if (ro.ndoorbells != 2)
+        rc = 4;
+    else if (WaitForSingleObject((HANDLE)(uintptr_t)ro.doorbells[0], 10000) !=
+             WAIT_OBJECT_0)
+        rc = 5;
+    else if (SetEvent((HANDLE)(uintptr_t)ro.doorbells[1]) ||
+             GetLastError() != ERROR_ACCESS_DENIED)
+        rc = 6;
+    shmb_region_close(&ro);
+    if (rc != 0)
+        return rc;
+    if (shmb_region_open(c, name, SHMB_ACCESS_RW, &rw) != SHMB_OK)
+        return 7;
+    if (rw.ndoorbells != 2 || !SetEvent((HANDLE)(uintptr_t)rw.doorbells[1]))
+        rc = 8;
+    shmb_region_close(&rw);
+    shmb_disconnect(c);
+    return rc;
+}
+
 /* Creates a named section and holds it until told to exit: a squatter
  * (tests/wine/squat-global.sh). */
 static int child_squat_section(const char *name)
@@ -234,6 +264,8 @@ int itest_child_main(int argc, char **argv)
     if (strcmp(cmd, "child-open") == 0 && (argc == 5 || argc == 6))
         return child_open(argv[2], argv[3], argv[4],
                           argc == 6 ? argv[5] : NULL);
+    if (strcmp(cmd, "child-bells") == 0 && argc == 3)
+        return child_bells(argv[2]);
     if (strcmp(cmd, "child-squat-section") == 0 && argc == 3)
         return child_squat_section(argv[2]);
     if (strcmp(cmd, "child-hold-view") == 0 && argc == 3)

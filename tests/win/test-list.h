@@ -16,6 +16,7 @@ SHMB_TEST(grant_access_masks_exact, "security")
 SHMB_TEST(readonly_grant_cannot_escalate, "security")
 SHMB_TEST(grant_cannot_take_write_dac, "windows-only")
 SHMB_TEST(doorbells_follow_grant_access, "security")
+SHMB_TEST(doorbells_across_processes, "security")
 SHMB_TEST(undelivered_grant_closed_in_client, "security")
 SHMB_TEST(unnamed_section_has_no_name, "security")
 /* test_protocol.c */

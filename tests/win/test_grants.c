@@ -182,6 +182,36 @@ done:
     return TEST_RESULT;
 }
 
+/* Across two processes: the parent rings before the child even has the
+ * event (it stays signalled until one wait takes it), the child hears it
+ * through a read-only grant, is refused ringing back through it, and
+ * rings back through a read-write grant. */
+int test_doorbells_across_processes(void)
+{
+    shmb_client *c = itest_connect();
+    shmb_region rw = {0};
+    char args[300];
+
+    CHECK(c != NULL);
+    CHECK_OK(c, shmb_region_create_ex(c, itest_name("bells2"), 4096,
+                                      SHMB_ACCESS_RW, SHMB_LIFETIME_CLIENT, 2,
+                                      &rw));
+    CHECK(SetEvent((HANDLE)(uintptr_t)rw.doorbells[0]));
+    snprintf(args, sizeof(args), "child-bells %s", rw.name);
+    CHECK_INT(itest_child(args), 0);
+    /* The child took bell 0 and rang bell 1 exactly once. */
+    CHECK_INT(WaitForSingleObject((HANDLE)(uintptr_t)rw.doorbells[0], 0),
+              WAIT_TIMEOUT);
+    CHECK_INT(WaitForSingleObject((HANDLE)(uintptr_t)rw.doorbells[1], 5000),
+              WAIT_OBJECT_0);
+    CHECK_INT(WaitForSingleObject((HANDLE)(uintptr_t)rw.doorbells[1], 0),
+              WAIT_TIMEOUT);
+done:
+    shmb_region_close(&rw);
+    shmb_disconnect(c);
+    return TEST_RESULT;
+}
+
 int test_grant_cannot_take_write_dac(void)
 {
     shmb_client *c = NULL;
