@@ -54,6 +54,42 @@ typedef struct shmb_wait_ops {
     void *ctx;
 } shmb_wait_ops;
 
+/* ---- Doorbells --------------------------------------------------------
+ * A shmb_wait_ops over a region's brokered doorbells (Windows: the events
+ * of shmb_region.doorbells). The conventions: a ring uses doorbell
+ * SHMB_RING_BELL_DATA (the producer rings it after writing, the consumer
+ * waits on it) and SHMB_RING_BELL_ROOM (the consumer rings it after taking
+ * a record, the producer waits on it), so its region needs 2; a snapshot
+ * uses SHMB_SNAPSHOT_BELL_NEW (the writer rings it after publishing). */
+#define SHMB_RING_BELL_DATA 0u
+#define SHMB_RING_BELL_ROOM 1u
+#define SHMB_SNAPSHOT_BELL_NEW 0u
+/* No doorbell: wait() only sleeps out its timeout, wake() does nothing. */
+#define SHMB_NO_DOORBELL 0xFFFFFFFFu
+
+struct shmb_region;
+
+/* The context shmb_wait_ops_doorbells fills; it must outlive every use of
+ * the ops (keep it beside the shmb_ring or shmb_snapshot). Private. */
+typedef struct shmb_doorbell_ctx {
+    uint64_t wait_event;
+    uint64_t wake_event;
+} shmb_doorbell_ctx;
+
+/* Sets *ops to wait on the region's doorbell wait_bell and ring its
+ * doorbell wake_bell (either may be SHMB_NO_DOORBELL). The region's
+ * handles are used as they are: they stay the region's, closed by
+ * shmb_region_close - close the ring or snapshot first. A read-only
+ * grant's doorbells can be waited on but not rung (the kernel refuses;
+ * wake() then does nothing). SHMB_E_INVALID_ARG for an index the region
+ * does not have. */
+SHMB_API int shmb_wait_ops_doorbells(shmb_wait_ops *ops, shmb_doorbell_ctx *ctx,
+                                     const struct shmb_region *r,
+                                     uint32_t wait_bell, uint32_t wake_bell);
+/* The ring's ends: shmb_wait_ops_doorbells with the bells of `role`. */
+SHMB_API int shmb_wait_ops_ring(shmb_wait_ops *ops, shmb_doorbell_ctx *ctx,
+                                const struct shmb_region *r, int role);
+
 /* ---- Ring ---------------------------------------------------------------
  * One producer, one consumer, both read-write. Records are byte messages of
  * 0 to shmb_ring_max_record() bytes, delivered whole and in order. */
