@@ -248,7 +248,7 @@ static int ring_end(shmb_ring *ring, shmb_doorbell_ctx *ctx, shmb_region *r,
                     shmb_ring_role role)
 {
     shmb_wait_ops ops;
-    int rc = shmb_region_map(r);
+    int rc = r->view != NULL ? SHMB_OK : shmb_region_map(r);
     if (rc == SHMB_OK)
         rc = shmb_wait_ops_ring(&ops, ctx, r, (int)role);
     if (rc == SHMB_OK)
@@ -960,7 +960,7 @@ static void print_table(const options *o, const results *r)
 
 static int write_json(const options *o, const results *r)
 {
-    FILE *f = fopen(o->json, "w");
+    FILE *f = fopen(o->json, "wb"); /* LF: read by shell tools */
     if (f == NULL) {
         fail(o->json, "cannot write");
         return -1;
