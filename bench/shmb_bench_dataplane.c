@@ -896,8 +896,9 @@ static int spawn_child(parent *pa, int port)
     return 0;
 }
 
-/* Ends the child: 'q', then its exit code. */
-static int reap_child(parent *pa)
+/* Ends the child: 'q', then its exit code. After a failure here it may be
+ * blocked on a ring or pipe we stopped reading: end it at once. */
+static int reap_child(parent *pa, int failed)
 {
     DWORD code = 1;
     char q = 'q';
@@ -907,6 +908,8 @@ static int reap_child(parent *pa)
     write_all(pa->ctl_out, &q, 1);
     CloseHandle(pa->ctl_out);
     pa->ctl_out = NULL;
+    if (failed)
+        TerminateProcess(pa->process, 98);
     if (WaitForSingleObject(pa->process, IO_TIMEOUT) != WAIT_OBJECT_0)
         TerminateProcess(pa->process, 99);
     GetExitCodeProcess(pa->process, &code);
@@ -1016,7 +1019,7 @@ static int parent_main(const options *o)
         goto done;
     rc = 0;
 done:
-    if (reap_child(&pa) != 0 && rc == 0) {
+    if (reap_child(&pa, rc != 0) != 0 && rc == 0) {
         fail("child", "failed");
         rc = -1;
     }
