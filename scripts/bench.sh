@@ -18,3 +18,4 @@ SHMB_SERVICE_VERBOSE=0 bash tests/wine/service.sh install shmb-bench "$SHMB_BUIL
 echo "shmbroker benchmark ($(date -u +%Y-%m-%dT%H:%MZ), Wine $(wine --version 2>/dev/null), $(nproc) cores)"
 wine_q "$SHMB_BUILD_DIR/bench/shmb_bench.exe" --pipe '\\.\pipe\shmb-bench' --service shmb-bench "$@" 2>&1 |
     sed 's/\r$//'
+. scripts/lib/bench-dataplane.sh && bench_dataplane "$repo/build/bench-dataplane.json"
