@@ -23,7 +23,6 @@
  */
 #include <winsock2.h>
 #include <windows.h>
-#include <ws2tcpip.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -545,6 +544,11 @@ static int parent_region(parent *pa, const char *what, uint64_t capacity,
     return 0;
 }
 
+/* The ceiling: the producer's half of the ring's work alone - the same
+ * stamped 64 KiB records copied once into a window the size of the ring's
+ * data area (so the same cache footprint), no second process, no indices,
+ * no doorbells. The ring copies every byte twice (in and out), on two
+ * cores when it has them. */
 static int parent_memcpy(parent *pa, double *out)
 {
     size_t window = (size_t)pa->o->ring_mib << 20, off = 0;
