@@ -17,10 +17,18 @@
 #include "client_plat.h"
 #include "shmb.h"
 
+/* Replies are read through a small buffer: one ReadFile takes a frame's
+ * header and (for all but large replies) its payload together, instead of
+ * one call for each. Only replies to our own requests ever arrive, one at
+ * a time, so whatever the buffer holds belongs to the current reply. */
+#define RX_BUFFER 4096
+
 struct cplat_conn {
     HANDLE pipe;  /* overlapped, so that every wait can have a deadline */
     HANDLE event; /* manual reset, for the OVERLAPPED of each operation */
     DWORD io_timeout_ms;
+    DWORD rx_off, rx_len; /* unread bytes: rx[rx_off .. rx_len) */
+    unsigned char rx[RX_BUFFER];
 };
 
 int cplat_connect(const char *pipe_name, uint32_t timeout_ms,
@@ -63,6 +71,7 @@ int cplat_connect(const char *pipe_name, uint32_t timeout_ms,
     }
     c->pipe = h;
     c->io_timeout_ms = io_timeout_ms;
+    c->rx_off = c->rx_len = 0;
     *out = c;
     return SHMB_OK;
 }
@@ -83,7 +92,10 @@ static int io_once(cplat_conn *c, int write, void *buf, DWORD len, DWORD *done,
         *syserr = GetLastError();
         return SHMB_E_IO;
     }
-    if (WaitForSingleObject(c->event, c->io_timeout_ms) != WAIT_OBJECT_0) {
+    /* Completed at once (the usual case for a write, and for a read whose
+     * reply is already there): no wait needed. */
+    if (!ok &&
+        WaitForSingleObject(c->event, c->io_timeout_ms) != WAIT_OBJECT_0) {
         CancelIoEx(c->pipe, &ov);
         GetOverlappedResult(c->pipe, &ov, done, TRUE);
         *syserr = ERROR_TIMEOUT;
@@ -122,7 +134,29 @@ int cplat_write(cplat_conn *c, const void *buf, size_t len, uint32_t *syserr)
 
 int cplat_read(cplat_conn *c, void *buf, size_t len, uint32_t *syserr)
 {
-    return io_all(c, 0, buf, len, syserr);
+    unsigned char *p = buf;
+
+    for (;;) {
+        DWORD n = c->rx_len - c->rx_off;
+        if (n > len)
+            n = (DWORD)len;
+        memcpy(p, c->rx + c->rx_off, n);
+        c->rx_off += n;
+        p += n;
+        len -= n;
+        if (len == 0)
+            return SHMB_OK;
+        if (len >= RX_BUFFER) /* large: straight into the caller's buffer */
+            return io_all(c, 0, (char *)p, len, syserr);
+        c->rx_off = c->rx_len = 0;
+        if (io_once(c, 0, c->rx, RX_BUFFER, &n, syserr) != SHMB_OK)
+            return SHMB_E_IO;
+        if (n == 0) {
+            *syserr = ERROR_BROKEN_PIPE;
+            return SHMB_E_IO;
+        }
+        c->rx_len = n;
+    }
 }
 
 int cplat_is_timeout(uint32_t syserr)
@@ -233,18 +267,77 @@ static DWORD service_pid(const char *service_name, DWORD *err)
     return pid;
 }
 
+/* The last process the service manager named as the service, by pid and
+ * creation time (one service per process, as a rule: the one asked most
+ * recently). A pipe server that is that same process - same pid, same
+ * creation time, so not a later process that reused the pid - is the
+ * service without asking the service manager again, which costs more than
+ * all the rest of a connect. Guarded by seen_lock (not scm_lock: a
+ * lookup must not wait behind another thread's service manager query). */
+static SRWLOCK seen_lock = SRWLOCK_INIT;
+static struct {
+    char service[257];
+    DWORD pid;
+    ULONGLONG created;
+} svc_seen;
+
+/* The creation time of the process `h`, or 0. */
+static ULONGLONG process_created(HANDLE h)
+{
+    FILETIME c, e, k, u;
+    if (h == NULL || !GetProcessTimes(h, &c, &e, &k, &u))
+        return 0;
+    return ((ULONGLONG)c.dwHighDateTime << 32) | c.dwLowDateTime;
+}
+
+static int svc_seen_is(const char *service_name, DWORD pid, ULONGLONG created)
+{
+    int hit;
+    AcquireSRWLockShared(&seen_lock);
+    hit = created != 0 && svc_seen.pid == pid && svc_seen.created == created &&
+          strcmp(svc_seen.service, service_name) == 0;
+    ReleaseSRWLockShared(&seen_lock);
+    return hit;
+}
+
+static void svc_seen_set(const char *service_name, DWORD pid, ULONGLONG created)
+{
+    if (created == 0 || strlen(service_name) >= sizeof(svc_seen.service))
+        return;
+    AcquireSRWLockExclusive(&seen_lock);
+    strcpy(svc_seen.service, service_name);
+    svc_seen.pid = pid;
+    svc_seen.created = created;
+    ReleaseSRWLockExclusive(&seen_lock);
+}
+
 static int verify_service_pid(cplat_conn *c, const char *service_name,
                               char *why, size_t cap, uint32_t *syserr)
 {
     ULONG server = 0;
     DWORD err = 0, svc;
+    HANDLE proc;
+    ULONGLONG created;
 
     if (!GetNamedPipeServerProcessId(c->pipe, &server)) {
         *syserr = GetLastError();
         snprintf(why, cap, "cannot learn the pipe server's process id");
         return SHMB_E_SERVER_UNTRUSTED;
     }
+    /* Held open until the answer is known: while it is, no other process
+     * can get this pid, so the pid the service manager names is this
+     * process if it is `server` (and the creation time is its own). */
+    proc = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, server);
+    created = process_created(proc);
+    if (svc_seen_is(service_name, server, created)) {
+        CloseHandle(proc);
+        return SHMB_OK;
+    }
     svc = service_pid(service_name, &err);
+    if (svc == server)
+        svc_seen_set(service_name, server, created);
+    if (proc != NULL)
+        CloseHandle(proc);
     if (svc == 0) {
         *syserr = err;
         snprintf(why, cap,

@@ -38,8 +38,9 @@
 /* Instances kept listening (docs/security.md, round two item 9). With one,
  * the name had no instance from a client's connect until the next
  * CreateNamedPipeW - after identification - and ERROR_PIPE_BUSY for every
- * other client. A connected instance is replaced before its client is
- * identified, so LISTENING - 1 clients can arrive at once and find one. */
+ * other client. A connected instance is replaced right after its client
+ * is identified; until then LISTENING - 1 others listen, so that many
+ * clients can arrive at once and find one, and the name never has none. */
 #define LISTENING 4
 
 typedef struct pending {
@@ -269,13 +270,14 @@ static DWORD WINAPI accept_thread(LPVOID arg)
                 CloseHandle(h); /* the others still listen */
                 continue;
             }
-            /* Replace it before identifying its client, so the name keeps
-             * LISTENING instances while identification runs. */
+            /* Identify and hand over first: a new instance is not on the
+             * connecting client's path. The other LISTENING - 1 instances
+             * keep listening meanwhile, so the name never has none. */
+            accept_one(l, h, &when);
             if (!slot_arm(l, s))
                 shmb_log_event(l->log, SHMB_LOG_ERROR,
                                SHMB_EV_PIPE_INSTANCE_FAILED, "error=%lu",
                                GetLastError());
-            accept_one(l, h, &when);
         }
     }
 done:

@@ -29,8 +29,17 @@
 
 /* A region can be held by at most this many live processes at once:
  * the grantee list is what plat_section_in_use scans, and exited grantees
- * are dropped from it on every grant, so only live ones count. */
+ * are dropped from it whenever a new process is granted, so only live ones
+ * count. */
 #define GRANTEES_MAX 1024
+
+/* A process that was granted the section. While we hold its handle its
+ * pid cannot be given to another process, so the pid alone tells whether a
+ * peer is this grantee - no call to the kernel per grant. */
+typedef struct grantee {
+    HANDLE process; /* PROCESS_QUERY_LIMITED_INFORMATION */
+    DWORD pid;
+} grantee;
 
 struct plat_section {
     HANDLE handle; /* full access, broker-only, never inheritable */
@@ -43,7 +52,7 @@ struct plat_section {
     int untracked;
     /* A grantee's process handle could not be kept: in_use stays 1. */
     int lost;
-    HANDLE *grantees; /* PROCESS_QUERY_LIMITED_INFORMATION, one per pid */
+    grantee *grantees;
     size_t ngrantees, capgrantees;
 };
 
@@ -383,9 +392,9 @@ static void prune_grantees(plat_section *section)
     DWORD code;
     size_t i = 0;
     while (i < section->ngrantees) {
-        if (GetExitCodeProcess(section->grantees[i], &code) &&
+        if (GetExitCodeProcess(section->grantees[i].process, &code) &&
             code != STILL_ACTIVE) {
-            CloseHandle(section->grantees[i]);
+            CloseHandle(section->grantees[i].process);
             g_grantee_handles--;
             section->grantees[i] = section->grantees[--section->ngrantees];
             continue;
@@ -397,29 +406,29 @@ static void prune_grantees(plat_section *section)
 /* Makes room to remember `peer`'s process as a grantee of `section`,
  * before the grant, so a grant never goes out untracked. Returns 0 if the
  * region already has GRANTEES_MAX live grantees (or no memory); else 1,
- * with *known set if the process is remembered already. Exited grantees
- * are dropped first, so a reused pid is never taken for a known one. */
+ * with *known set if the process is remembered already (its pid is held,
+ * see grantee). Exited grantees are dropped before a new one is added. */
 static int grantee_room(plat_section *section, plat_peer *peer, int *known)
 {
     size_t i;
     *known = 0;
     if (section->untracked)
         return 1;
-    prune_grantees(section);
     for (i = 0; i < section->ngrantees; i++) {
-        if (GetProcessId(section->grantees[i]) == peer->pid) {
+        if (section->grantees[i].pid == peer->pid) {
             *known = 1;
             return 1;
         }
     }
+    prune_grantees(section);
     if (section->ngrantees == section->capgrantees) {
         size_t cap = section->capgrantees ? section->capgrantees * 2 : 4;
-        HANDLE *n;
+        grantee *n;
         if (section->capgrantees >= GRANTEES_MAX)
             return 0;
         if (cap > GRANTEES_MAX)
             cap = GRANTEES_MAX;
-        n = realloc(section->grantees, cap * sizeof(HANDLE));
+        n = realloc(section->grantees, cap * sizeof(*n));
         if (n == NULL)
             return 0;
         section->grantees = n;
@@ -438,7 +447,8 @@ static void note_grantee(plat_section *section, plat_peer *peer)
         return;
     if (DuplicateHandle(GetCurrentProcess(), peer->process, GetCurrentProcess(),
                         &h, PROCESS_QUERY_LIMITED_INFORMATION, FALSE, 0)) {
-        section->grantees[section->ngrantees++] = h;
+        section->grantees[section->ngrantees].process = h;
+        section->grantees[section->ngrantees++].pid = peer->pid;
         g_grantee_handles++;
     } else {
         section->lost = 1;
@@ -449,7 +459,7 @@ void plat_section_untrack(plat_section *section)
 {
     size_t i;
     for (i = 0; i < section->ngrantees; i++)
-        CloseHandle(section->grantees[i]);
+        CloseHandle(section->grantees[i].process);
     g_grantee_handles -= section->ngrantees;
     free(section->grantees);
     section->grantees = NULL;
@@ -491,7 +501,7 @@ void plat_section_close(plat_section *section)
     if (section == NULL)
         return;
     for (i = 0; i < section->ngrantees; i++)
-        CloseHandle(section->grantees[i]);
+        CloseHandle(section->grantees[i].process);
     g_grantee_handles -= section->ngrantees;
     free(section->grantees);
     for (i = 0; i < section->ndoorbells; i++)
