@@ -261,3 +261,40 @@ done:
     }
     return TEST_RESULT;
 }
+
+/* docs/operations.md lists every event with its id, and nothing else
+ * claims an id: the table operators filter the Event Log by. */
+int test_log_ids_documented(void)
+{
+    FILE *f = fopen(SHMB_TEST_DATA_DIR "/../../docs/operations.md", "rb");
+    static char doc[65536 * 2];
+    char row[160];
+    size_t n = 0;
+    int i;
+
+    CHECK(f != NULL);
+    n = fread(doc, 1, sizeof(doc) - 1, f);
+    doc[n] = '\0';
+    for (i = 0; i < SHMB_EV_COUNT_; i++) {
+        const char *at, *eol;
+        snprintf(row, sizeof(row), "\n| %u | ",
+                 shmb_log_event_msgid((shmb_event)i));
+        at = strstr(doc, row);
+        if (at == NULL)
+            FAIL("operations.md has no row for id %u (%s)",
+                 shmb_log_event_msgid((shmb_event)i),
+                 shmb_log_event_name((shmb_event)i));
+        eol = strchr(at + 1, '\n');
+        snprintf(row, sizeof(row), "| `%s` |",
+                 shmb_log_event_name((shmb_event)i));
+        at = strstr(at, row);
+        if (at == NULL || (eol != NULL && at > eol))
+            FAIL("operations.md's row for id %u does not name `%s`",
+                 shmb_log_event_msgid((shmb_event)i),
+                 shmb_log_event_name((shmb_event)i));
+    }
+done:
+    if (f != NULL)
+        fclose(f);
+    return TEST_RESULT;
+}
