@@ -78,7 +78,7 @@ int shmb_log_event_parse(const char *line, shmb_event *ev, const char **fields)
 unsigned shmb_log_fields_pid(const char *fields)
 {
     const char *p = fields;
-    unsigned long v = 0;
+    uint64_t v = 0;
 
     /* A field starts the text or follows a space; a quoted reason could
      * hold " pid=", but reasons come after pid= in every event that has
@@ -90,9 +90,10 @@ unsigned shmb_log_fields_pid(const char *fields)
     }
     if (p == NULL)
         return 0;
-    for (p += 4; *p >= '0' && *p <= '9' && v <= 0xffffffffUL; p++)
-        v = v * 10 + (unsigned long)(*p - '0');
-    return v <= 0xffffffffUL ? (unsigned)v : 0;
+    /* 64 bits: unsigned long is 32 on Windows, and a pid is at most 32. */
+    for (p += 4; *p >= '0' && *p <= '9' && v <= 0xffffffffu; p++)
+        v = v * 10 + (uint64_t)(*p - '0');
+    return v <= 0xffffffffu ? (unsigned)v : 0;
 }
 
 static int log_wanted(const shmb_logger *lg, shmb_log_level level)
