@@ -52,6 +52,7 @@ static int strlist_copy(shmb_strlist *dst, const shmb_strlist *src)
 #define CAP_CLIENTS 0
 #define UNLIMITED ((uint64_t)1 << 50) /* 1 PiB: "unlimited enough" */
 #define GIB ((uint64_t)1 << 30)
+#define MIB ((uint64_t)1 << 20)
 
 typedef struct limit_row {
     const char *key; /* also the field's name */
@@ -93,6 +94,8 @@ static const limit_row limit_rows[] = {
     LIMIT(commit_per_user, 1, UNLIMITED, 2 * GIB),
     SUBLIMIT(commit_per_principal, 1, UNLIMITED, 2 * GIB, commit_per_user),
     LIMIT(commit_total, 1, UNLIMITED, 4 * GIB),
+    LIMIT(log_max_bytes, 65536, UNLIMITED, 16 * MIB),
+    LIMIT(log_keep, 1, 100, 5),
 };
 #define LIMIT_ROWS (sizeof(limit_rows) / sizeof(limit_rows[0]))
 

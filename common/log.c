@@ -2,13 +2,26 @@
 /* log.c - formats structured log lines for a caller-supplied sink. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "shmb_log.h"
 
 #define LINE_MAX_BYTES 1024
 
 static const char *const event_names[SHMB_EV_COUNT_] = {
-#define SHMB_XX(suffix, name) name,
+#define SHMB_XX(suffix, name, id, flags) name,
+    SHMB_LOG_EVENT_MAP(SHMB_XX)
+#undef SHMB_XX
+};
+
+static const unsigned short event_msgids[SHMB_EV_COUNT_] = {
+#define SHMB_XX(suffix, name, id, flags) id,
+    SHMB_LOG_EVENT_MAP(SHMB_XX)
+#undef SHMB_XX
+};
+
+static const unsigned char event_flags[SHMB_EV_COUNT_] = {
+#define SHMB_XX(suffix, name, id, flags) flags,
     SHMB_LOG_EVENT_MAP(SHMB_XX)
 #undef SHMB_XX
 };
@@ -30,6 +43,57 @@ const char *shmb_log_level_name(shmb_log_level level)
 const char *shmb_log_event_name(shmb_event ev)
 {
     return (unsigned)ev < SHMB_EV_COUNT_ ? event_names[ev] : "unknown";
+}
+
+unsigned shmb_log_event_msgid(shmb_event ev)
+{
+    return (unsigned)ev < SHMB_EV_COUNT_ ? event_msgids[ev] : SHMB_MSG_GENERIC;
+}
+
+unsigned shmb_log_event_flags(shmb_event ev)
+{
+    return (unsigned)ev < SHMB_EV_COUNT_ ? event_flags[ev] : 0;
+}
+
+int shmb_log_event_parse(const char *line, shmb_event *ev, const char **fields)
+{
+    size_t n;
+    int i;
+
+    if (strncmp(line, "event=", 6) != 0)
+        return 0;
+    line += 6;
+    n = strcspn(line, " ");
+    for (i = 0; i < SHMB_EV_COUNT_; i++) {
+        if (strlen(event_names[i]) == n && memcmp(event_names[i], line, n) == 0)
+            break;
+    }
+    if (i == SHMB_EV_COUNT_)
+        return 0;
+    *ev = (shmb_event)i;
+    *fields = line[n] == ' ' ? line + n + 1 : line + n;
+    return 1;
+}
+
+unsigned shmb_log_fields_pid(const char *fields)
+{
+    const char *p = fields;
+    uint64_t v = 0;
+
+    /* A field starts the text or follows a space; a quoted reason could
+     * hold " pid=", but reasons come after pid= in every event that has
+     * both, so the first match is the real one. */
+    while ((p = strstr(p, "pid=")) != NULL) {
+        if (p == fields || p[-1] == ' ')
+            break;
+        p += 4;
+    }
+    if (p == NULL)
+        return 0;
+    /* 64 bits: unsigned long is 32 on Windows, and a pid is at most 32. */
+    for (p += 4; *p >= '0' && *p <= '9' && v <= 0xffffffffu; p++)
+        v = v * 10 + (uint64_t)(*p - '0');
+    return v <= 0xffffffffu ? (unsigned)v : 0;
 }
 
 static int log_wanted(const shmb_logger *lg, shmb_log_level level)
@@ -69,4 +133,133 @@ void shmb_log_event(const shmb_logger *lg, shmb_log_level level, shmb_event ev,
         va_end(ap);
     }
     lg->sink(lg->ctx, level, line);
+}
+
+/* ---- rate limit ------------------------------------------------------- */
+
+void shmb_log_limiter_init(shmb_log_limiter *lim, uint32_t per_key,
+                           uint32_t total, uint64_t window_ms)
+{
+    memset(lim, 0, sizeof(*lim));
+    lim->per_key = per_key;
+    lim->total = total;
+    lim->window_ms = window_ms;
+}
+
+/* The key's slot; else a free one; else the one whose window began
+ * first (its pending count is handed back for a summary). */
+static shmb_log_limit_slot *limiter_slot(shmb_log_limiter *lim, uint64_t key,
+                                         uint64_t *evicted_key,
+                                         uint32_t *evicted_n)
+{
+    shmb_log_limit_slot *free_slot = NULL, *oldest = NULL;
+    size_t i;
+
+    for (i = 0; i < SHMB_LOG_LIMIT_SLOTS; i++) {
+        shmb_log_limit_slot *s = &lim->slot[i];
+        if (s->used && s->key == key)
+            return s;
+        if (!s->used) {
+            if (free_slot == NULL)
+                free_slot = s;
+        } else if (oldest == NULL || s->since_ms < oldest->since_ms) {
+            oldest = s;
+        }
+    }
+    if (free_slot == NULL) {
+        free_slot = oldest;
+        *evicted_key = oldest->key;
+        *evicted_n = oldest->suppressed;
+    }
+    memset(free_slot, 0, sizeof(*free_slot));
+    free_slot->used = 1;
+    free_slot->key = key;
+    return free_slot;
+}
+
+int shmb_log_limiter_admit(shmb_log_limiter *lim, uint64_t key, uint64_t now_ms,
+                           uint32_t *suppressed, uint64_t *evicted_key,
+                           uint32_t *evicted_n)
+{
+    shmb_log_limit_slot *s;
+    int fresh;
+
+    *suppressed = 0;
+    *evicted_key = 0;
+    *evicted_n = 0;
+    s = limiter_slot(lim, key, evicted_key, evicted_n);
+    fresh = s->count == 0;
+    if (fresh || now_ms - s->since_ms >= lim->window_ms) {
+        s->since_ms = now_ms;
+        s->count = 0;
+    }
+    if (now_ms - lim->total_since_ms >= lim->window_ms ||
+        lim->total_count == 0) {
+        lim->total_since_ms = now_ms;
+        lim->total_count = 0;
+    }
+    if (s->count >= lim->per_key || lim->total_count >= lim->total) {
+        if (s->suppressed < UINT32_MAX)
+            s->suppressed++;
+        /* A key that was never admitted keeps its window open from now. */
+        if (s->count == 0)
+            s->count = lim->per_key;
+        return 0;
+    }
+    s->count++;
+    lim->total_count++;
+    *suppressed = s->suppressed;
+    s->suppressed = 0;
+    return 1;
+}
+
+int shmb_log_limiter_pending(shmb_log_limiter *lim, size_t *iter, uint64_t *key,
+                             uint32_t *n)
+{
+    while (*iter < SHMB_LOG_LIMIT_SLOTS) {
+        shmb_log_limit_slot *s = &lim->slot[(*iter)++];
+        if (s->used && s->suppressed > 0) {
+            *key = s->key;
+            *n = s->suppressed;
+            s->suppressed = 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- rotation --------------------------------------------------------- */
+
+int shmb_log_rotate_due(uint64_t size, size_t add, uint64_t max_bytes)
+{
+    if (size == 0)
+        return 0;
+    return size >= max_bytes || (uint64_t)add > max_bytes - size;
+}
+
+int shmb_log_rotated_name(const char *path, unsigned i, char *out, size_t cap)
+{
+    int n = i == 0 ? snprintf(out, cap, "%s", path)
+                   : snprintf(out, cap, "%s.%u", path, i);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+int shmb_log_rotate(const char *path, unsigned keep,
+                    int (*step)(void *ctx, const char *from, const char *to),
+                    void *ctx)
+{
+    char from[1100], to[1100];
+    unsigned i;
+    int rc;
+
+    if (shmb_log_rotated_name(path, keep, to, sizeof(to)) != 0)
+        return -1;
+    rc = step(ctx, to, NULL);
+    for (i = keep; rc == 0 && i > 0; i--) {
+        if (shmb_log_rotated_name(path, i - 1, from, sizeof(from)) != 0 ||
+            shmb_log_rotated_name(path, i, to, sizeof(to)) != 0)
+            return -1;
+        rc = step(ctx, from, to);
+    }
+    return rc;
 }

@@ -173,6 +173,11 @@ typedef struct plat_log plat_log;
 int plat_log_open(const char *service_name, const char *path, int console,
                   plat_log **out, char *why, size_t whycap);
 
+/* From the configuration (limits.log_max_bytes, log_keep): the log file
+ * is rotated once it would pass max_bytes, keeping `keep` old files
+ * (path.1 newest). Until called, the file is never rotated. */
+void plat_log_rotation(plat_log *log, uint64_t max_bytes, unsigned keep);
+
 /* A shmb_log_sink over plat_log_open's result; safe from any thread. */
 void plat_log_write(void *log, shmb_log_level level, const char *line);
 

@@ -240,6 +240,8 @@ static void on_reload(uv_async_t *a)
     /* The broker owns the rules and limits; the server reads its limits
      * from there, so this is the one place a reload lands. */
     (void)broker_reconfigure(s->b, &fresh);
+    plat_log_rotation(s->sink, fresh.limits.log_max_bytes,
+                      fresh.limits.log_keep);
     shmb_config_free(&fresh);
 }
 
@@ -310,6 +312,8 @@ static int service_prepare(service *s)
             fprintf(stderr, "shmbroker: %s\n", why);
         return -1;
     }
+    plat_log_rotation(s->sink, s->cfg.limits.log_max_bytes,
+                      s->cfg.limits.log_keep);
     shmb_log_event(&s->log, SHMB_LOG_INFO, SHMB_EV_CONFIG_LOADED,
                    "source=\"%s\"", why);
     if (s->opt.pipe[0] != '\0')

@@ -39,6 +39,8 @@ typedef struct shmb_limits {
     uint64_t commit_per_principal;  /* committed bytes one principal created */
     uint64_t commit_per_user;       /* the same over a user's principals */
     uint64_t commit_total;          /* committed bytes of all regions */
+    uint64_t log_max_bytes;         /* the --log file rotates at this size */
+    uint32_t log_keep;              /* rotated log files kept */
 } shmb_limits;
 
 typedef struct shmb_strlist {

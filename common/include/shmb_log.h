@@ -7,6 +7,9 @@
 #ifndef SHMB_LOG_H
 #define SHMB_LOG_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 typedef enum shmb_log_level {
     SHMB_LOG_ERROR = 0,
     SHMB_LOG_WARN = 1,
@@ -39,41 +42,59 @@ void shmb_logf(const shmb_logger *lg, shmb_log_level level, const char *fmt,
 
 const char *shmb_log_level_name(shmb_log_level level);
 
-/* Every event a log line can name: XX(suffix, name). Tests and operators
- * grep for "event=NAME", so a name here is a contract: add rows, never
- * rename one. */
+/* How an event reaches the Event Log (the file and the console get every
+ * line the level lets through):
+ *   SHMB_EVF_FILE   warnings and errors only (the default);
+ *   SHMB_EVF_ALWAYS also at info level (start, stop, reloads, denials);
+ *   SHMB_EVF_CLIENT a client can cause it at will: rate-limited per event
+ *                   and client process (see shmb_log_limiter). */
+#define SHMB_EVF_FILE 0u
+#define SHMB_EVF_ALWAYS 1u
+#define SHMB_EVF_CLIENT 2u
+
+/* Event Log message id of a line that names no event (its text is %1). */
+#define SHMB_MSG_GENERIC 1
+
+/* Every event a log line can name: XX(suffix, name, message id, flags).
+ * Tests and operators grep for "event=NAME" and filter the Event Log by
+ * id, so a name and an id here are a contract: add rows, never rename one
+ * or change its id. Each id has a message in service/messages.mc. */
 #define SHMB_LOG_EVENT_MAP(XX)                                                 \
-    XX(BAD_FRAME, "bad_frame")                                                 \
-    XX(CONFIG_INVALID, "config_invalid")                                       \
-    XX(CONFIG_LOADED, "config_loaded")                                         \
-    XX(CONFIG_RELOADED, "config_reloaded")                                     \
-    XX(CONNECT, "connect")                                                     \
-    XX(CONNECT_REFUSED, "connect_refused")                                     \
-    XX(CREATE, "create")                                                       \
-    XX(DELETE, "delete")                                                       \
-    XX(DISCONNECT, "disconnect")                                               \
-    XX(FRAME_TIMEOUT, "frame_timeout")                                         \
-    XX(GRANT, "grant")                                                         \
-    XX(HELLO, "hello")                                                         \
-    XX(HELLO_TIMEOUT, "hello_timeout")                                         \
-    XX(IDENTITY, "identity")                                                   \
-    XX(PIPE_INSTANCE_FAILED, "pipe_instance_failed")                           \
-    XX(REFUSED, "refused")                                                     \
-    XX(REGION_DRAINED, "region_drained")                                       \
-    XX(REGION_FREED, "region_freed")                                           \
-    XX(RELOAD_FAILED, "reload_failed")                                         \
-    XX(RELOAD_PARTIAL, "reload_partial")                                       \
-    XX(START_FAILED, "start_failed")                                           \
-    XX(STARTED, "started")                                                     \
-    XX(STOPPED, "stopped")                                                     \
-    XX(STOPPING, "stopping")                                                   \
-    XX(UNDELIVERED, "undelivered")                                             \
-    XX(WRITE_TIMEOUT, "write_timeout")
+    XX(BAD_FRAME, "bad_frame", 301, SHMB_EVF_CLIENT)                           \
+    XX(CONFIG_INVALID, "config_invalid", 110, SHMB_EVF_ALWAYS)                 \
+    XX(CONFIG_LOADED, "config_loaded", 111, SHMB_EVF_ALWAYS)                   \
+    XX(CONFIG_RELOADED, "config_reloaded", 112, SHMB_EVF_ALWAYS)               \
+    XX(CONNECT, "connect", 200, SHMB_EVF_FILE)                                 \
+    XX(CONNECT_REFUSED, "connect_refused", 300,                                \
+       SHMB_EVF_ALWAYS | SHMB_EVF_CLIENT)                                      \
+    XX(CREATE, "create", 210, SHMB_EVF_FILE)                                   \
+    XX(DELETE, "delete", 211, SHMB_EVF_FILE)                                   \
+    XX(DISCONNECT, "disconnect", 201, SHMB_EVF_FILE)                           \
+    XX(FRAME_TIMEOUT, "frame_timeout", 303, SHMB_EVF_CLIENT)                   \
+    XX(GRANT, "grant", 212, SHMB_EVF_FILE)                                     \
+    XX(HELLO, "hello", 202, SHMB_EVF_FILE)                                     \
+    XX(HELLO_TIMEOUT, "hello_timeout", 302, SHMB_EVF_CLIENT)                   \
+    XX(IDENTITY, "identity", 203, SHMB_EVF_FILE)                               \
+    XX(PIPE_INSTANCE_FAILED, "pipe_instance_failed", 120, SHMB_EVF_FILE)       \
+    XX(REFUSED, "refused", 310, SHMB_EVF_ALWAYS | SHMB_EVF_CLIENT)             \
+    XX(REGION_DRAINED, "region_drained", 213, SHMB_EVF_FILE)                   \
+    XX(REGION_FREED, "region_freed", 214, SHMB_EVF_FILE)                       \
+    XX(RELOAD_FAILED, "reload_failed", 113, SHMB_EVF_ALWAYS)                   \
+    XX(RELOAD_PARTIAL, "reload_partial", 114, SHMB_EVF_ALWAYS)                 \
+    XX(START_FAILED, "start_failed", 103, SHMB_EVF_ALWAYS)                     \
+    XX(STARTED, "started", 100, SHMB_EVF_ALWAYS)                               \
+    XX(STOPPED, "stopped", 102, SHMB_EVF_ALWAYS)                               \
+    XX(STOPPING, "stopping", 101, SHMB_EVF_ALWAYS)                             \
+    XX(UNDELIVERED, "undelivered", 305, SHMB_EVF_CLIENT)                       \
+    XX(WRITE_TIMEOUT, "write_timeout", 304, SHMB_EVF_CLIENT)                   \
+    XX(LOG_FILE_FAILED, "log_file_failed", 130, SHMB_EVF_ALWAYS)               \
+    XX(LOG_ROTATE_FAILED, "log_rotate_failed", 131, SHMB_EVF_ALWAYS)           \
+    XX(LOG_SUPPRESSED, "log_suppressed", 132, SHMB_EVF_ALWAYS)
 
 /* The type is shmb_event rather than shmb_log_event: that name is the
  * function below, and C gives typedefs and functions one namespace. */
 typedef enum shmb_event {
-#define SHMB_XX(suffix, name) SHMB_EV_##suffix,
+#define SHMB_XX(suffix, name, id, flags) SHMB_EV_##suffix,
     SHMB_LOG_EVENT_MAP(SHMB_XX)
 #undef SHMB_XX
         SHMB_EV_COUNT_
@@ -81,6 +102,18 @@ typedef enum shmb_event {
 
 /* "grant" for SHMB_EV_GRANT; "unknown" if out of range. */
 const char *shmb_log_event_name(shmb_event ev);
+/* The event's Event Log message id; SHMB_MSG_GENERIC if out of range. */
+unsigned shmb_log_event_msgid(shmb_event ev);
+/* The event's SHMB_EVF_* flags; 0 if out of range. */
+unsigned shmb_log_event_flags(shmb_event ev);
+
+/* Reads back a line made by shmb_log_event: "event=NAME[ fields]". Returns
+ * 1 with *ev and *fields (the text after "event=NAME ", or "") when NAME is
+ * an event, else 0 (a shmb_logf line, or an unknown name). */
+int shmb_log_event_parse(const char *line, shmb_event *ev, const char **fields);
+
+/* The pid=N field of a line's fields; 0 if there is none. */
+unsigned shmb_log_fields_pid(const char *fields);
 
 /* Logs "event=NAME" followed by a space and `fmt`'s fields, e.g.
  *   shmb_log_event(lg, SHMB_LOG_INFO, SHMB_EV_GRANT, "region=%s", name);
@@ -88,5 +121,75 @@ const char *shmb_log_event_name(shmb_event ev);
  * -Wformat-zero-length refuses an empty format). */
 void shmb_log_event(const shmb_logger *lg, shmb_log_level level, shmb_event ev,
                     const char *fmt, ...) SHMB_PRINTF(4, 5);
+
+/* ---- rate limit of client-caused events ------------------------------
+ *
+ * A client can make the service log a denial, a bad frame or a timeout as
+ * often as it likes. The Event Log is shared with the whole system, so
+ * those events are admitted per key (the service uses event and client
+ * pid) at most `per_key` times per window, and at most `total` times per
+ * window over all keys; the rest are counted, and the count is reported
+ * ("suppressed=K") with the key's next admitted event, or when its slot is
+ * reused, or when the log closes. Portable and clock-free: the caller
+ * passes the time. */
+
+#define SHMB_LOG_LIMIT_SLOTS 64
+
+typedef struct shmb_log_limit_slot {
+    uint64_t key;
+    uint64_t since_ms;   /* start of this key's window */
+    uint32_t count;      /* admitted in this window */
+    uint32_t suppressed; /* not admitted since last reported */
+    int used;
+} shmb_log_limit_slot;
+
+typedef struct shmb_log_limiter {
+    uint32_t per_key, total;
+    uint64_t window_ms;
+    uint64_t total_since_ms;
+    uint32_t total_count;
+    shmb_log_limit_slot slot[SHMB_LOG_LIMIT_SLOTS];
+} shmb_log_limiter;
+
+void shmb_log_limiter_init(shmb_log_limiter *lim, uint32_t per_key,
+                           uint32_t total, uint64_t window_ms);
+
+/* Returns 1 to report this event, with *suppressed = how many of this key's
+ * events were held back since it was last reported (say so with it), or 0
+ * to drop it (counted). When a slot had to be reused and its old key had
+ * suppressed events, *evicted_n > 0 and *evicted_key name them: report a
+ * summary for them. */
+int shmb_log_limiter_admit(shmb_log_limiter *lim, uint64_t key, uint64_t now_ms,
+                           uint32_t *suppressed, uint64_t *evicted_key,
+                           uint32_t *evicted_n);
+
+/* Walks the keys that have suppressed events not yet reported (for a
+ * summary at close), clearing them: start with *iter = 0; returns 0 when
+ * there are no more. */
+int shmb_log_limiter_pending(shmb_log_limiter *lim, size_t *iter, uint64_t *key,
+                             uint32_t *n);
+
+/* ---- size-based rotation of a log file --------------------------------
+ *
+ * "shmbroker.log" grows to max_bytes; then it is renamed ".1", ".1"
+ * becomes ".2" and so on, the oldest of `keep` dropped, and a fresh file
+ * is opened. The arithmetic and the names are here; the file system calls
+ * are the platform's (`step`). */
+
+/* 1 when a line of `add` bytes should go to a fresh file: the file already
+ * holds something (a line longer than max_bytes still gets written) and
+ * size + add would pass max_bytes. */
+int shmb_log_rotate_due(uint64_t size, size_t add, uint64_t max_bytes);
+
+/* `path` for i = 0, "path.i" otherwise. -1 if it does not fit in cap. */
+int shmb_log_rotated_name(const char *path, unsigned i, char *out, size_t cap);
+
+/* Calls step(ctx, from, to) for each move, oldest first: "path.keep" is
+ * removed (to = NULL), "path.(i-1)" moved to "path.i" for i = keep .. 1.
+ * A step's failure (non-zero) stops the walk and is returned. keep 0
+ * removes path itself. */
+int shmb_log_rotate(const char *path, unsigned keep,
+                    int (*step)(void *ctx, const char *from, const char *to),
+                    void *ctx);
 
 #endif

@@ -167,6 +167,13 @@ void plat_log_write(void *log, shmb_log_level level, const char *line)
         g_chan.reloads++;
 }
 
+void plat_log_rotation(plat_log *log, uint64_t max_bytes, unsigned keep)
+{
+    (void)log;
+    (void)max_bytes;
+    (void)keep;
+}
+
 void plat_log_close(plat_log *log)
 {
     (void)log;

@@ -518,6 +518,9 @@ int test_config_limits(void)
         {"commit_per_user", "1125899906842625", "1 to 1125899906842624"},
         {"commit_per_principal", "1125899906842625", "1 to 1125899906842624"},
         {"commit_total", "1125899906842625", "1 to 1125899906842624"},
+        {"log_max_bytes", "65535", "65536 to 1125899906842624"},
+        {"log_keep", "101", "1 to 100"},
+        {"log_keep", "0", "1 to 100"},
     };
     shmb_config cfg = {0};
     char err[SHMB_CONFIG_ERR_MAX], text[256], want[256];
@@ -538,6 +541,15 @@ int test_config_limits(void)
     CHECK_INT(cfg.limits.regions_per_user, 256);
     CHECK_INT(cfg.limits.regions_per_principal, 256);
     CHECK_INT(cfg.limits.commit_per_principal, 2ull << 30);
+    CHECK_INT(cfg.limits.log_max_bytes, 16ull << 20);
+    CHECK_INT(cfg.limits.log_keep, 5);
+    shmb_config_free(&cfg);
+    CHECK_INT(parse_text("{\"limits\": {\"log_max_bytes\": 65536, "
+                         "\"log_keep\": 100}}",
+                         &cfg, err, sizeof(err)),
+              SHMB_OK);
+    CHECK_INT(cfg.limits.log_max_bytes, 65536);
+    CHECK_INT(cfg.limits.log_keep, 100);
     shmb_config_free(&cfg);
     /* A per-principal sub-limit left out follows its per-user limit (so a
      * file that raised the user's limit is not cut down by a default)... */
@@ -588,7 +600,8 @@ int test_config_limits(void)
                    "write_timeout_ms, max_regions, "
                    "max_region_size, regions_per_client, regions_per_user, "
                    "regions_per_principal, commit_per_client, "
-                   "commit_per_user, commit_per_principal, commit_total)");
+                   "commit_per_user, commit_per_principal, commit_total, "
+                   "log_max_bytes, log_keep)");
 done:
     shmb_config_free(&cfg);
     return TEST_RESULT;

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+/* test_eventlog.c - the Event Log message table linked into shmbroker.exe
+ * (service/messages.mc) and the log file's rotation (log_win.c). Wine's
+ * ReportEvent stores nothing, so what can be tested is that every event id
+ * formats from the executable, as Event Viewer would format it. */
+#include <windows.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "platform.h"
+
+/* The built service, as the test environment names it (SHMB_BROKER_EXE). */
+static HMODULE load_broker(char *path, size_t cap)
+{
+    const char *exe = getenv("SHMB_BROKER_EXE");
+    char *p;
+
+    if (exe == NULL || strlen(exe) >= cap)
+        return NULL;
+    snprintf(path, cap, "%s", exe);
+    for (p = path; *p != '\0'; p++) {
+        if (*p == '/')
+            *p = '\\';
+    }
+    return LoadLibraryExA(
+        path, NULL, LOAD_LIBRARY_AS_DATAFILE | LOAD_LIBRARY_AS_IMAGE_RESOURCE);
+}
+
+/* The message `id` with insert %1, as Event Viewer builds it; 0 if none. */
+static int format_event(HMODULE mod, DWORD id, const char *insert, char *out,
+                        DWORD cap)
+{
+    DWORD_PTR args[1];
+    args[0] = (DWORD_PTR)insert;
+    return FormatMessageA(FORMAT_MESSAGE_FROM_HMODULE |
+                              FORMAT_MESSAGE_ARGUMENT_ARRAY,
+                          mod, id, MAKELANGID(LANG_ENGLISH, SUBLANG_ENGLISH_US),
+                          out, cap, (va_list *)args) > 0;
+}
+
+int test_eventlog_messages_format(void)
+{
+    char path[MAX_PATH * 2], text[4096], insert[128];
+    HMODULE mod = NULL;
+    int i;
+
+    mod = load_broker(path, sizeof(path));
+    CHECK(mod != NULL);
+    for (i = 0; i < SHMB_EV_COUNT_; i++) {
+        unsigned id = shmb_log_event_msgid((shmb_event)i);
+        snprintf(insert, sizeof(insert),
+                 "pid=4242 code=access_denied reason=\"sample %s\"",
+                 shmb_log_event_name((shmb_event)i));
+        if (!format_event(mod, id, insert, text, sizeof(text)))
+            FAIL("event %s (id %u) has no message in %s: error %lu",
+                 shmb_log_event_name((shmb_event)i), id, path,
+                 (unsigned long)GetLastError());
+        if (strstr(text, insert) == NULL)
+            FAIL("event %s (id %u) drops its insert: \"%s\"",
+                 shmb_log_event_name((shmb_event)i), id, text);
+        /* A sentence for the reader besides the details. */
+        CHECK(strlen(text) > strlen(insert) + 20);
+        CHECK(strstr(text, "%") == NULL);
+    }
+    /* A line that names no event is shown as it is. */
+    CHECK(
+        format_event(mod, SHMB_MSG_GENERIC, "plain line", text, sizeof(text)));
+    CHECK(strncmp(text, "plain line", 10) == 0);
+    /* The check above can fail: an id with no message does not format. */
+    CHECK(!format_event(mod, 4999, "x", text, sizeof(text)));
+done:
+    if (mod != NULL)
+        FreeLibrary(mod);
+    return TEST_RESULT;
+}
+
+static int file_text(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    if (f == NULL)
+        return -1;
+    n = fread(out, 1, cap - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    return (int)n;
+}
+
+/* The line number of the first and last "line=N" in text; 0 if none. */
+static void line_range(const char *text, int *first, int *last)
+{
+    const char *p = text;
+    *first = *last = 0;
+    while ((p = strstr(p, "line=")) != NULL) {
+        int n = atoi(p + 5);
+        if (*first == 0)
+            *first = n;
+        *last = n;
+        p += 5;
+    }
+}
+
+int test_log_file_rotates(void)
+{
+    char tmp[MAX_PATH], dir[MAX_PATH * 2], path[MAX_PATH * 2];
+    char name[MAX_PATH * 2], why[512], line[128];
+    static char text[8192];
+    plat_log *log = NULL;
+    int i, k, first[3] = {0}, last[3] = {0};
+
+    GetTempPathA(MAX_PATH, tmp);
+    snprintf(dir, sizeof(dir), "%sshmb-rotate-%lu", tmp,
+             (unsigned long)GetCurrentProcessId());
+    CreateDirectoryA(dir, NULL);
+    snprintf(path, sizeof(path), "%s\\broker.log", dir);
+    CHECK_INT(plat_log_open("shmb-test", path, 0, &log, why, sizeof(why)),
+              SHMB_OK);
+    /* Before the configuration says, nothing rotates. */
+    for (i = 1; i <= 20; i++) {
+        snprintf(line, sizeof(line), "event=connect line=%d pad=%060d", i, 0);
+        plat_log_write(log, SHMB_LOG_INFO, line);
+    }
+    plat_log_rotation(log, 1000, 2);
+    for (; i <= 80; i++) {
+        snprintf(line, sizeof(line), "event=connect line=%d pad=%060d", i, 0);
+        plat_log_write(log, SHMB_LOG_INFO, line);
+    }
+    plat_log_close(log);
+    log = NULL;
+    for (k = 0; k < 3; k++) {
+        int n;
+        snprintf(name, sizeof(name), k == 0 ? "%s" : "%s.%d", path, k);
+        n = file_text(name, text, sizeof(text));
+        if (n < 0)
+            FAIL("%s is missing", name);
+        CHECK(n <= 1000);
+        line_range(text, &first[k], &last[k]);
+    }
+    snprintf(name, sizeof(name), "%s.3", path);
+    CHECK(file_text(name, text, sizeof(text)) < 0); /* keep = 2 */
+    /* Newest in the file itself, then .1, then .2; no line lost between. */
+    CHECK_INT(last[0], 80);
+    CHECK_INT(first[0], last[1] + 1);
+    CHECK_INT(first[1], last[2] + 1);
+done:
+    plat_log_close(log);
+    for (k = 0; k <= 3; k++) {
+        snprintf(name, sizeof(name), k == 0 ? "%s" : "%s.%d", path, k);
+        DeleteFileA(name);
+    }
+    snprintf(name, sizeof(name), "%s\\config.json", dir);
+    DeleteFileA(name);
+    RemoveDirectoryA(dir);
+    return TEST_RESULT;
+}
