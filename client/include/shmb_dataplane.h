@@ -61,8 +61,8 @@ typedef struct shmb_wait_ops {
  * waits on it) and SHMB_RING_BELL_ROOM (the consumer rings it after taking
  * a record, the producer waits on it), so its region needs 2; a snapshot
  * uses SHMB_SNAPSHOT_BELL_NEW (the writer rings it after publishing).
- * Doorbells are auto-reset events: one SetEvent releases one waiter, or
- * stays set until the next wait if none waits. A ring's bells have one
+ * Doorbells are auto-reset events: ringing one releases one waiter, or
+ * it stays set until the next wait if none waits. A ring's bells have one
  * waiter each; a snapshot's has one per sleeping reader, so one publish
  * wakes one of them and the others wake at their timeout - readers wait
  * in bounded slices (docs/dataplane.md, "Doorbells"). */
