@@ -17,6 +17,9 @@ static void bell_wait(void *ctx, uint32_t timeout_ms)
 {
     const shmb_doorbell_ctx *d = ctx;
 
+    /* A caller's UINT32_MAX is a long timeout, never INFINITE. */
+    if (timeout_ms == INFINITE)
+        timeout_ms = INFINITE - 1;
     if (d->wait_event == 0) {
         Sleep(timeout_ms);
         return;

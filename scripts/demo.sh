@@ -4,8 +4,9 @@
 # builds the Windows binaries, prepares a private Wine prefix, installs the
 # broker as a service with sc.exe, and runs two processes that share memory
 # through it: a writer (read-write grant) and a reader (read-only grant,
-# whose write attempt the kernel refuses). Then stops and deletes the
-# service. Everything stays inside build/windows.
+# whose write attempt the kernel refuses); then the data-plane examples (a
+# shmb_ring producer and consumer, a shmb_snapshot telemetry writer and a
+# read-only reader). Then stops and deletes the service. Everything stays inside build/windows.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -59,7 +60,15 @@ echo "  writer: creates 'demo/hello' with a read-write grant and keeps a counter
 echo "  reader: asks for read-write (the policy says no, and why), opens it read-only,"
 echo "          reads, then tries to map it for writing"
 echo
-bash tests/wine/demo-run.sh "$bin/client/shmb_demo.exe" demo/hello | sed 's/^/    /'
+echo "  then the data plane, two processes each (docs/dataplane.md):"
+echo "  ring:      users/<your SID>/demo-ring (the 'own-namespace' rule), 2 doorbells;"
+echo "             the producer sleeps on 'room' when full, the consumer on 'data'"
+echo "  telemetry: telemetry/counters (declared in the config; administrators write,"
+echo "             everyone reads read-only); a config region has no doorbells, so"
+echo "             the reader looks again every 200 ms"
+echo
+bash tests/wine/demo-run.sh "$bin/client/shmb_demo.exe" demo/hello "$bin/examples" telemetry/counters |
+    sed 's/^/    /'
 
 say "4. The writer has exited: its 'client' region went with it"
 show "shmbctl stat demo/hello"

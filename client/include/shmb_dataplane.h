@@ -60,7 +60,12 @@ typedef struct shmb_wait_ops {
  * SHMB_RING_BELL_DATA (the producer rings it after writing, the consumer
  * waits on it) and SHMB_RING_BELL_ROOM (the consumer rings it after taking
  * a record, the producer waits on it), so its region needs 2; a snapshot
- * uses SHMB_SNAPSHOT_BELL_NEW (the writer rings it after publishing). */
+ * uses SHMB_SNAPSHOT_BELL_NEW (the writer rings it after publishing).
+ * Doorbells are auto-reset events: ringing one releases one waiter, or
+ * it stays set until the next wait if none waits. A ring's bells have one
+ * waiter each; a snapshot's has one per sleeping reader, so one publish
+ * wakes one of them and the others wake at their timeout - readers wait
+ * in bounded slices (docs/dataplane.md, "Doorbells"). */
 #define SHMB_RING_BELL_DATA 0u
 #define SHMB_RING_BELL_ROOM 1u
 #define SHMB_SNAPSHOT_BELL_NEW 0u
@@ -200,7 +205,9 @@ SHMB_API int shmb_snapshot_read(const shmb_snapshot *s, void *buf,
                                 size_t buf_size, size_t *len, uint64_t *seq);
 
 /* Reader: waits up to timeout_ms until the sequence differs from `seen`
- * (a value newer than the one read). SHMB_OK or SHMB_E_TIMEOUT. */
+ * (a value newer than the one read). SHMB_OK or SHMB_E_TIMEOUT. With
+ * several readers on one doorbell a publish may wake another reader
+ * instead: keep timeout_ms to the delay you accept, and loop. */
 SHMB_API int shmb_snapshot_wait(const shmb_snapshot *s, uint64_t seen,
                                 uint32_t timeout_ms);
 

@@ -6,7 +6,9 @@
 # find_package(shmbroker) and built, the consumer built again from
 # `pkg-config shmbroker` alone, and the programs run under Wine
 # against the installed test service: the producer leaves a message, both
-# consumers read it, the second deletes the region.
+# consumers read it, the second deletes the region; then the data-plane
+# pairs, each side its own process: ring producer and consumer (every
+# message in order, checksums agree), telemetry writer and two readers.
 set -euo pipefail
 src=$1
 build=$2
@@ -81,4 +83,40 @@ run "$work/examples/shmb_consumer.exe" "$region" || rc=$?
 if [ "$rc" != 1 ] || ! grep -q "not_found" "$work/out"; then
     fail "the region outlived --delete"
 fi
+
+echo "== ring producer and consumer, two processes"
+ring="it/package/ring-$$"
+wine "$work/examples/shmb_ring_producer.exe" "$ring" 2000 </dev/null >"$work/producer.out" 2>&1 &
+ppid_=$!
+rc=0
+run "$work/examples/shmb_ring_consumer.exe" "$ring" || rc=$?
+wait "$ppid_" || { cat "$work/producer.out"; fail "ring producer"; }
+cat "$work/producer.out"
+[ "$rc" = 0 ] || fail "ring consumer (exit $rc)"
+sum=$(sed -n 's/.*sent 2000 messages, [0-9]* payload bytes, checksum \([0-9a-f]*\).*/\1/p' "$work/producer.out")
+[ -n "$sum" ] || fail "the ring producer did not report its checksum"
+grep -q "received 2000 messages in order, [0-9]* payload bytes, checksum $sum, all verified" "$work/out" ||
+    fail "the ring consumer did not receive what the producer sent"
+
+echo "== telemetry writer and two read-only readers"
+tele="it/package/telemetry-$$"
+wine "$work/examples/shmb_telemetry_writer.exe" "$tele" 100 30 </dev/null >"$work/writer.out" 2>&1 &
+wpid_=$!
+pids=()
+for i in 1 2; do
+    wine "$work/examples/shmb_telemetry_reader.exe" "$tele" </dev/null >"$work/reader$i.out" 2>&1 &
+    pids+=($!)
+done
+wait "$wpid_" || { cat "$work/writer.out"; fail "telemetry writer"; }
+cat "$work/writer.out"
+for i in 1 2; do
+    rc=0
+    wait "${pids[$((i - 1))]}" || rc=$?
+    cat "$work/reader$i.out"
+    [ "$rc" = 0 ] || fail "telemetry reader $i (exit $rc)"
+    grep -q "open with a ro grant, 1 doorbell" "$work/reader$i.out" || fail "reader $i: not a read-only grant with its doorbell"
+    grep -q "ringing the doorbell ourselves: refused (error 5)" "$work/reader$i.out" ||
+        fail "reader $i: a read-only grant's doorbell could be rung"
+    grep -q "samples, every one intact" "$work/reader$i.out" || fail "reader $i did not follow to the last sample"
+done
 echo "PASS"

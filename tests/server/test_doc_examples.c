@@ -20,8 +20,9 @@
  * "client_id" (numbers) and of "server" (the product's version).
  * Connections are opened on first use, as the same user (ME), in order.
  *
- * A second test holds docs/client.md to client/include/shmb.h: every
- * declaration of the header appears in the document, word for word.
+ * A second test holds docs/client.md to client/include/shmb.h and
+ * shmb_dataplane.h: every declaration of the headers appears in the
+ * document, word for word.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -435,9 +436,11 @@ static char *squeeze(const char *s)
     return out;
 }
 
-int test_server_doc_client_api(void)
+/* Every SHMB_API declaration of `header` appears in `doc`, word for word;
+ * at least `min` of them (so that a walk that finds nothing fails). */
+static void check_api_listed(const char *header, const char *doc, int min)
 {
-    char *h = read_file(SHMB_CLIENT_H), *md = read_file(SHMB_CLIENT_MD);
+    char *h = read_file(header), *md = read_file(doc);
     char *hs = NULL, *mds = NULL, *decl = NULL;
     const char *p, *end;
     int n = 0;
@@ -460,16 +463,24 @@ int test_server_doc_client_api(void)
         decl = dup_range(p, (size_t)(end + 1 - p));
         CHECK(decl != NULL);
         if (strstr(mds, decl) == NULL)
-            ADD_FAILURE("docs/client.md lacks: %s", decl);
+            ADD_FAILURE("%s lacks: %s", doc, decl);
         n++;
     }
-    CHECK(n >= 18); /* the walk found the header's API */
+    CHECK(n >= min); /* the walk found the header's API */
 done:
     free(decl);
     free(hs);
     free(mds);
     free(h);
     free(md);
+}
+
+int test_server_doc_client_api(void)
+{
+    check_api_listed(SHMB_CLIENT_H, SHMB_CLIENT_MD, 18);
+    /* The data plane's calls are listed in client.md too (and explained
+     * in dataplane.md). */
+    check_api_listed(SHMB_DATAPLANE_H, SHMB_CLIENT_MD, 15);
     return TEST_RESULT;
 }
 

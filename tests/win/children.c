@@ -249,12 +249,15 @@ static int child_squat_pipe(void)
 }
 
 int handoff_child_main(int argc, char **argv); /* test_handoff.c */
+int dataplane_child_main(int argc, char **argv); /* test_dataplane.c */
 
 int itest_child_main(int argc, char **argv)
 {
     const char *cmd = argv[1];
     if (strncmp(cmd, "child-handoff-", 14) == 0)
         return handoff_child_main(argc, argv);
+    if (strncmp(cmd, "child-dp-", 9) == 0)
+        return dataplane_child_main(argc, argv);
     if (strcmp(cmd, "child-read") == 0 && argc == 4)
         return child_read(argv[2], argv[3]);
     if (strcmp(cmd, "child-create") == 0 && argc == 4)

@@ -9,6 +9,7 @@
 #include "test-list.h"
 #include "test-list-quota.h"
 #include "test-list-reconnect.h"
+#include "test-list-dataplane.h"
 #undef SHMB_TEST
 
 static const shmb_test tests[] = {
@@ -16,6 +17,7 @@ static const shmb_test tests[] = {
 #include "test-list.h"
 #include "test-list-quota.h"
 #include "test-list-reconnect.h"
+#include "test-list-dataplane.h"
 #undef SHMB_TEST
     {NULL, NULL},
 };

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MPL-2.0
-# demo-run.sh SHMB_DEMO_EXE [REGION]
+# demo-run.sh SHMB_DEMO_EXE [REGION [EXAMPLES_DIR [TELEMETRY_REGION]]]
 # Runs the demo's writer and reader processes against the running service
 # and checks what they report: same bytes, live counter, write refused.
+# With EXAMPLES_DIR (where shmb_ring_producer.exe and friends are) it then
+# runs the data-plane examples, two processes each: a ring producer and
+# consumer in the caller's own namespace (~/demo-ring), and a telemetry
+# writer and reader on TELEMETRY_REGION (default ~/demo-telemetry).
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 demo=$1
 region=${2:-demo/hello}
+examples=${3:-}
+telemetry=${4:-"~/demo-telemetry"}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -29,3 +35,35 @@ grep -q "reader: read \"hello from writer pid $wpid_w\"" "$out/reader" || { echo
 grep -q "asked for rw, broker said access_denied: open rw of '$region' is not allowed: rule 'demo' grants ro only" "$out/reader" || { echo "FAIL: rw not refused with an explanation" >&2; exit 1; }
 grep -q "live: same memory" "$out/reader" || { echo "FAIL: counter did not move" >&2; exit 1; }
 grep -q "refused by the kernel: error 5 (access denied)" "$out/reader" || { echo "FAIL: write not refused with error 5" >&2; exit 1; }
+
+[ -n "$examples" ] || exit 0
+echo
+echo "ring: a producer creates a region with two doorbells and sends 2000 messages;"
+echo "      a consumer in another process checks the order and every checksum"
+wine "$examples/shmb_ring_producer.exe" "~/demo-ring" 2000 </dev/null >"$out/rp" 2>&1 &
+rpid=$!
+rc=0
+wine "$examples/shmb_ring_consumer.exe" "~/demo-ring" </dev/null >"$out/rc" 2>&1 || rc=$?
+wait "$rpid" || { cat "$out/rp" "$out/rc"; echo "FAIL: ring producer failed" >&2; exit 1; }
+cat "$out/rp" "$out/rc"
+[ "$rc" = 0 ] || { echo "FAIL: ring consumer exit $rc" >&2; exit 1; }
+sum=$(sed -n 's/.*sent 2000 messages, [0-9]* payload bytes, checksum \([0-9a-f]*\).*/\1/p' "$out/rp")
+[ -n "$sum" ] && grep -q "received 2000 messages in order, [0-9]* payload bytes, checksum $sum, all verified" "$out/rc" ||
+    { echo "FAIL: the consumer did not receive what the producer sent" >&2; exit 1; }
+
+echo
+echo "snapshot: a writer publishes 60 telemetry samples into '$telemetry';"
+echo "          a reader with a read-only grant follows the latest one"
+wine "$examples/shmb_telemetry_writer.exe" "$telemetry" 60 40 </dev/null >"$out/tw" 2>&1 &
+tpid=$!
+rc=0
+wine "$examples/shmb_telemetry_reader.exe" "$telemetry" </dev/null >"$out/tr" 2>&1 || rc=$?
+wait "$tpid" || { cat "$out/tw" "$out/tr"; echo "FAIL: telemetry writer failed" >&2; exit 1; }
+cat "$out/tw" "$out/tr"
+[ "$rc" = 0 ] || { echo "FAIL: telemetry reader exit $rc" >&2; exit 1; }
+grep -q "open with a ro grant" "$out/tr" || { echo "FAIL: the reader's grant is not read-only" >&2; exit 1; }
+if grep -q "1 doorbell" "$out/tr"; then
+    grep -q "ringing the doorbell ourselves: refused (error 5)" "$out/tr" ||
+        { echo "FAIL: a read-only grant's doorbell could be rung" >&2; exit 1; }
+fi
+grep -q "samples, every one intact" "$out/tr" || { echo "FAIL: the reader did not follow to the last sample" >&2; exit 1; }
