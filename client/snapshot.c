@@ -199,6 +199,12 @@ int shmb_snapshot_wait(const shmb_snapshot *s, uint64_t seen,
         spent = s->ops.now_ms(s->ops.ctx) - start;
         if (spent >= timeout_ms)
             return SHMB_E_TIMEOUT;
-        s->ops.wait(s->ops.ctx, (uint32_t)(timeout_ms - spent));
+        /* In slices: with several readers on one auto-reset doorbell, a
+         * publish wakes only one of them; the others see the new sequence
+         * at the end of their slice, not of their whole timeout. */
+        spent = timeout_ms - spent;
+        s->ops.wait(s->ops.ctx, spent < SHMB_SNAPSHOT_WAIT_SLICE_MS
+                                    ? (uint32_t)spent
+                                    : SHMB_SNAPSHOT_WAIT_SLICE_MS);
     }
 }

@@ -64,8 +64,8 @@ typedef struct shmb_wait_ops {
  * Doorbells are auto-reset events: ringing one releases one waiter, or
  * it stays set until the next wait if none waits. A ring's bells have one
  * waiter each; a snapshot's has one per sleeping reader, so one publish
- * wakes one of them and the others wake at their timeout - readers wait
- * in bounded slices (docs/dataplane.md, "Doorbells"). */
+ * wakes one of them and shmb_snapshot_wait lets the others see it within
+ * SHMB_SNAPSHOT_WAIT_SLICE_MS (docs/dataplane.md, "Doorbells"). */
 #define SHMB_RING_BELL_DATA 0u
 #define SHMB_RING_BELL_ROOM 1u
 #define SHMB_SNAPSHOT_BELL_NEW 0u
@@ -165,6 +165,9 @@ SHMB_API int shmb_ring_read(shmb_ring *r, void *buf, size_t buf_size,
 /* How often a reader copies again when the writer changed the value under
  * it, before it gives up with SHMB_E_BUSY. */
 #define SHMB_SNAPSHOT_RETRIES 64
+/* The longest single sleep of shmb_snapshot_wait before it looks at the
+ * sequence again. */
+#define SHMB_SNAPSHOT_WAIT_SLICE_MS 10u
 
 typedef struct shmb_snapshot {
     unsigned char *hdr; /* the writer's (read-write) view */
@@ -205,9 +208,10 @@ SHMB_API int shmb_snapshot_read(const shmb_snapshot *s, void *buf,
                                 size_t buf_size, size_t *len, uint64_t *seq);
 
 /* Reader: waits up to timeout_ms until the sequence differs from `seen`
- * (a value newer than the one read). SHMB_OK or SHMB_E_TIMEOUT. With
- * several readers on one doorbell a publish may wake another reader
- * instead: keep timeout_ms to the delay you accept, and loop. */
+ * (a value newer than the one read). SHMB_OK or SHMB_E_TIMEOUT. It sleeps
+ * on the doorbell at most SHMB_SNAPSHOT_WAIT_SLICE_MS at a time and looks
+ * again: with several readers on one doorbell a publish wakes one of them,
+ * and the others return within one slice. */
 SHMB_API int shmb_snapshot_wait(const shmb_snapshot *s, uint64_t seen,
                                 uint32_t timeout_ms);
 

@@ -234,3 +234,51 @@ done:
     dp_free(mem);
     return TEST_RESULT;
 }
+
+/* A clock that moves only by what the reader asked to sleep. */
+typedef struct virtual_wait {
+    uint64_t now;
+    uint32_t longest;
+    unsigned waits;
+} virtual_wait;
+
+static void vw_wait(void *ctx, uint32_t timeout_ms)
+{
+    virtual_wait *v = ctx;
+    v->waits++;
+    if (timeout_ms > v->longest)
+        v->longest = timeout_ms;
+    v->now += timeout_ms;
+}
+
+static void vw_wake(void *ctx)
+{
+    (void)ctx;
+}
+
+static uint64_t vw_now(void *ctx)
+{
+    return ((virtual_wait *)ctx)->now;
+}
+
+int test_snapshot_wait_in_slices(void)
+{
+    size_t size = shmb_snapshot_footprint(64);
+    unsigned char *mem = dp_alloc(size);
+    virtual_wait v = {0, 0, 0};
+    shmb_wait_ops ops = {vw_wait, vw_wake, vw_now, &v};
+    shmb_snapshot r;
+
+    CHECK(mem != NULL);
+    CHECK_INT(shmb_snapshot_format(mem, size, 64), SHMB_OK);
+    CHECK_INT(shmb_snapshot_attach_reader(&r, mem, size, &ops), SHMB_OK);
+    /* A reader whose wake-up went to another reader: it must look again
+     * every slice, not sleep out its whole timeout. */
+    CHECK_INT(shmb_snapshot_wait(&r, 0, 1000), SHMB_E_TIMEOUT);
+    CHECK(v.longest <= SHMB_SNAPSHOT_WAIT_SLICE_MS);
+    CHECK(v.waits >= 1000 / SHMB_SNAPSHOT_WAIT_SLICE_MS);
+    CHECK(v.now >= 1000 && v.now < 1000 + SHMB_SNAPSHOT_WAIT_SLICE_MS);
+done:
+    dp_free(mem);
+    return TEST_RESULT;
+}
