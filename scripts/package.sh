@@ -66,7 +66,8 @@ msi=$out/shmbroker-$version-x64.msi
 # The Event Log reads EventMessageFile only as REG_EXPAND_SZ ("#%" in the
 # Registry table, spelled out in the .wxs for want of wixl support): a
 # wixl that learns to add the prefix itself would double it.
-msiinfo export "$msi" Registry | grep -q $'\tEventMessageFile\t#%\\[#shmbroker.exe\\]\t' ||
+reg=$(msiinfo export "$msi" Registry)
+grep -q $'\tEventMessageFile\t#%\\[#shmbroker.exe\\]\t' <<<"$reg" ||
     die "$msi: EventMessageFile is not exactly REG_EXPAND_SZ [#shmbroker.exe]"
 echo "package: $msi"
 
