@@ -34,23 +34,35 @@
 #include "util_win.h"
 
 /* Inheritable, so config.json and the log get the same ACEs. */
-#define DATA_DIR_SDDL "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+#define DATA_DIR_DACL "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
 
-/* Creates `dir` with the data folder's descriptor; 1, or 0 with
- * GetLastError (ERROR_ALREADY_EXISTS if anything is at the path). */
-static int create_private_dir(const WCHAR *dir)
+static int create_dir_sd(const WCHAR *dir, const char *sddl)
 {
     SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, FALSE};
     DWORD err;
     BOOL ok;
 
-    if (!win_sd_owned(DATA_DIR_SDDL, &sa.lpSecurityDescriptor))
+    if (!win_sd_owned(sddl, &sa.lpSecurityDescriptor))
         return 0;
     ok = CreateDirectoryW(dir, &sa);
     err = GetLastError();
     LocalFree(sa.lpSecurityDescriptor);
     SetLastError(err);
     return ok ? 1 : 0;
+}
+
+/* Creates `dir` with the data folder's descriptor; 1, or 0 with
+ * GetLastError (ERROR_ALREADY_EXISTS if anything is at the path). Owned by
+ * Administrators, as install.cmd does, so that the service trusts a folder
+ * an administrator made by hand with --init-data too; a token that cannot
+ * name that owner (not elevated) gets its own account as the owner. */
+static int create_private_dir(const WCHAR *dir)
+{
+    if (create_dir_sd(dir, "O:BA" DATA_DIR_DACL))
+        return 1;
+    if (GetLastError() != ERROR_INVALID_OWNER)
+        return 0;
+    return create_dir_sd(dir, DATA_DIR_DACL);
 }
 
 /* 1 if the service would trust the existing folder holding `cfg` (the file
