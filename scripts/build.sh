@@ -3,8 +3,9 @@
 # scripts/build.sh [native|asan|fuzz|windows|windows-x86]...
 #
 # Installs what is missing on a Debian 12 machine (compilers, Wine, CMake,
-# Ninja, the native libuv/cJSON dev packages), builds libuv and cJSON for
-# MinGW from Debian's source packages (cached), then configures and builds
+# Ninja, the native libuv/cJSON dev packages, wixl/msitools and zip for
+# scripts/package.sh), builds libuv and cJSON for MinGW from Debian's
+# source packages (cached), then configures and builds
 # the given presets (default: native asan fuzz windows; windows-x86 is the
 # 32-bit client library and shmbctl, with cJSON for i686), quietly: the logs
 # are build/apt.log and build/.{configure,build}-<preset>.log.
@@ -27,7 +28,7 @@ apt_ensure cmake ninja-build gcc clang libclang-rt-14-dev pkg-config \
     libcjson-dev libuv1-dev \
     gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev \
     gcc-mingw-w64-i686 binutils-mingw-w64-i686 mingw-w64-i686-dev \
-    wine wine64
+    wine wine64 wixl msitools zip
 
 for p in "${presets[@]}"; do
     if [ "$p" = windows ]; then

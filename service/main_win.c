@@ -6,6 +6,7 @@
  *
  *   shmbroker.exe [options]            run under the SCM (sc start)
  *   shmbroker.exe --console [options]  run in the foreground; Ctrl+C stops
+ *   shmbroker.exe --init-data          make the data folder (installers)
  *
  * Options are read from the process command line in both modes (the SCM
  * starts the binPath command line), so ServiceMain needs no globals for
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datadir_win.h"
 #include "platform.h"
 #include "scm_win.h"
 #include "sddl_win.h"
@@ -56,6 +58,18 @@ done:
     free(argv);
     LocalFree(wargv);
     return rc;
+}
+
+/* 1 if the command line is exactly "shmbroker.exe --init-data": an
+ * installer's step, kept out of the service's options because it takes
+ * none of them (the data folder is always the default one). */
+static int is_init_data(void)
+{
+    int argc = 0, yes;
+    LPWSTR *wargv = CommandLineToArgvW(GetCommandLineW(), &argc);
+    yes = wargv != NULL && argc == 2 && wcscmp(wargv[1], L"--init-data") == 0;
+    LocalFree(wargv);
+    return yes;
 }
 
 /* ---- --check-config -------------------------------------------------- */
@@ -189,6 +203,8 @@ int main(void)
     };
     service_options opt;
 
+    if (is_init_data())
+        return win_data_dir_init(stdout) == 0 ? 0 : 1;
     if (parse_command_line(&opt) != 0)
         return 2;
     if (opt.help) {
