@@ -170,9 +170,29 @@ rem sc.exe's arguments go through SCARGS: "=" splits a call's arguments.
 set SCARGS=%NAME% "Hands shared memory sections to sandboxed and low-integrity processes with exactly the access its policy grants."
 call :sc_step description "sc description"
 if errorlevel 1 exit /b 1
+rem Wine's sc failure exits 0 and stores nothing; the SCM keeps the actions
+rem in the service's FailureActions value, so that is what is checked.
 set "SCARGS=%NAME% reset= 86400 actions= restart/5000/restart/5000//"
-call :sc_step failure "sc failure, restart after 5 s twice, reset after a day"
-if errorlevel 1 exit /b 1
+set "LABEL=sc failure, restart after 5 s twice, reset after a day"
+sc.exe failure %SCARGS% >"%OUT%" 2>&1
+if errorlevel 1 (
+  type "%OUT%" 1>&2
+  del "%OUT%" 2>nul
+  echo install: %LABEL% failed 1>&2
+  exit /b 1
+)
+del "%OUT%" 2>nul
+reg query "HKLM\SYSTEM\CurrentControlSet\Services\%NAME%" /v FailureActions >nul 2>&1
+if not errorlevel 1 goto failure_done
+if not defined WINE (
+  echo install: %LABEL%: sc reported success but no FailureActions were stored 1>&2
+  exit /b 1
+)
+echo install: %LABEL%: not supported by this system
+goto failure_end
+:failure_done
+echo install: %LABEL%: done
+:failure_end
 rem A per-service SID lets the config name NT SERVICE\shmbroker.
 set "SCARGS=%NAME% unrestricted"
 call :sc_step sidtype "sc sidtype unrestricted"

@@ -293,8 +293,21 @@ if ($Mode -eq 'install') {
 
 Invoke-ScStep 'description' 'sc description' @($Name,
     'Hands shared memory sections to sandboxed and low-integrity processes with exactly the access its policy grants.')
-Invoke-ScStep 'failure' 'sc failure, restart after 5 s twice, reset after a day' @($Name,
-    'reset=', '86400', 'actions=', 'restart/5000/restart/5000//')
+# Wine's sc failure exits 0 and stores nothing; the SCM keeps the actions in
+# the service's FailureActions value, so that is what is checked.
+$label = 'sc failure, restart after 5 s twice, reset after a day'
+$r = Invoke-Tool 'sc.exe' @('failure', $Name, 'reset=', '86400', 'actions=', 'restart/5000/restart/5000//')
+if ($r.Rc -ne 0) {
+    [Console]::Error.WriteLine($r.Out)
+    Die "$label failed"
+}
+if ((Invoke-Tool 'reg.exe' @('query', "HKLM\SYSTEM\CurrentControlSet\Services\$Name", '/v', 'FailureActions')).Rc -eq 0) {
+    Say "${label}: done"
+} elseif ($script:Wine) {
+    Say "${label}: not supported by this system"
+} else {
+    Die "${label}: sc reported success but no FailureActions were stored"
+}
 # A per-service SID lets the config name NT SERVICE\shmbroker.
 Invoke-ScStep 'sidtype' 'sc sidtype unrestricted' @($Name, 'unrestricted')
 $r1 = Invoke-Tool 'reg.exe' @('add', $EvKey, '/v', 'EventMessageFile', '/t', 'REG_EXPAND_SZ', '/d', "$Dest\shmbroker.exe", '/f')

@@ -107,7 +107,7 @@ says "install: copied the binaries to C:\\Program Files\\shmbroker"
 says "install: wrote the default config C:\\ProgramData\\shmbroker\\config.json"
 says "install: created the service shmbroker (automatic start, LocalSystem)"
 says "install: sc description: done"
-says "install: sc failure, restart after 5 s twice, reset after a day: done"
+says "install: sc failure, restart after 5 s twice, reset after a day: not supported by this system"
 # The known Wine gaps, reported as such (shared/WINE.md).
 says "install: sc sidtype unrestricted: not supported by this system"
 says "/setowner *S-1-5-32-544: not supported by this system"
@@ -192,6 +192,18 @@ says "install: shmbroker installed in C:\\Program Files\\shmbroker and RUNNING"
 cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json" || fail "/keepconfig did not keep the config"
 ls -d "$drive/ProgramData"/shmbroker.old-* >/dev/null || fail "no folder moved aside"
 grant keepconfig
+
+# ---- an upgrade with the data folder gone makes it again, the safe way -------
+wine_q sc stop shmbroker >/dev/null 2>&1 || true
+wait_state shmbroker STOPPED 30 || fail "did not stop"
+rm -rf "$pd"
+run install.cmd
+[ "$rc" = 0 ] || fail "upgrade without a data folder: exit $rc"
+says "install: created C:\\ProgramData\\shmbroker with the ACL this system gave it"
+says "install: wrote the default config C:\\ProgramData\\shmbroker\\config.json"
+says "install: shmbroker upgraded in C:\\Program Files\\shmbroker and RUNNING"
+cmp -s "$installer/config.example.json" "$pd/config.json" || fail "default config not written again"
+grant recreate
 
 # ---- uninstall /purge, then once more: nothing left to do --------------------
 run uninstall.cmd /purge
