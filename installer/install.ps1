@@ -92,7 +92,7 @@ function Invoke-ScStep([string]$verb, [string]$label, [string[]]$argv) {
         return
     }
     [Console]::Error.WriteLine($r.Out)
-    Die "$label failed (exit code $($r.Rc))"
+    Die "$label failed, exit code $($r.Rc)"
 }
 
 # icacls, then read the ACL back. Wine's icacls is a stub: it exits 0,
