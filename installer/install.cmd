@@ -1,120 +1,433 @@
 @echo off
 rem SPDX-License-Identifier: MPL-2.0
-rem install.cmd - install shmbroker as a LocalSystem service (run elevated).
+rem install.cmd - install or upgrade shmbroker as a LocalSystem service
+rem (run elevated). install.ps1 does exactly the same, step for step, with
+rem the same messages and exit codes: change both together.
 rem
 rem   install.cmd [BINDIR] [/keepconfig]
 rem
 rem BINDIR holds shmbroker.exe (default: the folder of this script, then
-rem ..\bin). /keepconfig carries the rules of a previous config over (see
-rem below); without it the previous folder is only moved aside. Copies it to %ProgramFiles%\shmbroker, makes a fresh data folder
-rem %ProgramData%\shmbroker (anything already there is moved aside, see
-rem below), creates the service with
-rem sc.exe, sets its description and recovery actions (restart after 5 s,
-rem twice; reset after a day), and starts it. Every step that fails stops the
-rem script with its exit code, so a partial install is visible.
-setlocal
+rem ..\bin). The binaries go to %ProgramFiles%\shmbroker, the data folder
+rem (config and log) is %ProgramData%\shmbroker.
+rem
+rem Fresh install (no service named shmbroker): the data folder must not
+rem exist - whatever is at its path (a folder someone else made, a junction,
+rem a link) is refused, never reused; /keepconfig instead moves it aside and
+rem carries its config.json over if the service would trust it where it
+rem lies. The service is created (automatic start, LocalSystem), with its
+rem description, recovery actions (restart after 5 s, twice; reset after a
+rem day), an unrestricted service SID, and its Event Log source, then
+rem started; the script waits for RUNNING.
+rem
+rem Upgrade (the service exists and %ProgramFiles%\shmbroker\shmbroker.exe
+rem too): stop, replace the binaries, start. The config is kept as it is;
+rem the default one is written only if there is none.
+rem
+rem Every failing step stops the script with a non-zero exit code, so a
+rem partial install is visible. The one exception: a step this system does
+rem not implement (Wine: sc sidtype, icacls), identified exactly, is
+rem reported as "not supported by this system" and skipped.
+rem Exit codes: 0 done, 1 a step failed, 2 shmbroker.exe not found,
+rem 5 not elevated.
+rem
+rem Written for Wine's cmd.exe as well as Windows': no "&&" or "||" (Wine
+rem runs what follows either way), no findstr (Wine's always matches), and
+rem ERRORLEVEL reset with "call :reset" before a built-in command is
+rem checked (built-ins may leave an older error in place when they succeed).
+setlocal EnableExtensions
 set "SRC=%~1"
 set "KEEP="
-if /i "%~1"=="/keepconfig" (set "SRC=" & set "KEEP=1")
+set "ASIDE="
+set "ACL_SKIPPED="
+if /i "%~1"=="/keepconfig" set "SRC="
+if /i "%~1"=="/keepconfig" set "KEEP=1"
 if /i "%~2"=="/keepconfig" set "KEEP=1"
 if "%SRC%"=="" set "SRC=%~dp0"
+if "%SRC:~-1%"=="\" set "SRC=%SRC:~0,-1%"
 if not exist "%SRC%\shmbroker.exe" set "SRC=%~dp0..\bin"
 if not exist "%SRC%\shmbroker.exe" (
   echo install: shmbroker.exe not found in "%SRC%" 1>&2
   exit /b 2
 )
+set "NAME=shmbroker"
 set "DEST=%ProgramFiles%\shmbroker"
 set "DATA=%ProgramData%\shmbroker"
+set "EVKEY=HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\shmbroker"
+set "OUT=%TEMP%\shmbroker-install-%RANDOM%%RANDOM%.txt"
 
-net session >nul 2>&1 || (echo install: run this from an elevated prompt 1>&2 & exit /b 5)
-
-sc.exe query shmbroker >nul 2>&1 && (
-  echo install: a service named shmbroker exists; run uninstall.cmd first 1>&2
+rem A 32-bit prompt on 64-bit Windows would see the x86 Program Files.
+if defined PROCESSOR_ARCHITEW6432 (
+  echo install: run this from a 64-bit command prompt 1>&2
   exit /b 1
 )
+net session >nul 2>&1
+if errorlevel 1 (
+  echo install: run this from an elevated prompt 1>&2
+  exit /b 5
+)
 
-if not exist "%DEST%" mkdir "%DEST%" || exit /b 1
-copy /y "%SRC%\shmbroker.exe" "%DEST%\" >nul || exit /b 1
-if exist "%SRC%\shmbctl.exe" copy /y "%SRC%\shmbctl.exe" "%DEST%\" >nul
+rem Wine implements some verbs as stubs; only these, and only there, may be
+rem skipped (shared/WINE.md lists them).
+set "WINE="
+reg query "HKLM\Software\Wine" >nul 2>&1
+if not errorlevel 1 set "WINE=1"
 
-rem ---- the data folder (docs/security.md, "Round two: the Windows backend")
-rem It holds the policy. Users may create folders in %ProgramData%, so
-rem whatever is already at its path - a folder someone made before this
-rem install with rules of their own, a junction or a symbolic link to
-rem somewhere else, even a dangling one - is never reused and never has its
-rem owner or ACL "fixed": it is renamed aside. The new folder is made in
-rem %DEST% (only administrators can write there), given its owner and a
-rem protected DACL, filled, and only then moved into place, so at no moment
-rem can a user write into it or hold a handle opened for writing in it.
+set "MODE=install"
+sc.exe query %NAME% >nul 2>&1
+if not errorlevel 1 set "MODE=upgrade"
+if "%MODE%"=="install" goto fresh
+if not exist "%DEST%\shmbroker.exe" (
+  echo install: a service named %NAME% exists but %DEST%\shmbroker.exe does not; run uninstall.cmd first 1>&2
+  exit /b 1
+)
+goto upgrade
+
+rem ---- fresh install -----------------------------------------------------
+rem The data folder holds the policy. Users may create folders in
+rem %ProgramData%, so anything already at its path - a folder made before
+rem this install with rules of its own, a junction or a link, even a
+rem dangling one - is never reused and never has its owner or ACL "fixed".
+:fresh
+call :present
+if errorlevel 1 goto fresh_files
+if not defined KEEP (
+  echo install: %DATA% already exists; a fresh install does not reuse it. Move it away ^(or run uninstall.cmd /purge^), or run install.cmd /keepconfig to move it aside and keep its config 1>&2
+  exit /b 1
+)
 set "STAMP=%RANDOM%%RANDOM%"
 set "ASIDE=%ProgramData%\shmbroker.old-%STAMP%"
-set "STAGE=%DEST%\data.new-%STAMP%"
-call :present && (
-  ren "%DATA%" "shmbroker.old-%STAMP%" || (
-    echo install: cannot move the existing %DATA% aside; remove it and run this again 1>&2
-    exit /b 1
-  )
-  echo install: moved the existing %DATA% aside to %ASIDE%
-)
-call :present && (
-  echo install: %DATA% exists again: someone is creating it during the install 1>&2
+call :reset
+ren "%DATA%" "shmbroker.old-%STAMP%"
+if errorlevel 1 goto aside_failed
+call :present
+if not errorlevel 1 goto aside_failed
+echo install: moved the existing %DATA% aside to %ASIDE%
+goto fresh_files
+:aside_failed
+echo install: cannot move the existing %DATA% aside; remove it and run this again 1>&2
+exit /b 1
+
+:fresh_files
+if exist "%DEST%\" goto fresh_copy
+call :reset
+mkdir "%DEST%"
+if not exist "%DEST%\" (
+  echo install: cannot create %DEST% 1>&2
   exit /b 1
 )
-
-mkdir "%STAGE%" || exit /b 1
-icacls "%STAGE%" /setowner *S-1-5-32-544 >nul || goto staging_failed
-rem Nobody else may even read it: the log names every region, user and process.
-icacls "%STAGE%" /inheritance:r /grant:r "*S-1-5-18:(OI)(CI)F" "*S-1-5-32-544:(OI)(CI)F" >nul || goto staging_failed
-rem A previous config is carried over only when the administrator asks for
-rem it (/keepconfig) and the service itself would have trusted it where it
-rem was (file and folder owned and writable by administrators only, no
-rem reparse point): --check-config judges exactly that. Never by default: an
-rem older installer "fixed" the owner of whatever it found, so a planted
-rem file can look like an administrator's.
-set "CARRIED="
-if exist "%ASIDE%\config.json" if not defined KEEP (
-  echo install: the previous config was moved to %ASIDE%\config.json and is NOT used; review it and copy its rules by hand ^(or install with /keepconfig^)
-)
-if exist "%ASIDE%\config.json" if defined KEEP (
-  "%DEST%\shmbroker.exe" --check-config --config "%ASIDE%\config.json" >nul 2>&1 && (
-    copy /y "%ASIDE%\config.json" "%STAGE%\config.json" >nul || goto staging_failed
-    set "CARRIED=1"
-    echo install: kept the rules of the previous %DATA%\config.json
-  ) || (
-    echo install: NOT keeping %ASIDE%\config.json: the service would not trust it ^(check it, then copy its rules by hand^)
-  )
-)
-if not defined CARRIED if exist "%~dp0config.example.json" (
-  copy /y "%~dp0config.example.json" "%STAGE%\config.json" >nul || goto staging_failed
-)
-if exist "%STAGE%\config.json" (
-  icacls "%STAGE%\config.json" /setowner *S-1-5-32-544 >nul || goto staging_failed
-)
-move "%STAGE%" "%DATA%" >nul || goto staging_failed
-rem Had someone created %DATA% between the check and the move, ours would
-rem now be inside theirs: refuse (the service would refuse their folder too).
-if exist "%DATA%\data.new-%STAMP%\" (
-  echo install: %DATA% was created by someone else during the install; remove it and run this again 1>&2
+:fresh_copy
+call :copy_binaries
+if errorlevel 1 exit /b 1
+call :make_data
+if errorlevel 1 exit /b 1
+rem The config path is explicit: under Wine the service's %ProgramData% is
+rem not the one this script sees, and it must read the file written here.
+sc.exe create %NAME% binPath= "\"%DEST%\shmbroker.exe\" --config \"%DATA%\config.json\" --log \"%DATA%\shmbroker.log\"" start= auto obj= LocalSystem DisplayName= "Shared memory broker" >"%OUT%" 2>&1
+if errorlevel 1 (
+  type "%OUT%" 1>&2
+  del "%OUT%" 2>nul
+  echo install: sc create failed 1>&2
   exit /b 1
 )
+del "%OUT%" 2>nul
+echo install: created the service %NAME% ^(automatic start, LocalSystem^)
+goto configure
 
-sc.exe create shmbroker binPath= "\"%DEST%\shmbroker.exe\" --log \"%DATA%\shmbroker.log\"" start= auto obj= LocalSystem DisplayName= "Shared memory broker" || exit /b 1
-sc.exe description shmbroker "Hands shared memory sections to sandboxed and low-integrity processes with exactly the access its policy grants." || exit /b 1
-sc.exe failure shmbroker reset= 86400 actions= restart/5000/restart/5000// || exit /b 1
+rem ---- upgrade in place --------------------------------------------------
+:upgrade
+echo install: %NAME% is installed in %DEST%: upgrading in place
+call :stop_service
+if errorlevel 1 exit /b 1
+call :copy_binaries
+if errorlevel 1 exit /b 1
+rem The folder this script made is kept as it is. Should it be gone, it is
+rem made again the safe way; if something else now stands at its path, stop.
+call :present
+if not errorlevel 1 goto upgrade_data
+call :make_data
+if errorlevel 1 exit /b 1
+goto configure
+:upgrade_data
+call :is_link
+if not errorlevel 1 (
+  echo install: %DATA% is a junction or a link; remove it and run this again 1>&2
+  exit /b 1
+)
+if not exist "%DATA%\" (
+  echo install: %DATA% is not a folder; remove it and run this again 1>&2
+  exit /b 1
+)
+if not exist "%DATA%\config.json" goto upgrade_config
+echo install: kept %DATA%\config.json
+goto configure
+:upgrade_config
+call :default_config "%DATA%"
+if errorlevel 1 exit /b 1
+
+rem ---- both: service settings, event source, start -----------------------
+:configure
+rem sc.exe's arguments go through SCARGS: "=" splits a call's arguments.
+set SCARGS=%NAME% "Hands shared memory sections to sandboxed and low-integrity processes with exactly the access its policy grants."
+call :sc_step description "sc description"
+if errorlevel 1 exit /b 1
+rem Wine's sc failure exits 0 and stores nothing; the SCM keeps the actions
+rem in the service's FailureActions value, so that is what is checked.
+set "SCARGS=%NAME% reset= 86400 actions= restart/5000/restart/5000//"
+set "LABEL=sc failure, restart after 5 s twice, reset after a day"
+sc.exe failure %SCARGS% >"%OUT%" 2>&1
+if errorlevel 1 (
+  type "%OUT%" 1>&2
+  del "%OUT%" 2>nul
+  echo install: %LABEL% failed 1>&2
+  exit /b 1
+)
+del "%OUT%" 2>nul
+reg query "HKLM\SYSTEM\CurrentControlSet\Services\%NAME%" /v FailureActions >nul 2>&1
+if not errorlevel 1 goto failure_done
+if not defined WINE (
+  echo install: %LABEL%: sc reported success but no FailureActions were stored 1>&2
+  exit /b 1
+)
+echo install: %LABEL%: not supported by this system
+goto failure_end
+:failure_done
+echo install: %LABEL%: done
+:failure_end
 rem A per-service SID lets the config name NT SERVICE\shmbroker.
-sc.exe sidtype shmbroker unrestricted || exit /b 1
-sc.exe start shmbroker || exit /b 1
-echo install: shmbroker installed in %DEST% and started
+set "SCARGS=%NAME% unrestricted"
+call :sc_step sidtype "sc sidtype unrestricted"
+if errorlevel 1 exit /b 1
+reg add "%EVKEY%" /v EventMessageFile /t REG_EXPAND_SZ /d "%DEST%\shmbroker.exe" /f >nul 2>&1
+if errorlevel 1 goto eventlog_failed
+reg add "%EVKEY%" /v TypesSupported /t REG_DWORD /d 7 /f >nul 2>&1
+if errorlevel 1 goto eventlog_failed
+echo install: registered the Event Log source %NAME%
+sc.exe start %NAME% >"%OUT%" 2>&1
+if errorlevel 1 (
+  type "%OUT%" 1>&2
+  del "%OUT%" 2>nul
+  echo install: sc start failed; see %DATA%\shmbroker.log and the Application event log 1>&2
+  exit /b 1
+)
+del "%OUT%" 2>nul
+call :wait_state RUNNING
+if errorlevel 1 (
+  echo install: %NAME% did not reach RUNNING within 30 s; see %DATA%\shmbroker.log and the Application event log 1>&2
+  exit /b 1
+)
+if "%MODE%"=="upgrade" (
+  echo install: shmbroker upgraded in %DEST% and RUNNING
+) else (
+  echo install: shmbroker installed in %DEST% and RUNNING
+)
+exit /b 0
+:eventlog_failed
+echo install: cannot register the Event Log source %EVKEY% 1>&2
+exit /b 1
+
+rem ---- subroutines -------------------------------------------------------
+
+:reset
 exit /b 0
 
 rem :present - exit code 0 if anything named shmbroker is in %ProgramData%:
 rem a folder, a file, a junction or a symbolic link (dangling ones too, which
 rem "if exist" does not see).
 :present
-dir /a /b "%ProgramData%" 2>nul | findstr /x /i /c:"shmbroker" >nul
-exit /b %ERRORLEVEL%
+set "FOUND="
+for /f "delims=" %%n in ('dir /a /b "%ProgramData%" 2^>nul') do if /i "%%n"=="shmbroker" set "FOUND=1"
+if defined FOUND exit /b 0
+exit /b 1
 
+rem :is_link - exit code 0 if %ProgramData%\shmbroker is a reparse point.
+:is_link
+set "FOUND="
+for /f "delims=" %%n in ('dir /a:l /b "%ProgramData%" 2^>nul') do if /i "%%n"=="shmbroker" set "FOUND=1"
+if defined FOUND exit /b 0
+exit /b 1
+
+rem :copy_one FILE - copies SRC\FILE over DEST\FILE, checked byte for byte.
+:copy_one
+call :reset
+copy /y "%SRC%\%~1" "%DEST%\%~1" >nul 2>&1
+if errorlevel 1 goto copy_failed
+fc /b "%SRC%\%~1" "%DEST%\%~1" >nul 2>&1
+if errorlevel 1 goto copy_failed
+exit /b 0
+:copy_failed
+echo install: cannot copy %~1 to %DEST% 1>&2
+exit /b 1
+
+:copy_binaries
+call :copy_one shmbroker.exe
+if errorlevel 1 exit /b 1
+if not exist "%SRC%\shmbctl.exe" goto copy_dll
+call :copy_one shmbctl.exe
+if errorlevel 1 exit /b 1
+:copy_dll
+if not exist "%SRC%\shmb.dll" goto copy_example
+call :copy_one shmb.dll
+if errorlevel 1 exit /b 1
+:copy_example
+if exist "%~dp0config.example.json" copy /y "%~dp0config.example.json" "%DEST%\" >nul 2>&1
+echo install: copied the binaries to %DEST%
+exit /b 0
+
+rem :make_data - the data folder is made in %DEST% (only administrators can
+rem write there), given owner Administrators and a protected DACL, filled,
+rem and only then moved into place, so at no moment can a user write into it
+rem or hold a handle opened for writing in it.
+:make_data
+set "STAMP=%RANDOM%%RANDOM%"
+set "STAGE=%DEST%\data.new-%STAMP%"
+call :reset
+mkdir "%STAGE%"
+if not exist "%STAGE%\" goto staging_failed
+call :acl_step "%STAGE%" /setowner *S-1-5-32-544
+if errorlevel 1 goto staging_failed
+rem Nobody else may even read it: the log names every region, user and process.
+call :acl_step "%STAGE%" /inheritance:r /grant:r "*S-1-5-18:(OI)(CI)F" "*S-1-5-32-544:(OI)(CI)F"
+if errorlevel 1 goto staging_failed
+rem A previous config is carried over only when the administrator asks for
+rem it (/keepconfig) and the service itself would have trusted it where it
+rem was (file and folder owned and writable by administrators only, no
+rem reparse point): --check-config judges exactly that. Never by default: an
+rem older installer "fixed" the owner of whatever it found, so a planted
+rem file can look like an administrator's.
+if not defined ASIDE goto make_default
+if not exist "%ASIDE%\config.json" goto make_default
+"%DEST%\shmbroker.exe" --check-config --config "%ASIDE%\config.json" >nul 2>&1
+if not errorlevel 1 goto make_carry
+echo install: NOT keeping %ASIDE%\config.json: the service would not trust it ^(check it, then copy its rules by hand^)
+goto make_default
+:make_carry
+call :reset
+copy /y "%ASIDE%\config.json" "%STAGE%\config.json" >nul 2>&1
+if errorlevel 1 goto staging_failed
+echo install: kept the rules of the previous %DATA%\config.json
+goto make_move
+:make_default
+call :default_config "%STAGE%"
+if errorlevel 1 goto staging_failed
+:make_move
+call :reset
+move "%STAGE%" "%DATA%" >nul 2>&1
+if errorlevel 1 goto staging_failed
+if exist "%STAGE%\" goto staging_failed
+rem Had someone created %DATA% between the check and the move, ours would
+rem now be inside theirs: refuse (the service would refuse their folder too).
+if exist "%DATA%\data.new-%STAMP%\" (
+  echo install: %DATA% was created by someone else during the install; remove it and run this again 1>&2
+  exit /b 1
+)
+if defined ACL_SKIPPED (
+  echo install: created %DATA% with the ACL this system gave it
+) else (
+  echo install: created %DATA% ^(owner Administrators; SYSTEM and Administrators only^)
+)
+exit /b 0
 :staging_failed
 echo install: cannot prepare the data folder in %STAGE% 1>&2
 rmdir /s /q "%STAGE%" 2>nul
 exit /b 1
+
+rem :default_config FOLDER - the example config, owned by Administrators.
+:default_config
+if exist "%~dp0config.example.json" goto default_copy
+echo install: no config.example.json next to install.cmd; the service starts with its built-in defaults
+exit /b 0
+:default_copy
+call :reset
+copy /y "%~dp0config.example.json" "%~1\config.json" >nul 2>&1
+if errorlevel 1 goto default_failed
+if not exist "%~1\config.json" goto default_failed
+call :acl_step "%~1\config.json" /setowner *S-1-5-32-544
+if errorlevel 1 exit /b 1
+echo install: wrote the default config %DATA%\config.json
+exit /b 0
+:default_failed
+echo install: cannot write %~1\config.json 1>&2
+exit /b 1
+
+rem :acl_step PATH ICACLS-ARGS... - icacls, then read the ACL back. Wine's
+rem icacls is a stub: it exits 0, changes nothing and prints nothing, not
+rem even the ACL when asked to show it. That case alone is skipped.
+:acl_step
+icacls %* >"%OUT%" 2>&1
+if errorlevel 1 (
+  type "%OUT%" 1>&2
+  del "%OUT%" 2>nul
+  echo install: icacls %* failed 1>&2
+  exit /b 1
+)
+icacls "%~1" >"%OUT%" 2>&1
+set "SIZE=0"
+for %%s in ("%OUT%") do set "SIZE=%%~zs"
+del "%OUT%" 2>nul
+if not "%SIZE%"=="0" exit /b 0
+if not defined WINE (
+  echo install: icacls shows no ACL for %~1 1>&2
+  exit /b 1
+)
+set "ACL_SKIPPED=1"
+echo install: icacls %*: not supported by this system ^(Wine's icacls changes nothing^); the ACL stays as created
+exit /b 0
+
+rem :sc_step VERB LABEL - sc.exe VERB %SCARGS%. On Wine a verb it does not
+rem implement exits with 1 and prints nothing (real sc.exe always prints
+rem "[SC] ... FAILED n"): that case alone is skipped.
+:sc_step
+set "LABEL=%~2"
+sc.exe %~1 %SCARGS% >"%OUT%" 2>&1
+set "RC=%ERRORLEVEL%"
+set "SIZE=0"
+for %%s in ("%OUT%") do set "SIZE=%%~zs"
+if "%RC%"=="0" goto sc_done
+if not defined WINE goto sc_failed
+if not "%RC%"=="1" goto sc_failed
+if not "%SIZE%"=="0" goto sc_failed
+del "%OUT%" 2>nul
+echo install: %LABEL%: not supported by this system
+exit /b 0
+:sc_done
+del "%OUT%" 2>nul
+echo install: %LABEL%: done
+exit /b 0
+:sc_failed
+type "%OUT%" 1>&2
+del "%OUT%" 2>nul
+echo install: %LABEL% failed, exit code %RC% 1>&2
+exit /b 1
+
+rem :stop_service - stop it (if running) and wait up to 30 s for STOPPED.
+:stop_service
+call :is_state STOPPED
+if not errorlevel 1 exit /b 0
+sc.exe stop %NAME% >nul 2>&1
+call :wait_state STOPPED
+if errorlevel 1 (
+  echo install: %NAME% did not stop within 30 s 1>&2
+  exit /b 1
+)
+echo install: stopped %NAME%
+exit /b 0
+
+rem :is_state STATE - exit code 0 if sc query shows the service in STATE.
+:is_state
+set "STATE="
+for /f "tokens=1,4" %%a in ('sc.exe query %NAME% 2^>nul') do if "%%a"=="STATE" set "STATE=%%b"
+if "%STATE%"=="%~1" exit /b 0
+exit /b 1
+
+rem :wait_state STATE - up to 30 s; "ping -n 2" is the portable 1 s sleep.
+rem A service that falls back to STOPPED while starting has failed.
+:wait_state
+set "TRIES=0"
+:wait_again
+call :is_state %1
+if not errorlevel 1 exit /b 0
+if not "%~1"=="STOPPED" if "%STATE%"=="STOPPED" exit /b 1
+set /a TRIES+=1
+if %TRIES% geq 30 exit /b 1
+ping -n 2 127.0.0.1 >nul
+goto wait_again

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
+# install-scripts.sh INSTALLER_DIR SHMBROKER_EXE SHMBCTL_EXE ACL_SHOW_EXE
+# installer/install.cmd and uninstall.cmd run for real by Wine's cmd.exe, in
+# a fresh prefix of their own (the service they install is the default
+# shmbroker on the default pipe, which the shared prefix's tests use too):
+# refusal of a data folder that already exists, fresh install, a grant
+# through the installed service, upgrade in place keeping a changed config,
+# uninstall keeping the data, reinstall with /keepconfig, uninstall /purge.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/env.sh"
+installer=$1 broker=$2 ctl=$3 aclshow=$4
+# A prefix of our own: never the shared one (env.sh's default).
+export WINEPREFIX="$SHMB_BUILD_DIR/wineprefix-install"
+pkg="$SHMB_BUILD_DIR/install-pkg"
+drive="$WINEPREFIX/drive_c"
+pf="$drive/Program Files/shmbroker"
+pd="$drive/ProgramData/shmbroker"
+evkey='HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\shmbroker'
+out=
+ok=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    [ -n "$out" ] && printf 'last script output:\n%s\n' "$out" >&2
+    exit 1
+}
+cleanup() {
+    wineserver -k </dev/null >/dev/null 2>&1 || true
+    # 700 MB: kept only when a run failed, to look at.
+    [ "$ok" = 1 ] && rm -rf "$WINEPREFIX"
+    return 0
+}
+trap cleanup EXIT
+
+# run SCRIPT [ARGS...]: runs installer/SCRIPT from the package folder with
+# cmd.exe; output in $out, exit code in $rc.
+run() {
+    local script=$1
+    shift
+    rc=0
+    out=$(cd "$pkg" && wine_q cmd /c "$(winepath -w "$pkg/$script")" "$@" 2>&1) || rc=$?
+    out=$(printf '%s' "$out" | tr -d '\r')
+    printf '%s\n' "$out" | sed "s|^|  [$script $*] |"
+}
+says() { printf '%s\n' "$out" | grep -qF -- "$1" || fail "no line \"$1\""; }
+ctl_() { wine_q "C:\\Program Files\\shmbroker\\shmbctl.exe" --service shmbroker "$@"; }
+# grant WHEN: grants through the installed service under the example
+# config: read-only of telemetry/counters (any integrity may read it), and
+# read-write of a region created in the caller's own namespace (Wine's
+# user, S-1-5-21-0-0-0-1000, is not an administrator for the policy).
+grant() {
+    local got region="users/S-1-5-21-0-0-0-1000/install-$1"
+    ctl_ read telemetry/counters >/dev/null || fail "$1: read grant of telemetry/counters refused"
+    ctl_ create "$region" 4096 --persistent >/dev/null || fail "$1: create $region refused"
+    ctl_ write "$region" "install-$1" >/dev/null || fail "$1: write grant refused"
+    got=$(ctl_ read "$region" | tr -d '\r\0') || fail "$1: read grant refused"
+    [ "${got#install-$1}" != "$got" ] || fail "$1: read back \"$got\""
+    echo "grants after $1: ok"
+}
+reg_value() { # KEY VALUE -> "TYPE DATA"
+    wine_q reg query "$1" /v "$2" 2>/dev/null | tr -d '\r' |
+        sed -n "s/^ *$2 *\(REG_[A-Z_]*\) *\(.*\)$/\1 \2/p"
+}
+
+# ---- a fresh prefix --------------------------------------------------------
+wineserver -k </dev/null >/dev/null 2>&1 || true
+rm -rf "$WINEPREFIX"
+wineboot -i </dev/null >"$SHMB_BUILD_DIR/wineboot-install.log" 2>&1 ||
+    { tail -20 "$SHMB_BUILD_DIR/wineboot-install.log" >&2; fail "wineboot -i"; }
+wineserver -k </dev/null >/dev/null 2>&1 || true
+wineserver -w </dev/null >/dev/null 2>&1 || true
+wineserver -p </dev/null >/dev/null 2>&1
+wine wineboot </dev/null >/dev/null 2>&1
+echo "fresh prefix $WINEPREFIX"
+
+# The package as a user unpacks it: binaries, scripts and example config.
+rm -rf "$pkg" && mkdir -p "$pkg"
+cp "$broker" "$ctl" "$installer/install.cmd" "$installer/uninstall.cmd" \
+    "$installer/config.example.json" "$pkg/"
+
+# ---- a data folder that already exists is refused ---------------------------
+mkdir -p "$pd"
+echo '{}' >"$pd/config.json"
+run install.cmd
+[ "$rc" = 1 ] || fail "pre-existing data folder: exit $rc, want 1"
+says "already exists; a fresh install does not reuse it"
+[ "$(service_state shmbroker)" = NONE ] || fail "service created anyway"
+[ ! -e "$pf" ] || fail "binaries copied anyway"
+rm -rf "$pd"
+# A link: Wine shows a Unix symlink as its target (and hides a dangling
+# one, which Windows would list), so this one points at a real folder.
+mkdir -p "$SHMB_BUILD_DIR/install-elsewhere"
+ln -s "$SHMB_BUILD_DIR/install-elsewhere" "$pd"
+run install.cmd
+[ "$rc" = 1 ] || fail "data folder link: exit $rc, want 1"
+says "already exists"
+[ "$(service_state shmbroker)" = NONE ] || fail "service created anyway"
+rm -f "$pd"
+echo "pre-existing data folder and link refused"
+
+# ---- fresh install ---------------------------------------------------------
+run install.cmd
+[ "$rc" = 0 ] || fail "install: exit $rc"
+says "install: copied the binaries to C:\\Program Files\\shmbroker"
+says "install: wrote the default config C:\\ProgramData\\shmbroker\\config.json"
+says "install: created the service shmbroker (automatic start, LocalSystem)"
+says "install: sc description: done"
+says "install: sc failure, restart after 5 s twice, reset after a day: not supported by this system"
+# The known Wine gaps, reported as such (shared/WINE.md).
+says "install: sc sidtype unrestricted: not supported by this system"
+says "/setowner *S-1-5-32-544: not supported by this system"
+says "install: created C:\\ProgramData\\shmbroker with the ACL this system gave it"
+says "install: registered the Event Log source shmbroker"
+says "install: shmbroker installed in C:\\Program Files\\shmbroker and RUNNING"
+[ "$(service_state shmbroker)" = RUNNING ] || fail "not RUNNING"
+cmp -s "$broker" "$pf/shmbroker.exe" || fail "shmbroker.exe not installed"
+cmp -s "$ctl" "$pf/shmbctl.exe" || fail "shmbctl.exe not installed"
+cmp -s "$installer/config.example.json" "$pd/config.json" || fail "default config not written"
+[ -z "$(ls -d "$drive/Program Files/shmbroker"/data.new-* 2>/dev/null)" ] || fail "staging folder left"
+
+# The service as sc create set it up, read back from the registry (Wine's
+# sc has no qc).
+svc='HKLM\SYSTEM\CurrentControlSet\Services\shmbroker'
+[ "$(reg_value "$svc" Start)" = "REG_DWORD 0x2" ] || fail "not automatic start: $(reg_value "$svc" Start)"
+[ "$(reg_value "$svc" ObjectName)" = "REG_SZ LocalSystem" ] || fail "account: $(reg_value "$svc" ObjectName)"
+[ "$(reg_value "$svc" DisplayName)" = "REG_SZ Shared memory broker" ] || fail "display name"
+reg_value "$svc" ImagePath | grep -qF '"C:\Program Files\shmbroker\shmbroker.exe" --config "C:\ProgramData\shmbroker\config.json" --log "C:\ProgramData\shmbroker\shmbroker.log"' ||
+    fail "binPath: $(reg_value "$svc" ImagePath)"
+reg_value "$svc" Description | grep -qF "Hands shared memory sections" || fail "no description"
+[ "$(reg_value "$evkey" EventMessageFile)" = 'REG_EXPAND_SZ C:\Program Files\shmbroker\shmbroker.exe' ] ||
+    fail "EventMessageFile: $(reg_value "$evkey" EventMessageFile)"
+[ "$(reg_value "$evkey" TypesSupported)" = "REG_DWORD 0x7" ] || fail "TypesSupported"
+
+# The data folder's DACL as the kernel reports it. Wine makes it from the
+# Unix mode (icacls is a stub, above): at least nobody else may write.
+# On Windows the same read-back must show a protected DACL with SYSTEM and
+# Administrators only (install-ps1 test, windows-only).
+acl=$(wine_q "$aclshow" 'C:\ProgramData\shmbroker' | tr -d '\r') || fail "acl_show"
+printf '%s\n' "$acl" | sed 's/^/  [data folder] /'
+world=$(printf '%s\n' "$acl" | sed -n 's/^allow S-1-1-0 \(0x[0-9a-f]*\).*/\1/p')
+# FILE_ADD_FILE 0x2 | FILE_ADD_SUBDIRECTORY 0x4 | FILE_WRITE_EA 0x10 |
+# FILE_DELETE_CHILD 0x40 | FILE_WRITE_ATTRIBUTES 0x100 | DELETE, WRITE_DAC,
+# WRITE_OWNER, GENERIC_ALL/WRITE.
+[ -z "$world" ] || [ $((world & 0x500d0156)) = 0 ] || fail "Everyone may write the data folder ($world)"
+grant install
+sleep 1
+grep -q "event=started" "$pd/shmbroker.log" || fail "no start in the installed service's log"
+
+# ---- upgrade in place: the changed config is kept, the binaries replaced ---
+sed -i 's/"name": "telemetry\/counters", "size": 65536/"name": "telemetry\/counters", "size": 8192/' "$pd/config.json"
+grep -q '"size": 8192' "$pd/config.json" || fail "could not change the config"
+cp "$pd/config.json" "$SHMB_BUILD_DIR/install-changed-config.json"
+printf 'new build' >>"$pkg/shmbroker.exe" # a different file, still the same program
+run install.cmd
+[ "$rc" = 0 ] || fail "upgrade: exit $rc"
+says "install: shmbroker is installed in C:\\Program Files\\shmbroker: upgrading in place"
+says "install: stopped shmbroker"
+says "install: kept C:\\ProgramData\\shmbroker\\config.json"
+says "install: shmbroker upgraded in C:\\Program Files\\shmbroker and RUNNING"
+printf '%s\n' "$out" | grep -q "created the service" && fail "upgrade created the service again"
+[ "$(service_state shmbroker)" = RUNNING ] || fail "not RUNNING after upgrade"
+cmp -s "$pkg/shmbroker.exe" "$pf/shmbroker.exe" || fail "shmbroker.exe not replaced"
+cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json" || fail "upgrade changed the config"
+ctl_ stat telemetry/counters | tr -d '\r' | grep -q "8192" || fail "the service does not run the changed config"
+grant upgrade
+
+# ---- uninstall keeps the data ----------------------------------------------
+run uninstall.cmd
+[ "$rc" = 0 ] || fail "uninstall: exit $rc"
+says "uninstall: stopped and deleted the service shmbroker"
+says "uninstall: removed the Event Log source shmbroker"
+says "uninstall: removed C:\\Program Files\\shmbroker"
+says "uninstall: kept C:\\ProgramData\\shmbroker (config and log); uninstall.cmd /purge removes it"
+says "uninstall: done"
+[ "$(service_state shmbroker)" = NONE ] || fail "service still there"
+[ ! -e "$pf" ] || fail "binaries left"
+wine_q reg query "$evkey" >/dev/null 2>&1 && fail "event source left"
+cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json" || fail "uninstall changed the config"
+[ -s "$pd/shmbroker.log" ] || fail "uninstall removed the log"
+
+# ---- reinstall over the kept folder: refused, then /keepconfig ---------------
+run install.cmd
+[ "$rc" = 1 ] || fail "reinstall over the kept folder: exit $rc, want 1"
+says "already exists; a fresh install does not reuse it"
+run install.cmd /keepconfig
+[ "$rc" = 0 ] || fail "install /keepconfig: exit $rc"
+says "install: moved the existing C:\\ProgramData\\shmbroker aside to C:\\ProgramData\\shmbroker.old-"
+says "install: kept the rules of the previous C:\\ProgramData\\shmbroker\\config.json"
+says "install: shmbroker installed in C:\\Program Files\\shmbroker and RUNNING"
+cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json" || fail "/keepconfig did not keep the config"
+ls -d "$drive/ProgramData"/shmbroker.old-* >/dev/null || fail "no folder moved aside"
+grant keepconfig
+
+# ---- an upgrade with the data folder gone makes it again, the safe way -------
+wine_q sc stop shmbroker >/dev/null 2>&1 || true
+wait_state shmbroker STOPPED 30 || fail "did not stop"
+rm -rf "$pd"
+run install.cmd
+[ "$rc" = 0 ] || fail "upgrade without a data folder: exit $rc"
+says "install: created C:\\ProgramData\\shmbroker with the ACL this system gave it"
+says "install: wrote the default config C:\\ProgramData\\shmbroker\\config.json"
+says "install: shmbroker upgraded in C:\\Program Files\\shmbroker and RUNNING"
+cmp -s "$installer/config.example.json" "$pd/config.json" || fail "default config not written again"
+grant recreate
+
+# ---- uninstall /purge, then once more: nothing left to do --------------------
+run uninstall.cmd /purge
+[ "$rc" = 0 ] || fail "uninstall /purge: exit $rc"
+says "uninstall: removed C:\\ProgramData\\shmbroker"
+[ ! -e "$pd" ] || fail "/purge kept the data folder"
+[ "$(service_state shmbroker)" = NONE ] || fail "service still there"
+run uninstall.cmd
+[ "$rc" = 0 ] || fail "second uninstall: exit $rc"
+says "uninstall: the service shmbroker is not installed"
+run uninstall.cmd /bogus
+[ "$rc" = 1 ] || fail "unknown option: exit $rc"
+
+ok=1
+echo "install-scripts: refused, installed, granted, upgraded, uninstalled, reinstalled, purged"
