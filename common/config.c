@@ -344,9 +344,10 @@ static int parse_limits(cfgp *p, const cJSON *v, shmb_limits *l)
 static int parse_region(cfgp *p, const cJSON *v, shmb_static_region *r,
                         const shmb_limits *l)
 {
-    static const char *const keys[] = {"name", "size", "global_name", "sddl",
-                                       NULL};
+    static const char *const keys[] = {"name", "size",      "global_name",
+                                       "sddl", "doorbells", NULL};
     char msg[SHMB_MSG_MAX];
+    uint64_t bells = 0;
     size_t mark;
     int rc;
 
@@ -369,8 +370,11 @@ static int parse_region(cfgp *p, const cJSON *v, shmb_static_region *r,
                          sizeof(r->global_name));
     if (rc == SHMB_OK)
         rc = cfg_get_str(p, v, "sddl", 0, r->sddl, sizeof(r->sddl));
+    if (rc == SHMB_OK)
+        rc = cfg_get_u64(p, v, "doorbells", 0, SHMB_DOORBELLS_MAX, &bells);
     if (rc != SHMB_OK)
         return rc;
+    r->doorbells = (uint32_t)bells;
     if (r->global_name[0] != '\0') {
         mark = cfg_path_key(p, "global_name");
         if (!p->conv->global_name_ok(r->global_name))

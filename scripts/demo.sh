@@ -64,8 +64,8 @@ echo "  then the data plane, two processes each (docs/dataplane.md):"
 echo "  ring:      users/<your SID>/demo-ring (the 'own-namespace' rule), 2 doorbells;"
 echo "             the producer sleeps on 'room' when full, the consumer on 'data'"
 echo "  telemetry: telemetry/counters (declared in the config; administrators write,"
-echo "             everyone reads read-only); a config region has no doorbells, so"
-echo "             the reader looks again every 200 ms"
+echo "             everyone reads read-only) with one doorbell: the writer rings it,"
+echo "             the readers may only wait on it"
 echo
 bash tests/wine/demo-run.sh "$bin/client/shmb_demo.exe" demo/hello "$bin/examples" telemetry/counters |
     sed 's/^/    /'

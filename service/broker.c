@@ -187,6 +187,7 @@ int broker_create_config_regions(broker *b, char *why, size_t whycap)
         spec.lifetime = SHMB_LIFETIME_CONFIG;
         spec.global_name = sr->global_name[0] ? sr->global_name : NULL;
         spec.sddl = sr->sddl;
+        spec.doorbells = sr->doorbells;
         rc = region_create(b, &spec, &r, &syserr);
         if (rc == SHMB_E_EXISTS) {
             snprintf(why, whycap,

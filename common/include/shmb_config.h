@@ -97,6 +97,7 @@ typedef struct shmb_static_region {
     uint64_t size;
     char global_name[SHMB_GLOBAL_NAME_MAX]; /* "" = unnamed (the default) */
     char sddl[SHMB_SDDL_MAX];               /* for the global name */
+    uint32_t doorbells;                     /* 0..SHMB_DOORBELLS_MAX */
 } shmb_static_region;
 
 typedef struct shmb_config {

@@ -104,6 +104,9 @@ int test_config_invalid_corpus(void)
         {"region-too-big.json",
          "region-too-big.json: $.regions[0].size: must be an integer from 1 "
          "to 4096"},
+        {"region-too-many-doorbells.json",
+         "region-too-many-doorbells.json: $.regions[0].doorbells: must be an "
+         "integer from 0 to 8"},
         {"rule-no-name.json",
          "rule-no-name.json: $.rules[0]: missing key \"name\""},
         {"rule-no-regions.json",
@@ -233,6 +236,8 @@ int test_config_example_loads(void)
     CHECK_INT(rc, SHMB_OK);
     CHECK_INT(cfg.nregions, 2);
     CHECK_STR(cfg.regions[1].global_name, "Global\\shmbroker-legacy-status");
+    CHECK_INT(cfg.regions[0].doorbells, 1); /* telemetry: "new value" */
+    CHECK_INT(cfg.regions[1].doorbells, 0);
     CHECK(cfg.nrules >= 4);
     CHECK_INT(cfg.limits.max_region_size, 268435456);
     /* A deep copy survives the original. */

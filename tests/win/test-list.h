@@ -10,6 +10,7 @@ SHMB_TEST(release_and_delete, "integration")
 SHMB_TEST(list_and_stat, "integration")
 SHMB_TEST(client_dies_holding_region, "robustness")
 SHMB_TEST(config_regions, "integration")
+SHMB_TEST(config_region_doorbells, "integration")
 /* test_grants.c */
 SHMB_TEST(readonly_grant_write_refused, "integration")
 SHMB_TEST(grant_access_masks_exact, "security")

@@ -214,3 +214,36 @@ done:
     shmb_disconnect(c);
     return TEST_RESULT;
 }
+
+/* A config region's doorbells ("doorbells" in its declaration) come with
+ * every grant, like a created region's: signal-and-wait for read-write,
+ * wait-only for read-only. */
+int test_config_region_doorbells(void)
+{
+    shmb_client *c = itest_connect();
+    shmb_region rw = {0}, ro = {0}, plain = {0};
+    HANDLE bell;
+
+    CHECK(c != NULL);
+    CHECK_OK(c, shmb_region_open(c, "cfg/bells", SHMB_ACCESS_RW, &rw));
+    CHECK_INT(rw.ndoorbells, 2);
+    CHECK_OK(c, shmb_region_open(c, "cfg/bells", SHMB_ACCESS_RO, &ro));
+    CHECK_INT(ro.ndoorbells, 2);
+    /* Different handles, the same events: what the writer rings, the
+     * reader hears. */
+    bell = (HANDLE)(uintptr_t)ro.doorbells[1];
+    CHECK(WaitForSingleObject(bell, 0) == WAIT_TIMEOUT);
+    CHECK(SetEvent((HANDLE)(uintptr_t)rw.doorbells[1]));
+    CHECK(WaitForSingleObject(bell, 1000) == WAIT_OBJECT_0);
+    CHECK(!SetEvent(bell));
+    CHECK_INT(GetLastError(), ERROR_ACCESS_DENIED);
+    /* A config region that declares none has none. */
+    CHECK_OK(c, shmb_region_open(c, "cfg/static", SHMB_ACCESS_RO, &plain));
+    CHECK_INT(plain.ndoorbells, 0);
+done:
+    shmb_region_close(&plain);
+    shmb_region_close(&ro);
+    shmb_region_close(&rw);
+    shmb_disconnect(c);
+    return TEST_RESULT;
+}
