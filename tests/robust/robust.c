@@ -656,6 +656,14 @@ static int child_holders(int n)
             rc = 4;
             break;
         }
+        /* A ping changes nothing, so the library sends it again on the new
+         * connection (a create would come back "went away during it"). */
+        if (shmb_ping(cs[i]) != SHMB_OK) {
+            fprintf(stderr, "holder %d: ping after the restart: %s\n", i,
+                    shmb_client_message(cs[i]));
+            rc = 5;
+            break;
+        }
         snprintf(name, sizeof(name), "rb/h2/%lu-%d",
                  (unsigned long)GetCurrentProcessId(), i);
         if (shmb_region_create(cs[i], name, 4096, SHMB_ACCESS_RW,
