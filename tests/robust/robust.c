@@ -321,6 +321,7 @@ static void counts_say(const char *what, const counts *k)
  * instance of the service starts from the same counts, so the check after
  * a restart compares against it too. */
 static counts g_base;
+static DWORD g_settle_ms = SETTLE_MS;
 static usage g_first, g_prev;
 static int g_leaks;
 
@@ -339,7 +340,7 @@ static int baseline(void)
  * leaked. */
 static int leak_check(SC_HANDLE svc, const char *what, int repetition)
 {
-    DWORD end = GetTickCount() + SETTLE_MS;
+    DWORD end = GetTickCount() + g_settle_ms;
     counts now;
     usage u;
     int ok = 0;
@@ -1319,4 +1320,52 @@ int test_crowd(void)
 int test_stalled_clients(void)
 {
     return repeat(stalled_once, 0);
+}
+
+/* The check itself can fail: a persistent region left behind by a client
+ * that exited, and a connection left open, are both reported. */
+int test_leak_check_detects(void)
+{
+    SC_HANDLE scm = NULL, svc = svc_open(&scm);
+    child maker = {NULL, NULL};
+    shmb_client *idle = NULL, *me = NULL;
+    int before;
+
+    CHECK(svc != NULL);
+    CHECK(baseline());
+    CHECK(leak_check(svc, "start", 0));
+    g_settle_ms = 2000;
+    CHECK(child_start(&maker, "child-maker rb/left-behind", 0));
+    CHECK_INT(child_finish(&maker, 60000), 0);
+    before = g_leaks;
+    CHECK(!leak_check(svc, "a persistent region left behind", 0));
+    CHECK_INT(g_leaks, before + 1);
+    me = robust_connect(SHMB_CONNECT_NO_RECONNECT, 30000);
+    CHECK(me != NULL);
+    CHECK(shmb_region_delete(me, "rb/left-behind") == SHMB_OK);
+    shmb_disconnect(me);
+    me = NULL;
+    g_settle_ms = SETTLE_MS;
+    CHECK(leak_check(svc, "region deleted", 0));
+    g_settle_ms = 2000;
+    idle = robust_connect(SHMB_CONNECT_NO_RECONNECT, 30000);
+    CHECK(idle != NULL);
+    CHECK(!leak_check(svc, "a connection left open", 0));
+    shmb_disconnect(idle);
+    idle = NULL;
+    g_settle_ms = SETTLE_MS;
+    CHECK(leak_check(svc, "connection closed", 0));
+    g_leaks = 0;
+done:
+    g_settle_ms = SETTLE_MS;
+    child_finish(&maker, 10000);
+    shmb_disconnect(idle);
+    if (me != NULL)
+        shmb_region_delete(me, "rb/left-behind");
+    shmb_disconnect(me);
+    if (svc != NULL)
+        CloseServiceHandle(svc);
+    if (scm != NULL)
+        CloseServiceHandle(scm);
+    return TEST_RESULT;
 }
