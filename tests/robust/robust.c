@@ -1329,17 +1329,27 @@ int test_leak_check_detects(void)
     SC_HANDLE scm = NULL, svc = svc_open(&scm);
     child maker = {NULL, NULL};
     shmb_client *idle = NULL, *me = NULL;
+    usage clean, held;
     int before;
 
     CHECK(svc != NULL);
     CHECK(baseline());
     CHECK(leak_check(svc, "start", 0));
+    Sleep(300);
+    CHECK(svc_usage(svc, &clean));
     g_settle_ms = 2000;
     CHECK(child_start(&maker, "child-maker rb/left-behind", 0));
     CHECK_INT(child_finish(&maker, 60000), 0);
     before = g_leaks;
     CHECK(!leak_check(svc, "a persistent region left behind", 0));
     CHECK_INT(g_leaks, before + 1);
+    /* The handle count sees it too: the region's section and the handle to
+     * the exited grantee (let go of at the next grant or when freed). */
+    Sleep(300);
+    CHECK(svc_usage(svc, &held));
+    say("with the region left behind: service handles=%lu (was %lu)",
+        (unsigned long)held.handles, (unsigned long)clean.handles);
+    CHECK(held.handles >= clean.handles + 2);
     me = robust_connect(SHMB_CONNECT_NO_RECONNECT, 30000);
     CHECK(me != NULL);
     CHECK(shmb_region_delete(me, "rb/left-behind") == SHMB_OK);
