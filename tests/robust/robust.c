@@ -445,6 +445,13 @@ static int child_running(const child *ch)
            WaitForSingleObject(ch->process, 0) == WAIT_TIMEOUT;
 }
 
+/* Writes one byte to the child's stdin. */
+static int child_tell(child *ch, char b)
+{
+    DWORD n = 0;
+    return WriteFile(ch->stdin_w, &b, 1, &n, NULL) && n == 1;
+}
+
 /* Tells the child to finish and returns its exit code (-1: it did not end
  * within `ms` and was killed). */
 static int child_finish(child *ch, DWORD ms)
@@ -702,6 +709,22 @@ static void record_fill(unsigned char *b, uint64_t seq)
     pattern_fill(b + 8, RECORD - 8, (uint32_t)seq);
 }
 
+/* In the consumer: the parent writes 'd' to our stdin once the service is
+ * down and 'u' once it is back; remember how far the ring had come. */
+static void note_marks(uint64_t seq, uint64_t *down, uint64_t *up)
+{
+    DWORD avail = 0, n = 0;
+    char b;
+    HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
+    while (PeekNamedPipe(in, NULL, 0, NULL, &avail, NULL) && avail > 0 &&
+           ReadFile(in, &b, 1, &n, NULL) && n == 1) {
+        if (b == 'd')
+            *down = seq;
+        else if (b == 'u')
+            *up = seq;
+    }
+}
+
 /* child-producer / child-consumer: a ring over a region with doorbells.
  * The producer writes numbered records until told, then an end record;
  * the consumer checks every record's number and bytes. Both, at the end,
@@ -714,7 +737,7 @@ static int child_ring(int producer)
     shmb_wait_ops ops;
     shmb_doorbell_ctx ctx;
     unsigned char buf[RECORD];
-    uint64_t seq = 0;
+    uint64_t seq = 0, seq_down = UINT64_MAX, seq_up = UINT64_MAX;
     int rc, i;
 
     memset(&r, 0, sizeof(r));
@@ -760,9 +783,13 @@ static int child_ring(int producer)
         for (;;) {
             size_t len = 0;
             uint64_t got;
+            if (seq % 64 == 0)
+                note_marks(seq, &seq_down, &seq_up);
             rc = shmb_ring_read(&ring, buf, sizeof(buf), &len, 1000);
-            if (rc == SHMB_E_TIMEOUT)
+            if (rc == SHMB_E_TIMEOUT) {
+                note_marks(seq, &seq_down, &seq_up);
                 continue;
+            }
             if (rc != SHMB_OK || len < 8)
                 return 6;
             memcpy(&got, buf, 8);
@@ -785,6 +812,13 @@ static int child_ring(int producer)
     say("%s: %llu records through the ring, reconnects=%u",
         producer ? "producer" : "consumer", (unsigned long long)seq,
         (unsigned)shmb_client_reconnects(c));
+    if (!producer) {
+        say("consumer: %llu records while the service was down",
+            (unsigned long long)(seq_up - seq_down));
+        if (seq_down == UINT64_MAX || seq_up == UINT64_MAX ||
+            seq_up <= seq_down)
+            return 9;
+    }
     shmb_region_close(&r);
     shmb_disconnect(c);
     return 0;
@@ -1095,6 +1129,7 @@ static int restart_under_clients(int kill)
         }
         Sleep(50);
     }
+    CHECK(child_tell(&kids[procs + 1], 'd'));
     Sleep(1000); /* clients live on without the service; the ring runs */
     for (i = 0; i < procs + 2; i++)
         if (!child_running(&kids[i]))
@@ -1120,6 +1155,7 @@ static int restart_under_clients(int kill)
         restarts++;
         say("restarted by the test");
     }
+    CHECK(child_tell(&kids[procs + 1], 'u'));
     Sleep(500);
     /* Holders check their bytes and go on; the producer ends the ring. */
     for (i = 0; i < procs; i++) {
