@@ -24,8 +24,11 @@
 #define FLOOR_CONNECT "-connect"
 
 /* A grant request carries the section size at payload offset 0 (uint64);
- * the reply carries the handle value, valid in the client, at offset 0. */
+ * the reply carries the handle value, valid in the client, at offset 0.
+ * Size 0 asks for the connection's one section of FLOOR_KEEP_SIZE bytes,
+ * made once and duplicated again each time. */
 #define FLOOR_PAYLOAD 4
+#define FLOOR_KEEP_SIZE 65536
 
 #ifdef _WIN32
 #include <windows.h>

@@ -11,7 +11,9 @@
  *            the read callback. What a libuv server cannot go below.
  *   grant    the grant floor: no JSON, policy or registry; per request a
  *            pagefile-backed section is created and duplicated into the
- *            client (opened once per connection, as the service does).
+ *            client (opened once per connection, as the service does);
+ *            or, for size 0, the connection's one section duplicated
+ *            again (the open floor: no CreateFileMapping).
  *   connect  the connect floor: the service side of a verified connect
  *            (client pid, impersonation and token queries, OpenProcess,
  *            the process token, its creation time and image), one round
@@ -137,7 +139,7 @@ static void serve_grant(HANDLE h)
 {
     char buf[FLOOR_FRAME];
     ULONG pid = 0;
-    HANDLE process = NULL;
+    HANDLE process = NULL, keep = NULL;
 
     /* Once per connection, as the service does at accept. */
     if (!GetNamedPipeClientProcessId(h, &pid) ||
@@ -149,22 +151,33 @@ static void serve_grant(HANDLE h)
         uint64_t size, value = 0;
         HANDLE sec, dup = NULL;
         memcpy(&size, buf + FLOOR_PAYLOAD, sizeof(size));
-        sec = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL,
-                                 PAGE_READWRITE | SEC_COMMIT,
-                                 (DWORD)(size >> 32), (DWORD)size, NULL);
+        /* Size 0: duplicate the connection's one section again (what an
+         * open of an existing region needs); else a new section each time. */
+        if (size == 0 && keep == NULL)
+            keep = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL,
+                                      PAGE_READWRITE | SEC_COMMIT, 0,
+                                      FLOOR_KEEP_SIZE, NULL);
+        if (size == 0)
+            sec = keep;
+        else
+            sec = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL,
+                                     PAGE_READWRITE | SEC_COMMIT,
+                                     (DWORD)(size >> 32), (DWORD)size, NULL);
         /* The least access a read-write grant carries (DESIGN.md rule 2). */
         if (sec != NULL &&
             DuplicateHandle(GetCurrentProcess(), sec, process, &dup,
                             FILE_MAP_READ | FILE_MAP_WRITE | SECTION_QUERY,
                             FALSE, 0))
             value = (uint64_t)(uintptr_t)dup;
-        if (sec != NULL)
+        if (sec != NULL && sec != keep)
             CloseHandle(sec);
         memcpy(buf + FLOOR_PAYLOAD, &value, sizeof(value));
         if (!write_all(h, buf, FLOOR_FRAME))
             break;
     }
     CloseHandle(process);
+    if (keep != NULL)
+        CloseHandle(keep);
 }
 
 /* ---- connect ------------------------------------------------------------ */
