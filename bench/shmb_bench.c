@@ -341,11 +341,11 @@ static int grant_once(shmb_client *c, const char *name)
 static int bench_grants(const config *cf, shmb_client *c, const char *shared)
 {
     floor_conn fc;
-    double *a = malloc((size_t)cf->n * 3 * sizeof(double));
-    double *f = a + cf->n, *k = f + cf->n, t0;
+    double *a = malloc((size_t)cf->n * 4 * sizeof(double));
+    double *f = a + cf->n, *k = f + cf->n, *d = k + cf->n, t0;
     char name[96];
     shmb_region r;
-    lat_stat sa, sf, sk;
+    lat_stat sa, sf, sk, sd;
     int i, rc = 1;
 
     if (a == NULL || !floor_connect(cf, FLOOR_GRANT, 0, &fc))
@@ -355,6 +355,10 @@ static int bench_grants(const config *cf, shmb_client *c, const char *shared)
         if (!floor_grant(&fc, REGION_SIZE))
             goto done;
         f[i] = now_us() - t0;
+        t0 = now_us();
+        if (!floor_grant(&fc, 0))
+            goto done;
+        d[i] = now_us() - t0;
         t0 = now_us();
         if (!grant_once(c, shared)) {
             fail(c, "open");
@@ -380,8 +384,11 @@ static int bench_grants(const config *cf, shmb_client *c, const char *shared)
     sa = stat_of(a, cf->n);
     sf = stat_of(f, cf->n);
     sk = stat_of(k, cf->n);
+    sd = stat_of(d, cf->n);
     row("grant floor", cf->n, sf, "itself", sf);
+    row("open floor (dup, no create)", cf->n, sd, "grant floor", sf);
     row("open + map + unmap (grant)", cf->n, sa, "grant floor", sf);
+    row("open + map + unmap (grant)", cf->n, sa, "open floor", sd);
     row("create + map + unmap + release", cf->n, sk, "grant floor", sf);
     put("floor_p50_us", sf.p50);
     put("floor_p99_us", sf.p99);
@@ -389,6 +396,9 @@ static int bench_grants(const config *cf, shmb_client *c, const char *shared)
     put("grant_p99_us", sa.p99);
     put("grant_p50_ratio", sa.p50 / sf.p50);
     put("grant_p99_ratio", sa.p99 / sf.p99);
+    put("open_floor_p50_us", sd.p50);
+    put("open_floor_p99_us", sd.p99);
+    put("grant_open_floor_ratio", sa.p50 / sd.p50);
     put("create_p50_us", sk.p50);
     put("create_p99_us", sk.p99);
     put("create_p50_ratio", sk.p50 / sf.p50);
@@ -526,6 +536,50 @@ static HANDLE service_process(const config *cf)
     return h;
 }
 
+/* The system handle table (NtQuerySystemInformation class 16), for where
+ * GetProcessHandleCount of another process says nothing (Wine answers 0). */
+typedef struct sys_handle {
+    USHORT pid, creator_back_trace;
+    UCHAR type, flags;
+    USHORT value;
+    PVOID object;
+    ULONG access;
+} sys_handle;
+
+typedef LONG(WINAPI *query_fn)(ULONG, PVOID, ULONG, PULONG);
+
+static double handles_in_table(DWORD pid)
+{
+    query_fn q = (query_fn)(void (*)(void))GetProcAddress(
+        GetModuleHandleW(L"ntdll.dll"), "NtQuerySystemInformation");
+    ULONG cap = 1 << 20, got = 0, i, n, count = 0;
+    char *buf = NULL;
+    LONG st = -1;
+
+    while (q != NULL && cap <= (1u << 28)) {
+        free(buf);
+        buf = malloc(cap);
+        if (buf == NULL)
+            return 0;
+        st = q(16, buf, cap, &got);
+        if (st != (LONG)0xC0000004) /* STATUS_INFO_LENGTH_MISMATCH */
+            break;
+        cap *= 4;
+    }
+    if (st == 0) {
+        /* ULONG count, then the entries at pointer alignment. */
+        n = *(ULONG *)buf;
+        for (i = 0; i < n; i++) {
+            const sys_handle *h =
+                (const sys_handle *)(buf + sizeof(void *)) + i;
+            if (h->pid == (USHORT)pid)
+                count++;
+        }
+    }
+    free(buf);
+    return count;
+}
+
 static usage usage_of(HANDLE process)
 {
     PROCESS_MEMORY_COUNTERS_EX m;
@@ -541,6 +595,8 @@ static usage usage_of(HANDLE process)
     }
     if (process != NULL && GetProcessHandleCount(process, &handles))
         u.handles = handles;
+    if (process != NULL && u.handles == 0)
+        u.handles = handles_in_table(GetProcessId(process));
     return u;
 }
 
@@ -548,9 +604,14 @@ static void usage_row(const char *per, usage a, usage b, int count,
                       const char *key)
 {
     double d = count > 0 ? count : 1;
-    printf("| %-22s | %7d | %14.0f | %14.0f | %10.2f |\n", per, count,
-           (b.ws - a.ws) / d, (b.priv - a.priv) / d,
-           (b.handles - a.handles) / d);
+    char priv[32];
+    /* Wine reports no private bytes for another process. */
+    if (a.priv == 0 && b.priv == 0)
+        snprintf(priv, sizeof(priv), "n/a");
+    else
+        snprintf(priv, sizeof(priv), "%.0f", (b.priv - a.priv) / d);
+    printf("| %-22s | %7d | %14.0f | %14s | %10.2f |\n", per, count,
+           (b.ws - a.ws) / d, priv, (b.handles - a.handles) / d);
     put(key, (b.ws - a.ws) / d);
 }
 
