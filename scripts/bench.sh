@@ -71,7 +71,7 @@ echo "shmbroker benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(wine --version 2>/dev/
     "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 wine_q "$SHMB_BUILD_DIR/bench/shmb_bench.exe" --pipe '\\.\pipe\shmb-bench' \
     --service shmb-bench --floor "$(winepath -w "$SHMB_BUILD_DIR/bench/shmb_floor.exe")" \
-    --json "$(winepath -w "$json.control")" ${args[@]+"${args[@]}"} 2>&1 | sed 's/\r$//'
+    --json "$(winepath -w "$json.control")" ${args[@]+"${args[@]}"} 2>&1 | sed -u 's/\r$//'
 [ "${PIPESTATUS[0]}" = 0 ] || { echo "shmb_bench failed" >&2; exit 1; }
 
 # The data plane's own rows and keys, merged into the same object.
