@@ -61,6 +61,10 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ "$prefix" = 1 ]; then
+    # Under Wine every section is an open file of the wineserver: 10,000
+    # live regions need more than the usual limit. The server started by
+    # prefix.sh inherits this one.
+    ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
     bash tests/wine/prefix.sh up >/dev/null
 fi
 SHMB_SERVICE_VERBOSE=0 bash tests/wine/service.sh install shmb-bench \
