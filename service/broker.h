@@ -97,7 +97,13 @@ int broker_reconfigure(broker *b, const shmb_config *cfg);
 void broker_set_process_probe(broker *b, broker_process_alive_fn fn);
 
 /* Releases the commit of retired regions whose sections are gone. Call it
- * now and then (the service does, every second). */
+ * now and then (the service does, every second). Looking at a retired
+ * region costs system calls, and there may be thousands of them: a pass
+ * goes in steps of at most `budget` regions each, so the loop serves its
+ * connections between steps. Returns 1 while the pass is unfinished (call
+ * again soon), 0 when it has looked at every region. */
+int broker_sweep_step(broker *b, size_t budget);
+/* A whole pass at once (tests). */
 void broker_sweep(broker *b);
 
 #endif

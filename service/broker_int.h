@@ -82,6 +82,7 @@ struct drain {
     char owner_user[SHMB_SID_MAX];
     char name[SHMB_NAME_MAX + 1];
     struct grantee *grantees; /* owned */
+    uint32_t swept;           /* the sweep pass that last looked at it */
     struct drain *next;
 };
 
@@ -98,6 +99,10 @@ struct broker {
     struct account *accounts;
     struct drain *drains;
     size_t ndrains;
+    /* broker_sweep_step: the pass under way (drains with `swept` equal to
+     * it were looked at in this pass) and whether one is under way. */
+    uint32_t sweep_pass;
+    int sweeping;
     struct proc_seen *procs;
     broker_process_alive_fn process_alive; /* NULL: not known */
     uint64_t rules_gen; /* bumped by each reload: cached verdicts go stale */

@@ -126,7 +126,7 @@ int quota_note_grant(broker_conn *c, broker_region *r)
     return SHMB_OK;
 }
 
-static void drains_note_quiet(broker *b);
+static void drains_note_quiet(broker *b, const char *key);
 
 int quota_proc_open(broker_conn *c)
 {
@@ -141,7 +141,7 @@ int quota_proc_open(broker_conn *c)
         p = calloc(1, sizeof(*p));
         if (p == NULL)
             return SHMB_E_NOMEM;
-        drains_note_quiet(b);
+        drains_note_quiet(b, c->key);
         memcpy(p->key, c->key, sizeof(p->key));
         p->pid = c->ident.pid;
         p->created = c->ident.process_created;
@@ -234,13 +234,36 @@ static int pinned(const broker *b, plat_section *section,
     return 0;
 }
 
-/* A process is about to be seen for the first time: sections that went
- * quiet before it arrived must not count it. */
-static void drains_note_quiet(broker *b)
+/* How many retired sections a new process's arrival looks at (each look
+ * is a few system calls), so that a connect never waits for thousands. */
+#define NOTE_QUIET_BUDGET 64
+
+/* 1 if a process of `key` could pin the drain: one of its grantees is. */
+static int drain_has_grantee(const struct drain *d, const char *key)
+{
+    const struct grantee *g;
+    for (g = d->grantees; g != NULL; g = g->next) {
+        if (strcmp(g->key, key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* A process of `key` is about to be seen for the first time: sections that
+ * went quiet before it arrived must not count it. Only drains with a
+ * grantee of that key can be pinned by it, and at most NOTE_QUIET_BUDGET
+ * of those are looked at; the others get their quiet time at the next
+ * sweep, which may then count this process too - so they may drain later,
+ * never sooner (the safe side: commit stays charged). */
+static void drains_note_quiet(broker *b, const char *key)
 {
     struct drain *d;
-    for (d = b->drains; d != NULL; d = d->next) {
-        if (d->quiet_at == BROKER_NOT_QUIET && !plat_section_in_use(d->section))
+    size_t budget = NOTE_QUIET_BUDGET;
+    for (d = b->drains; d != NULL && budget > 0; d = d->next) {
+        if (d->quiet_at != BROKER_NOT_QUIET || !drain_has_grantee(d, key))
+            continue;
+        budget--;
+        if (!plat_section_in_use(d->section))
             d->quiet_at = b->clock;
     }
 }
@@ -381,11 +404,24 @@ int quota_release(broker *b, broker_region *r)
     return draining;
 }
 
-void broker_sweep(broker *b)
+int broker_sweep_step(broker *b, size_t budget)
 {
     struct drain **pp = &b->drains, *d;
-    procs_prune(b);
+    if (!b->sweeping) {
+        b->sweeping = 1;
+        b->sweep_pass++;
+        procs_prune(b);
+    }
     while ((d = *pp) != NULL) {
+        /* Skipping the ones this pass has seen costs no system call. */
+        if (d->swept == b->sweep_pass) {
+            pp = &d->next;
+            continue;
+        }
+        if (budget == 0)
+            return 1;
+        budget--;
+        d->swept = b->sweep_pass;
         if (pinned(b, d->section, d->grantees, &d->quiet_at)) {
             pp = &d->next;
             continue;
@@ -400,6 +436,14 @@ void broker_sweep(broker *b)
                        (unsigned long long)d->charge);
         free(d);
     }
+    b->sweeping = 0;
+    return 0;
+}
+
+void broker_sweep(broker *b)
+{
+    while (broker_sweep_step(b, (size_t)-1))
+        ;
 }
 
 void quota_free(broker *b)

@@ -245,10 +245,17 @@ static void on_reload(uv_async_t *a)
     shmb_config_free(&fresh);
 }
 
+/* Retired regions looked at per loop turn (broker_sweep_step). */
+#define SWEEP_BUDGET 64
+
 static void on_sweep(uv_timer_t *t)
 {
     service *s = t->data;
-    broker_sweep(s->b);
+    /* Unfinished: the next step after this turn's I/O, else the next pass
+     * in a second. */
+    uv_timer_start(
+        &s->sweep, on_sweep,
+        broker_sweep_step(s->b, SWEEP_BUDGET) ? 0 : SWEEP_INTERVAL_MS, 0);
 }
 
 /* ---- start, run, stop ------------------------------------------------- */
@@ -341,7 +348,7 @@ static int service_start(service *s)
                        "reason=\"%s\"", why);
         return rc;
     }
-    uv_timer_start(&s->sweep, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
+    uv_timer_start(&s->sweep, on_sweep, SWEEP_INTERVAL_MS, 0);
     shmb_log_event(&s->log, SHMB_LOG_INFO, SHMB_EV_STARTED,
                    "pipe=%s pid=%u mode=%s", s->cfg.pipe_name,
                    (unsigned)plat_self_pid(),

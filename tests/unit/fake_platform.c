@@ -96,5 +96,6 @@ size_t plat_grantee_handles(void)
 int plat_section_in_use(plat_section *section)
 {
     (void)section;
+    g_fake.in_use_calls++;
     return g_fake.in_use;
 }

@@ -22,6 +22,7 @@ typedef struct fake_state {
     int fail_grant;  /* next N grants fail */
     uint64_t next_handle;
     int in_use;        /* what plat_section_in_use answers */
+    int in_use_calls;  /* how often it was asked (each is system calls) */
     int revoked_total; /* plat_grant_revoke calls, over every peer */
     /* plat_grantee_handles: one per grant (the real one keeps one per
      * process and section), given back when the section closes. */

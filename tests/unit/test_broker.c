@@ -1115,3 +1115,69 @@ done:
     broker_free(b);
     return TEST_RESULT;
 }
+
+/* Sweeping and a new process's arrival look at retired regions in bounded
+ * amounts: each look is system calls, and there may be thousands. */
+int test_broker_sweep_in_steps(void)
+{
+    shmb_config cfg;
+    broker *b = new_broker(&cfg, NULL);
+    client a, later, other;
+    broker_stats st;
+    char body[160];
+    int i, more, steps = 0;
+
+    memset(&later, 0, sizeof(later));
+    memset(&other, 0, sizeof(other));
+    CHECK(b != NULL);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK(hello(&a));
+    g_fake.in_use = 1; /* every released region is still mapped somewhere */
+    for (i = 0; i < 100; i++) {
+        snprintf(body, sizeof(body),
+                 "\"op\":\"create\",\"name\":\"users/" ME "/s%d\",\"size\":1",
+                 i);
+        CHECK(expect(&a, body, "\"result\""));
+        snprintf(body, sizeof(body),
+                 "\"op\":\"release\",\"name\":\"users/" ME "/s%d\"", i);
+        CHECK(expect(&a, body, "\"result\""));
+    }
+    broker_get_stats(b, &st);
+    CHECK_INT(st.draining, 100);
+    /* A pass in steps: each looks at no more than its budget, and the pass
+     * looks at each region once. */
+    g_fake.in_use_calls = 0;
+    do {
+        more = broker_sweep_step(b, 10);
+        steps++;
+        CHECK_INT(g_fake.in_use_calls, 10 * steps);
+    } while (more);
+    CHECK_INT(steps, 10);
+    CHECK_INT(g_fake.in_use_calls, 100);
+    /* A new process of another user cannot pin them: none is looked at.
+     * One of the same principal: at most the arrival's budget. */
+    g_fake.in_use_calls = 0;
+    CHECK_INT(connect_proc(b, &other, "S-1-5-21-7-7-7-1002", "", 0x2000, 43, 0),
+              SHMB_OK);
+    CHECK_INT(g_fake.in_use_calls, 0);
+    CHECK_INT(connect_proc(b, &later, ME, "", 0x2000, 44, 0), SHMB_OK);
+    CHECK(g_fake.in_use_calls > 0 && g_fake.in_use_calls <= 64);
+    /* Gone everywhere, and the later process too (it connected before they
+     * went quiet, so it could have been handed them): the next pass, step
+     * by step, gives all back. */
+    g_fake.in_use = 0;
+    broker_conn_close(later.conn);
+    later.conn = NULL;
+    while (broker_sweep_step(b, 7))
+        ;
+    broker_get_stats(b, &st);
+    CHECK_INT(st.draining, 0);
+    CHECK_INT(st.committed, 0);
+done:
+    if (later.conn != NULL)
+        broker_conn_close(later.conn);
+    if (other.conn != NULL)
+        broker_conn_close(other.conn);
+    broker_free(b);
+    return TEST_RESULT;
+}
