@@ -38,39 +38,12 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 2.0
 
-$Name = 'shmbroker'
-$Dest = Join-Path $env:ProgramFiles 'shmbroker'
-$Data = Join-Path $env:ProgramData 'shmbroker'
-$EvKey = 'HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\shmbroker'
+$Prog = 'install'
+# The shared half (names, Say/Die, Invoke-Tool, ...) sits beside this
+# file; without it the script stops here with exit code 1.
+. (Join-Path $PSScriptRoot 'common.ps1')
 $Here = $PSScriptRoot
 $script:Aside = $null
-
-function Say([string]$m) { Write-Output "install: $m" }
-function Die([string]$m, [int]$code = 1) {
-    [Console]::Error.WriteLine("install: $m")
-    exit $code
-}
-
-# Runs a program; returns @{ Rc; Out } (stdout and stderr together).
-function Invoke-Tool([string]$exe, [string[]]$argv) {
-    # Windows PowerShell turns a native program's stderr into error records:
-    # with 'Stop' the first one would end the script.
-    $ErrorActionPreference = 'Continue'
-    $out = & $exe @argv 2>&1 | Out-String
-    return @{ Rc = $LASTEXITCODE; Out = $out.TrimEnd() }
-}
-
-# Anything named shmbroker in %ProgramData%: a folder, a file, a junction or
-# a symbolic link, dangling ones too (Test-Path does not see those).
-function Test-DataPresent {
-    return $null -ne (Get-ChildItem -Force -LiteralPath $env:ProgramData |
-            Where-Object { $_.Name -ieq 'shmbroker' })
-}
-
-function Test-State([string]$state) {
-    $r = Invoke-Tool 'sc.exe' @('query', $Name)
-    return $r.Out -match "STATE\s*:\s*\d+\s*$state"
-}
 
 # Up to 30 s; a service that falls back to STOPPED while we wait for
 # another state has failed.
@@ -166,13 +139,7 @@ if (-not (Test-Path -LiteralPath (Join-Path $Src 'shmbroker.exe'))) {
 if (-not (Test-Path -LiteralPath (Join-Path $Src 'shmbroker.exe'))) {
     Die "shmbroker.exe not found in `"$Src`"" 2
 }
-# A 32-bit PowerShell on 64-bit Windows would see the x86 Program Files.
-if ($env:PROCESSOR_ARCHITEW6432) { Die 'run this from a 64-bit command prompt' }
-$principal = New-Object Security.Principal.WindowsPrincipal(
-    [Security.Principal.WindowsIdentity]::GetCurrent())
-if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
-    Die 'run this from an elevated prompt' 5
-}
+Assert-Admin64
 # Wine implements some verbs as stubs; only these, and only there, may be
 # skipped.
 $script:Wine = Test-Path -LiteralPath 'HKLM:\Software\Wine'

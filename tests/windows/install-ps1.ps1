@@ -61,7 +61,7 @@ if ((State) -ne 'NONE' -or (Test-Path -LiteralPath $Data)) {
 $Pkg = Join-Path $env:TEMP ("shmb-install-pkg-{0}" -f (Get-Random))
 New-Item -ItemType Directory -Path $Pkg | Out-Null
 foreach ($f in $Broker, $Ctl, "$Installer\install.ps1", "$Installer\uninstall.ps1",
-               "$Installer\config.example.json") {
+               "$Installer\common.ps1", "$Installer\config.example.json") {
     Copy-Item -LiteralPath $f -Destination $Pkg
 }
 
