@@ -6,7 +6,8 @@
 # shmbroker on the default pipe, which the shared prefix's tests use too):
 # refusal of a data folder that already exists, fresh install, a grant
 # through the installed service, upgrade in place keeping a changed config,
-# uninstall keeping the data, reinstall with /keepconfig, uninstall /purge.
+# uninstall keeping the data, reinstall with /keepconfig (a trusted config
+# carried over, an untrusted one not), uninstall /purge.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
@@ -182,6 +183,25 @@ says "install: shmbroker installed in C:\\Program Files\\shmbroker and RUNNING"
 cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json" || fail "/keepconfig did not keep the config"
 ls -d "$drive/ProgramData"/shmbroker.old-* >/dev/null || fail "no folder moved aside"
 grant keepconfig
+
+# ---- /keepconfig does not carry a config the service would not trust --------
+# A folder anyone may write (under Wine: mode 777, as a user-made folder):
+# it is moved aside with its config, and the new folder gets the default.
+run uninstall.cmd
+[ "$rc" = 0 ] || fail "uninstall before the untrusted /keepconfig: exit $rc"
+rm -rf "$pd" "$drive/ProgramData"/shmbroker.old-*
+mkdir -p "$pd"
+cp "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json"
+chmod 777 "$pd"
+run install.cmd /keepconfig
+[ "$rc" = 0 ] || fail "install /keepconfig of an untrusted folder: exit $rc"
+says "install: NOT keeping C:\\ProgramData\\shmbroker.old-"
+printf '%s\n' "$out" | grep -q "kept the rules" && fail "an untrusted config was carried over"
+cmp -s "$installer/config.example.json" "$pd/config.json" || fail "the new folder has not the default config"
+cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$drive/ProgramData"/shmbroker.old-*/config.json ||
+    fail "the untrusted config was not left in the folder moved aside"
+check_data_folder "$sddl_of" || fail "data folder after an untrusted /keepconfig"
+grant untrusted-keepconfig
 
 # ---- an upgrade with the data folder gone makes it again, the safe way -------
 wine_q sc stop shmbroker >/dev/null 2>&1 || true
