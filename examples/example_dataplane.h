@@ -2,7 +2,9 @@
 /*
  * example_dataplane.h - what the data-plane examples share: the record the
  * ring producer sends, the value the telemetry writer publishes, a
- * checksum, connecting, and "~/NAME" for the caller's own namespace.
+ * checksum, "~/NAME" for the caller's own namespace, and a session (the
+ * connection, the region and the waits on its doorbells) with the way a
+ * reader opens a region the other process may not have made yet.
  */
 #ifndef EXAMPLE_DATAPLANE_H
 #define EXAMPLE_DATAPLANE_H
@@ -93,6 +95,69 @@ static inline const char *example_region_name(const char *arg, char *out,
     LocalFree(sid);
     CloseHandle(tok);
     return out;
+}
+
+/* What each example holds while it runs. */
+typedef struct example_session {
+    const char *who; /* "ring producer", ...: prefixes every message */
+    shmb_client *c;
+    shmb_region r;
+    shmb_wait_ops ops;       /* waits on and rings r's doorbells */
+    shmb_doorbell_ctx bells; /* what ops points into */
+    const char *name;        /* the region's name, "~/" resolved */
+    char namebuf[SHMB_REGION_NAME_MAX + 1];
+} example_session;
+
+/* Resolves the region name `arg` and connects as `who`: 0, or -1 (the
+ * reason printed). */
+static inline int example_session_start(example_session *s, const char *who,
+                                        const char *arg)
+{
+    memset(s, 0, sizeof(*s));
+    s->who = who;
+    s->name = example_region_name(arg, s->namebuf, sizeof(s->namebuf));
+    s->c = example_connect(who);
+    return s->c != NULL ? 0 : -1;
+}
+
+/* Closes the region (if any) and the connection. */
+static inline void example_session_end(example_session *s)
+{
+    shmb_region_close(&s->r);
+    shmb_disconnect(s->c);
+    s->c = NULL;
+}
+
+/* Lays the ring or snapshot over s->r, mapped; SHMB_E_PEER_CORRUPT while
+ * the other side has not formatted it yet. */
+typedef int (*example_attach_fn)(example_session *s, void *what);
+
+/* Opens s->name with `access` once the other process has created and
+ * formatted it: retries for up to 30 s while the region is not there
+ * (not_found) or not formatted yet (peer_corrupt). */
+static inline int example_open_when_ready(example_session *s,
+                                          shmb_access access,
+                                          example_attach_fn attach, void *what)
+{
+    ULONGLONG deadline = GetTickCount64() + 30000;
+    int rc;
+
+    for (;;) {
+        rc = shmb_region_open(s->c, s->name, access, &s->r);
+        if (rc == SHMB_OK) {
+            if ((rc = shmb_region_map(&s->r)) == SHMB_OK &&
+                (rc = attach(s, what)) == SHMB_OK)
+                return SHMB_OK;
+            shmb_region_close(&s->r);
+        }
+        if ((rc != SHMB_E_NOT_FOUND && rc != SHMB_E_PEER_CORRUPT) ||
+            GetTickCount64() > deadline) {
+            fprintf(stderr, "%s: open '%s': %s: %s\n", s->who, s->name,
+                    shmb_err_name(rc), shmb_client_message(s->c));
+            return rc;
+        }
+        Sleep(50);
+    }
 }
 
 #endif

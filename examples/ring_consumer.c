@@ -15,47 +15,21 @@
 
 #define CONSUMER_TIMEOUT_MS 30000u
 
-/* Opens NAME read-write once the producer has created and formatted it. */
-static int open_ring(shmb_client *c, const char *name, shmb_region *r,
-                     shmb_ring *ring, shmb_wait_ops *ops,
-                     shmb_doorbell_ctx *bells)
+/* Our end of the ring, sleeping on "data" and ringing "room". */
+static int attach_consumer(example_session *s, void *ring)
 {
-    ULONGLONG deadline = GetTickCount64() + CONSUMER_TIMEOUT_MS;
-    int rc;
-
-    for (;;) {
-        rc = shmb_region_open(c, name, SHMB_ACCESS_RW, r);
-        if (rc == SHMB_OK) {
-            if ((rc = shmb_region_map(r)) == SHMB_OK &&
-                (rc = shmb_wait_ops_ring(ops, bells, r, SHMB_RING_CONSUMER)) ==
-                    SHMB_OK &&
-                (rc = shmb_ring_attach(ring, r->view, (size_t)r->size,
-                                       SHMB_RING_CONSUMER, ops)) == SHMB_OK)
-                return SHMB_OK;
-            shmb_region_close(r);
-        }
-        /* not_found: not created yet; peer_corrupt: not formatted yet. */
-        if ((rc != SHMB_E_NOT_FOUND && rc != SHMB_E_PEER_CORRUPT) ||
-            GetTickCount64() > deadline) {
-            fprintf(stderr, "ring consumer: open '%s': %s: %s\n", name,
-                    shmb_err_name(rc), shmb_client_message(c));
-            return rc;
-        }
-        Sleep(50);
-    }
+    int rc = shmb_wait_ops_ring(&s->ops, &s->bells, &s->r, SHMB_RING_CONSUMER);
+    return rc != SHMB_OK ? rc
+                         : shmb_ring_attach(ring, s->r.view, (size_t)s->r.size,
+                                            SHMB_RING_CONSUMER, &s->ops);
 }
 
 int main(int argc, char **argv)
 {
-    shmb_client *c;
-    shmb_region r;
+    example_session s;
     shmb_ring ring;
-    shmb_wait_ops ops;
-    shmb_doorbell_ctx bells;
     unsigned char msg[65536];
     example_record h;
-    char namebuf[SHMB_REGION_NAME_MAX + 1];
-    const char *name;
     unsigned long n = 0;
     uint64_t bytes = 0;
     uint32_t total = 0;
@@ -67,16 +41,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: shmb_ring_consumer NAME\n");
         return 2;
     }
-    name = example_region_name(argv[1], namebuf, sizeof(namebuf));
-    c = example_connect("ring consumer");
-    if (c == NULL)
+    if (example_session_start(&s, "ring consumer", argv[1]) != 0)
         return 1;
-    if (open_ring(c, name, &r, &ring, &ops, &bells) != SHMB_OK) {
-        shmb_disconnect(c);
+    if (example_open_when_ready(&s, SHMB_ACCESS_RW, attach_consumer, &ring) !=
+        SHMB_OK) {
+        example_session_end(&s);
         return 1;
     }
     /* Tell the producer we hold the region: it may start. */
-    ops.wake(ops.ctx);
+    s.ops.wake(s.ops.ctx);
     t0 = GetTickCount64();
     for (;;) {
         /* Sleeps on the "data" doorbell while the ring is empty. */
@@ -111,7 +84,6 @@ int main(int argc, char **argv)
                "bytes, checksum %08lx, all verified (%llu ms)\n",
                n, (unsigned long long)bytes, (unsigned long)total,
                (unsigned long long)(GetTickCount64() - t0));
-    shmb_region_close(&r);
-    shmb_disconnect(c);
+    example_session_end(&s);
     return status;
 }

@@ -20,15 +20,10 @@
 
 int main(int argc, char **argv)
 {
-    shmb_client *c;
-    shmb_region r;
+    example_session s;
     shmb_ring ring;
-    shmb_wait_ops ops;
-    shmb_doorbell_ctx bells;
     unsigned char msg[sizeof(example_record) + 4000];
     example_record *h = (example_record *)(void *)msg;
-    char namebuf[SHMB_REGION_NAME_MAX + 1];
-    const char *name;
     unsigned long count = 1000, i, len;
     uint64_t bytes = 0;
     uint32_t total = 0;
@@ -39,40 +34,39 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: shmb_ring_producer NAME [COUNT]\n");
         return 2;
     }
-    name = example_region_name(argv[1], namebuf, sizeof(namebuf));
-    c = example_connect("ring producer");
-    if (c == NULL)
+    if (example_session_start(&s, "ring producer", argv[1]) != 0)
         return 1;
     /* Doorbell 0 and 1: SHMB_RING_BELL_DATA and SHMB_RING_BELL_ROOM. The
      * region lives while a process holds it ("client" lifetime): after we
      * exit, as long as the consumer still reads. */
-    rc = shmb_region_create_ex(c, name, RING_REGION_SIZE, SHMB_ACCESS_RW,
-                               SHMB_LIFETIME_CLIENT, 2, &r);
+    rc = shmb_region_create_ex(s.c, s.name, RING_REGION_SIZE, SHMB_ACCESS_RW,
+                               SHMB_LIFETIME_CLIENT, 2, &s.r);
     if (rc != SHMB_OK) {
-        fprintf(stderr, "ring producer: create '%s': %s: %s\n", name,
-                shmb_err_name(rc), shmb_client_message(c));
-        shmb_disconnect(c);
+        fprintf(stderr, "ring producer: create '%s': %s: %s\n", s.name,
+                shmb_err_name(rc), shmb_client_message(s.c));
+        example_session_end(&s);
         return 1;
     }
-    if ((rc = shmb_region_map(&r)) != SHMB_OK ||
-        (rc = shmb_ring_format(r.view, (size_t)r.size, 0)) != SHMB_OK ||
-        (rc = shmb_wait_ops_ring(&ops, &bells, &r, SHMB_RING_PRODUCER)) !=
+    if ((rc = shmb_region_map(&s.r)) != SHMB_OK ||
+        (rc = shmb_ring_format(s.r.view, (size_t)s.r.size, 0)) != SHMB_OK ||
+        (rc = shmb_wait_ops_ring(&s.ops, &s.bells, &s.r, SHMB_RING_PRODUCER)) !=
             SHMB_OK ||
-        (rc = shmb_ring_attach(&ring, r.view, (size_t)r.size,
-                               SHMB_RING_PRODUCER, &ops)) != SHMB_OK) {
+        (rc = shmb_ring_attach(&ring, s.r.view, (size_t)s.r.size,
+                               SHMB_RING_PRODUCER, &s.ops)) != SHMB_OK) {
         fprintf(stderr, "ring producer: setting up the ring: %s\n",
                 shmb_strerror(rc));
         goto out;
     }
     printf("ring producer: '%s' ready, %lu messages, records up to %lu "
            "bytes\n",
-           r.name, count, (unsigned long)shmb_ring_max_record(&ring));
+           s.r.name, count, (unsigned long)shmb_ring_max_record(&ring));
     fflush(stdout);
     /* The consumer rings "room" once when it has attached: from then on it
      * holds the region too, so we may finish and exit before it has read
      * everything. */
-    if (WaitForSingleObject((HANDLE)(uintptr_t)r.doorbells[SHMB_RING_BELL_ROOM],
-                            PRODUCER_TIMEOUT_MS) != WAIT_OBJECT_0) {
+    if (WaitForSingleObject(
+            (HANDLE)(uintptr_t)s.r.doorbells[SHMB_RING_BELL_ROOM],
+            PRODUCER_TIMEOUT_MS) != WAIT_OBJECT_0) {
         fprintf(stderr, "ring producer: no consumer came\n");
         rc = SHMB_E_TIMEOUT;
         goto out;
@@ -102,7 +96,6 @@ int main(int argc, char **argv)
            "checksum %08lx\n",
            count, (unsigned long long)bytes, (unsigned long)total);
 out:
-    shmb_region_close(&r);
-    shmb_disconnect(c);
+    example_session_end(&s);
     return rc == SHMB_OK ? 0 : 1;
 }

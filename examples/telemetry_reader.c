@@ -20,48 +20,24 @@
 #define READER_SLICE_MS 200u
 #define READER_QUIET_MS 10000u
 
-/* Opens NAME read-only once the writer has made and formatted it. */
-static int open_snapshot(shmb_client *c, const char *name, shmb_region *r,
-                         shmb_snapshot *snap, shmb_wait_ops *ops,
-                         shmb_doorbell_ctx *bells)
+/* A reader: waits on "new value" when the region has that doorbell (a
+ * config region has none), never rings it. */
+static int attach_reader(example_session *s, void *snap)
 {
-    ULONGLONG deadline = GetTickCount64() + 30000;
-    int rc;
-
-    for (;;) {
-        rc = shmb_region_open(c, name, SHMB_ACCESS_RO, r);
-        if (rc == SHMB_OK) {
-            if ((rc = shmb_region_map(r)) == SHMB_OK &&
-                (rc = shmb_wait_ops_doorbells(ops, bells, r,
-                                              r->ndoorbells > 0
-                                                  ? SHMB_SNAPSHOT_BELL_NEW
-                                                  : SHMB_NO_DOORBELL,
-                                              SHMB_NO_DOORBELL)) == SHMB_OK &&
-                (rc = shmb_snapshot_attach_reader(
-                     snap, r->view, (size_t)r->size, ops)) == SHMB_OK)
-                return SHMB_OK;
-            shmb_region_close(r);
-        }
-        if ((rc != SHMB_E_NOT_FOUND && rc != SHMB_E_PEER_CORRUPT) ||
-            GetTickCount64() > deadline) {
-            fprintf(stderr, "telemetry reader: open '%s': %s: %s\n", name,
-                    shmb_err_name(rc), shmb_client_message(c));
-            return rc;
-        }
-        Sleep(50);
-    }
+    int rc = shmb_wait_ops_doorbells(
+        &s->ops, &s->bells, &s->r,
+        s->r.ndoorbells > 0 ? SHMB_SNAPSHOT_BELL_NEW : SHMB_NO_DOORBELL,
+        SHMB_NO_DOORBELL);
+    return rc != SHMB_OK ? rc
+                         : shmb_snapshot_attach_reader(
+                               snap, s->r.view, (size_t)s->r.size, &s->ops);
 }
 
 int main(int argc, char **argv)
 {
-    shmb_client *c;
-    shmb_region r;
+    example_session s;
     shmb_snapshot snap;
-    shmb_wait_ops ops;
-    shmb_doorbell_ctx bells;
     example_telemetry t;
-    char namebuf[SHMB_REGION_NAME_MAX + 1];
-    const char *name;
     uint64_t seq = 0, first_seq;
     unsigned long seen = 0;
     ULONGLONG quiet_since;
@@ -72,18 +48,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: shmb_telemetry_reader NAME\n");
         return 2;
     }
-    name = example_region_name(argv[1], namebuf, sizeof(namebuf));
-    c = example_connect("telemetry reader");
-    if (c == NULL)
+    if (example_session_start(&s, "telemetry reader", argv[1]) != 0)
         return 1;
-    if (open_snapshot(c, name, &r, &snap, &ops, &bells) != SHMB_OK) {
-        shmb_disconnect(c);
+    if (example_open_when_ready(&s, SHMB_ACCESS_RO, attach_reader, &snap) !=
+        SHMB_OK) {
+        example_session_end(&s);
         return 1;
     }
     printf("telemetry reader: '%s' open with a %s grant, %u doorbell(s)\n",
-           r.name, shmb_access_name(r.access), (unsigned)r.ndoorbells);
+           s.r.name, shmb_access_name(s.r.access), (unsigned)s.r.ndoorbells);
     /* Read-only means wait-only: the kernel refuses our ring. */
-    if (r.ndoorbells > 0 && !SetEvent((HANDLE)(uintptr_t)r.doorbells[0]))
+    if (s.r.ndoorbells > 0 && !SetEvent((HANDLE)(uintptr_t)s.r.doorbells[0]))
         printf("telemetry reader: ringing the doorbell ourselves: refused "
                "(error %lu)\n",
                (unsigned long)GetLastError());
@@ -132,7 +107,6 @@ int main(int argc, char **argv)
             break;
         }
     }
-    shmb_region_close(&r);
-    shmb_disconnect(c);
+    example_session_end(&s);
     return status;
 }

@@ -14,28 +14,23 @@
  */
 #include "example_dataplane.h"
 
-static int open_or_create(shmb_client *c, const char *name, shmb_region *r)
+static int open_or_create(example_session *s)
 {
-    int rc = shmb_region_open(c, name, SHMB_ACCESS_RW, r);
+    int rc = shmb_region_open(s->c, s->name, SHMB_ACCESS_RW, &s->r);
     if (rc == SHMB_E_NOT_FOUND)
-        rc = shmb_region_create_ex(c, name, 4096, SHMB_ACCESS_RW,
-                                   SHMB_LIFETIME_CLIENT, 1, r);
+        rc = shmb_region_create_ex(s->c, s->name, 4096, SHMB_ACCESS_RW,
+                                   SHMB_LIFETIME_CLIENT, 1, &s->r);
     if (rc != SHMB_OK)
-        fprintf(stderr, "telemetry writer: '%s': %s: %s\n", name,
-                shmb_err_name(rc), shmb_client_message(c));
+        fprintf(stderr, "telemetry writer: '%s': %s: %s\n", s->name,
+                shmb_err_name(rc), shmb_client_message(s->c));
     return rc;
 }
 
 int main(int argc, char **argv)
 {
-    shmb_client *c;
-    shmb_region r;
+    example_session s;
     shmb_snapshot snap;
-    shmb_wait_ops ops;
-    shmb_doorbell_ctx bells;
     example_telemetry t;
-    char namebuf[SHMB_REGION_NAME_MAX + 1];
-    const char *name;
     unsigned long count = 40, interval = 50, i;
     int rc;
 
@@ -52,30 +47,29 @@ int main(int argc, char **argv)
         fprintf(stderr, "telemetry writer: COUNT must be at least 1\n");
         return 2;
     }
-    name = example_region_name(argv[1], namebuf, sizeof(namebuf));
-    c = example_connect("telemetry writer");
-    if (c == NULL)
+    if (example_session_start(&s, "telemetry writer", argv[1]) != 0)
         return 1;
-    if (open_or_create(c, name, &r) != SHMB_OK) {
-        shmb_disconnect(c);
+    if (open_or_create(&s) != SHMB_OK) {
+        example_session_end(&s);
         return 1;
     }
     /* We only ring the readers' doorbell; we never wait on one. */
-    if ((rc = shmb_region_map(&r)) != SHMB_OK ||
-        (rc = shmb_snapshot_format(r.view, (size_t)r.size, sizeof(t))) !=
+    if ((rc = shmb_region_map(&s.r)) != SHMB_OK ||
+        (rc = shmb_snapshot_format(s.r.view, (size_t)s.r.size, sizeof(t))) !=
             SHMB_OK ||
-        (rc = shmb_wait_ops_doorbells(&ops, &bells, &r, SHMB_NO_DOORBELL,
-                                      r.ndoorbells > 0 ? SHMB_SNAPSHOT_BELL_NEW
-                                                       : SHMB_NO_DOORBELL)) !=
+        (rc = shmb_wait_ops_doorbells(
+             &s.ops, &s.bells, &s.r, SHMB_NO_DOORBELL,
+             s.r.ndoorbells > 0 ? SHMB_SNAPSHOT_BELL_NEW : SHMB_NO_DOORBELL)) !=
             SHMB_OK ||
-        (rc = shmb_snapshot_attach_writer(&snap, r.view, (size_t)r.size,
-                                          &ops)) != SHMB_OK) {
+        (rc = shmb_snapshot_attach_writer(&snap, s.r.view, (size_t)s.r.size,
+                                          &s.ops)) != SHMB_OK) {
         fprintf(stderr, "telemetry writer: setting up: %s\n",
                 shmb_strerror(rc));
         goto out;
     }
     printf("telemetry writer: publishing %lu samples into '%s' (%s)\n", count,
-           r.name, r.ndoorbells > 0 ? "doorbell" : "no doorbell: readers poll");
+           s.r.name,
+           s.r.ndoorbells > 0 ? "doorbell" : "no doorbell: readers poll");
     fflush(stdout);
     for (i = 1; i <= count; i++) {
         memset(&t, 0, sizeof(t));
@@ -97,7 +91,6 @@ int main(int argc, char **argv)
     }
     printf("telemetry writer: published %lu samples\n", count);
 out:
-    shmb_region_close(&r);
-    shmb_disconnect(c);
+    example_session_end(&s);
     return rc == SHMB_OK ? 0 : 1;
 }

@@ -14,18 +14,22 @@ rem Fresh install (no service named shmbroker): the data folder must not
 rem exist - whatever is at its path (a folder someone else made, a junction,
 rem a link) is refused, never reused; /keepconfig instead moves it aside and
 rem carries its config.json over if the service would trust it where it
-rem lies. The service is created (automatic start, LocalSystem), with its
-rem description, recovery actions (restart after 5 s, twice; reset after a
-rem day), an unrestricted service SID, and its Event Log source, then
-rem started; the script waits for RUNNING.
+rem lies. The data folder itself is made by "shmbroker.exe --init-data",
+rem as the MSI makes it (docs/configuration.md). The service is created
+rem (automatic start, LocalSystem), with its description, recovery actions
+rem (restart after 5 s, twice; reset after a day), an unrestricted service
+rem SID, and its Event Log source, then started; the script waits for
+rem RUNNING.
 rem
 rem Upgrade (the service exists and %ProgramFiles%\shmbroker\shmbroker.exe
 rem too): stop, replace the binaries, start. The config is kept as it is;
-rem the default one is written only if there is none.
+rem the default one is written only if there is none ("shmbroker.exe
+rem --init-data" again: it keeps a folder the service trusts, moves any
+rem other aside and makes it anew).
 rem
 rem Every failing step stops the script with a non-zero exit code, so a
 rem partial install is visible. The one exception: a step this system does
-rem not implement (Wine: sc sidtype, icacls), identified exactly, is
+rem not implement (Wine: sc sidtype, sc failure), identified exactly, is
 rem reported as "not supported by this system" and skipped.
 rem Exit codes: 0 done, 1 a step failed, 2 shmbroker.exe not found,
 rem 5 not elevated.
@@ -38,7 +42,6 @@ setlocal EnableExtensions
 set "SRC=%~1"
 set "KEEP="
 set "ASIDE="
-set "ACL_SKIPPED="
 if /i "%~1"=="/keepconfig" set "SRC="
 if /i "%~1"=="/keepconfig" set "KEEP=1"
 if /i "%~2"=="/keepconfig" set "KEEP=1"
@@ -120,6 +123,8 @@ call :copy_binaries
 if errorlevel 1 exit /b 1
 call :make_data
 if errorlevel 1 exit /b 1
+call :carry_config
+if errorlevel 1 exit /b 1
 rem The config path is explicit: under Wine the service's %ProgramData% is
 rem not the one this script sees, and it must read the file written here.
 sc.exe create %NAME% binPath= "\"%DEST%\shmbroker.exe\" --config \"%DATA%\config.json\" --log \"%DATA%\shmbroker.log\"" start= auto obj= LocalSystem DisplayName= "Shared memory broker" >"%OUT%" 2>&1
@@ -140,14 +145,11 @@ call :stop_service
 if errorlevel 1 exit /b 1
 call :copy_binaries
 if errorlevel 1 exit /b 1
-rem The folder this script made is kept as it is. Should it be gone, it is
-rem made again the safe way; if something else now stands at its path, stop.
+rem The folder the install made is kept as it is (--init-data keeps what
+rem the service trusts). Should it be gone, it is made again the safe way;
+rem if a junction, a link or a file now stands at its path, stop.
 call :present
-if not errorlevel 1 goto upgrade_data
-call :make_data
-if errorlevel 1 exit /b 1
-goto configure
-:upgrade_data
+if errorlevel 1 goto upgrade_data
 call :is_link
 if not errorlevel 1 (
   echo install: %DATA% is a junction or a link; remove it and run this again 1>&2
@@ -157,11 +159,8 @@ if not exist "%DATA%\" (
   echo install: %DATA% is not a folder; remove it and run this again 1>&2
   exit /b 1
 )
-if not exist "%DATA%\config.json" goto upgrade_config
-echo install: kept %DATA%\config.json
-goto configure
-:upgrade_config
-call :default_config "%DATA%"
+:upgrade_data
+call :make_data
 if errorlevel 1 exit /b 1
 
 rem ---- both: service settings, event source, start -----------------------
@@ -273,105 +272,44 @@ if exist "%~dp0config.example.json" copy /y "%~dp0config.example.json" "%DEST%\"
 echo install: copied the binaries to %DEST%
 exit /b 0
 
-rem :make_data - the data folder is made in %DEST% (only administrators can
-rem write there), given owner Administrators and a protected DACL, filled,
-rem and only then moved into place, so at no moment can a user write into it
-rem or hold a handle opened for writing in it.
+rem :make_data - "shmbroker.exe --init-data", the MSI's step too: it creates
+rem the data folder with its protected DACL (SYSTEM and Administrators only)
+rem in one call, so at no moment can a user write into it; keeps a folder
+rem the service would trust; renames anything else at the path aside; and
+rem writes the default config from the config.example.json copied beside
+rem it only where there is no config.json. It prints what it did.
 :make_data
-set "STAMP=%RANDOM%%RANDOM%"
-set "STAGE=%DEST%\data.new-%STAMP%"
-call :reset
-mkdir "%STAGE%"
-if not exist "%STAGE%\" goto staging_failed
-call :acl_step "%STAGE%" /setowner *S-1-5-32-544
-if errorlevel 1 goto staging_failed
-rem Nobody else may even read it: the log names every region, user and process.
-call :acl_step "%STAGE%" /inheritance:r /grant:r "*S-1-5-18:(OI)(CI)F" "*S-1-5-32-544:(OI)(CI)F"
-if errorlevel 1 goto staging_failed
-rem A previous config is carried over only when the administrator asks for
-rem it (/keepconfig) and the service itself would have trusted it where it
-rem was (file and folder owned and writable by administrators only, no
-rem reparse point): --check-config judges exactly that. Never by default: an
-rem older installer "fixed" the owner of whatever it found, so a planted
-rem file can look like an administrator's.
-if not defined ASIDE goto make_default
-if not exist "%ASIDE%\config.json" goto make_default
-"%DEST%\shmbroker.exe" --check-config --config "%ASIDE%\config.json" >nul 2>&1
-if not errorlevel 1 goto make_carry
-echo install: NOT keeping %ASIDE%\config.json: the service would not trust it ^(check it, then copy its rules by hand^)
-goto make_default
-:make_carry
-call :reset
-copy /y "%ASIDE%\config.json" "%STAGE%\config.json" >nul 2>&1
-if errorlevel 1 goto staging_failed
-echo install: kept the rules of the previous %DATA%\config.json
-goto make_move
-:make_default
-call :default_config "%STAGE%"
-if errorlevel 1 goto staging_failed
-:make_move
-call :reset
-move "%STAGE%" "%DATA%" >nul 2>&1
-if errorlevel 1 goto staging_failed
-if exist "%STAGE%\" goto staging_failed
-rem Had someone created %DATA% between the check and the move, ours would
-rem now be inside theirs: refuse (the service would refuse their folder too).
-if exist "%DATA%\data.new-%STAMP%\" (
-  echo install: %DATA% was created by someone else during the install; remove it and run this again 1>&2
-  exit /b 1
-)
-if defined ACL_SKIPPED (
-  echo install: created %DATA% with the ACL this system gave it
-) else (
-  echo install: created %DATA% ^(owner Administrators; SYSTEM and Administrators only^)
-)
-exit /b 0
-:staging_failed
-echo install: cannot prepare the data folder in %STAGE% 1>&2
-rmdir /s /q "%STAGE%" 2>nul
-exit /b 1
-
-rem :default_config FOLDER - the example config, owned by Administrators.
-:default_config
-if exist "%~dp0config.example.json" goto default_copy
-echo install: no config.example.json next to install.cmd; the service starts with its built-in defaults
-exit /b 0
-:default_copy
-call :reset
-copy /y "%~dp0config.example.json" "%~1\config.json" >nul 2>&1
-if errorlevel 1 goto default_failed
-if not exist "%~1\config.json" goto default_failed
-call :acl_step "%~1\config.json" /setowner *S-1-5-32-544
-if errorlevel 1 exit /b 1
-echo install: wrote the default config %DATA%\config.json
-exit /b 0
-:default_failed
-echo install: cannot write %~1\config.json 1>&2
-exit /b 1
-
-rem :acl_step PATH ICACLS-ARGS... - icacls, then read the ACL back. Wine's
-rem icacls is a stub: it exits 0, changes nothing and prints nothing, not
-rem even the ACL when asked to show it. That case alone is skipped.
-:acl_step
-icacls %* >"%OUT%" 2>&1
+"%DEST%\shmbroker.exe" --init-data
 if errorlevel 1 (
-  type "%OUT%" 1>&2
-  del "%OUT%" 2>nul
-  echo install: icacls %* failed 1>&2
+  echo install: cannot prepare the data folder %DATA% 1>&2
   exit /b 1
 )
-icacls "%~1" >"%OUT%" 2>&1
-set "SIZE=0"
-for %%s in ("%OUT%") do set "SIZE=%%~zs"
-del "%OUT%" 2>nul
-if not "%SIZE%"=="0" exit /b 0
-if not defined WINE (
-  echo install: icacls shows no ACL for %~1 1>&2
-  exit /b 1
-)
-set "ACL_SKIPPED=1"
-echo install: icacls %*: not supported by this system ^(Wine's icacls changes nothing^); the ACL stays as created
 exit /b 0
+
+rem :carry_config - with /keepconfig, the config.json moved aside replaces
+rem the default one, but only if the service itself would have trusted it
+rem where it was (file and folder owned and writable by administrators only,
+rem no reparse point): --check-config judges exactly that. Never by default:
+rem an older installer "fixed" the owner of whatever it found, so a planted
+rem file can look like an administrator's.
+:carry_config
+if not defined ASIDE exit /b 0
+if not exist "%ASIDE%\config.json" exit /b 0
+"%DEST%\shmbroker.exe" --check-config --config "%ASIDE%\config.json" >nul 2>&1
+if not errorlevel 1 goto carry_copy
+echo install: NOT keeping %ASIDE%\config.json: the service would not trust it ^(check it, then copy its rules by hand^)
+exit /b 0
+:carry_copy
+call :reset
+copy /y "%ASIDE%\config.json" "%DATA%\config.json" >nul 2>&1
+if errorlevel 1 goto carry_failed
+fc /b "%ASIDE%\config.json" "%DATA%\config.json" >nul 2>&1
+if errorlevel 1 goto carry_failed
+echo install: kept the rules of the previous %DATA%\config.json
+exit /b 0
+:carry_failed
+echo install: cannot copy %ASIDE%\config.json to %DATA% 1>&2
+exit /b 1
 
 rem :sc_step VERB LABEL - sc.exe VERB %SCARGS%. On Wine a verb it does not
 rem implement exits with 1 and prints nothing (real sc.exe always prints

@@ -13,18 +13,21 @@
 # exist - whatever is at its path (a folder someone else made, a junction,
 # a link) is refused, never reused; -KeepConfig instead moves it aside and
 # carries its config.json over if the service would trust it where it lies.
-# The service is created (automatic start, LocalSystem), with its
-# description, recovery actions (restart after 5 s, twice; reset after a
-# day), an unrestricted service SID, and its Event Log source, then started;
-# the script waits for RUNNING.
+# The data folder itself is made by "shmbroker.exe --init-data", as the MSI
+# makes it (docs/configuration.md). The service is created (automatic
+# start, LocalSystem), with its description, recovery actions (restart after
+# 5 s, twice; reset after a day), an unrestricted service SID, and its Event
+# Log source, then started; the script waits for RUNNING.
 #
 # Upgrade (the service exists and %ProgramFiles%\shmbroker\shmbroker.exe
 # too): stop, replace the binaries, start. The config is kept as it is; the
-# default one is written only if there is none.
+# default one is written only if there is none ("shmbroker.exe --init-data"
+# again: it keeps a folder the service trusts, moves any other aside and
+# makes it anew).
 #
 # Every failing step stops the script with a non-zero exit code. The one
 # exception: a step this system does not implement (Wine: sc sidtype,
-# icacls), identified exactly, is reported as "not supported by this
+# sc failure), identified exactly, is reported as "not supported by this
 # system" and skipped - as in install.cmd, though Wine has no PowerShell.
 # Exit codes: 0 done, 1 a step failed, 2 shmbroker.exe not found,
 # 5 not elevated.
@@ -35,40 +38,12 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 2.0
 
-$Name = 'shmbroker'
-$Dest = Join-Path $env:ProgramFiles 'shmbroker'
-$Data = Join-Path $env:ProgramData 'shmbroker'
-$EvKey = 'HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\shmbroker'
+$Prog = 'install'
+# The shared half (names, Say/Die, Invoke-Tool, ...) sits beside this
+# file; without it the script stops here with exit code 1.
+. (Join-Path $PSScriptRoot 'common.ps1')
 $Here = $PSScriptRoot
-$script:AclSkipped = $false
 $script:Aside = $null
-
-function Say([string]$m) { Write-Output "install: $m" }
-function Die([string]$m, [int]$code = 1) {
-    [Console]::Error.WriteLine("install: $m")
-    exit $code
-}
-
-# Runs a program; returns @{ Rc; Out } (stdout and stderr together).
-function Invoke-Tool([string]$exe, [string[]]$argv) {
-    # Windows PowerShell turns a native program's stderr into error records:
-    # with 'Stop' the first one would end the script.
-    $ErrorActionPreference = 'Continue'
-    $out = & $exe @argv 2>&1 | Out-String
-    return @{ Rc = $LASTEXITCODE; Out = $out.TrimEnd() }
-}
-
-# Anything named shmbroker in %ProgramData%: a folder, a file, a junction or
-# a symbolic link, dangling ones too (Test-Path does not see those).
-function Test-DataPresent {
-    return $null -ne (Get-ChildItem -Force -LiteralPath $env:ProgramData |
-            Where-Object { $_.Name -ieq 'shmbroker' })
-}
-
-function Test-State([string]$state) {
-    $r = Invoke-Tool 'sc.exe' @('query', $Name)
-    return $r.Out -match "STATE\s*:\s*\d+\s*$state"
-}
 
 # Up to 30 s; a service that falls back to STOPPED while we wait for
 # another state has failed.
@@ -95,26 +70,6 @@ function Invoke-ScStep([string]$verb, [string]$label, [string[]]$argv) {
     Die "$label failed, exit code $($r.Rc)"
 }
 
-# icacls, then read the ACL back. Wine's icacls is a stub: it exits 0,
-# changes nothing and prints nothing, not even the ACL when asked to show
-# it. That case alone is skipped.
-function Invoke-AclStep([string]$path, [string[]]$argv) {
-    $r = Invoke-Tool 'icacls.exe' (@($path) + $argv)
-    $shown = "`"$path`" $($argv -join ' ')"
-    if ($r.Rc -ne 0) {
-        [Console]::Error.WriteLine($r.Out)
-        throw "icacls $shown failed"
-    }
-    $show = Invoke-Tool 'icacls.exe' @($path)
-    if ($show.Out -ne '') { return }
-    if ($script:Wine) {
-        $script:AclSkipped = $true
-        Say "icacls ${shown}: not supported by this system (Wine's icacls changes nothing); the ACL stays as created"
-        return
-    }
-    throw "icacls shows no ACL for $path"
-}
-
 function Copy-Binaries {
     try {
         Copy-Item -Force -LiteralPath (Join-Path $Src 'shmbroker.exe') -Destination $Dest
@@ -133,71 +88,38 @@ function Copy-Binaries {
     Say "copied the binaries to $Dest"
 }
 
-# The example config, owned by Administrators.
-function Write-DefaultConfig([string]$folder) {
-    $example = Join-Path $Here 'config.example.json'
-    if (-not (Test-Path -LiteralPath $example)) {
-        Say 'no config.example.json next to install.ps1; the service starts with its built-in defaults'
-        return
+# "shmbroker.exe --init-data", the MSI's step too: it creates the data
+# folder with its protected DACL (SYSTEM and Administrators only) in one
+# call, so at no moment can a user write into it; keeps a folder the
+# service would trust; renames anything else at the path aside; and writes
+# the default config from the config.example.json copied beside it only
+# where there is no config.json. Its lines are shown as it prints them.
+function Initialize-DataFolder {
+    $r = Invoke-Tool "$Dest\shmbroker.exe" @('--init-data')
+    if ($r.Rc -ne 0) {
+        [Console]::Error.WriteLine($r.Out)
+        Die "cannot prepare the data folder $Data"
     }
-    $target = Join-Path $folder 'config.json'
-    try { Copy-Item -Force -LiteralPath $example -Destination $target }
-    catch { Die "cannot write $target" }
-    try { Invoke-AclStep $target @('/setowner', '*S-1-5-32-544') }
-    catch { Die $_.Exception.Message }
-    Say "wrote the default config $Data\config.json"
+    if ($r.Out -ne '') { Write-Output $r.Out }
 }
 
-# The data folder is made in $Dest (only administrators can write there),
-# given owner Administrators and a protected DACL, filled, and only then
-# moved into place, so at no moment can a user write into it or hold a
-# handle opened for writing in it.
-function New-DataFolder {
-    $stamp = '{0}{1}' -f (Get-Random -Maximum 32768), (Get-Random -Maximum 32768)
-    $stage = Join-Path $Dest "data.new-$stamp"
-    try {
-        New-Item -ItemType Directory -Path $stage | Out-Null
-        Invoke-AclStep $stage @('/setowner', '*S-1-5-32-544')
-        # Nobody else may even read it: the log names every region, user and
-        # process.
-        Invoke-AclStep $stage @('/inheritance:r', '/grant:r',
-            '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F')
-    } catch {
-        [Console]::Error.WriteLine("install: $($_.Exception.Message)")
-        [Console]::Error.WriteLine("install: cannot prepare the data folder in $stage")
-        Remove-Item -Recurse -Force -LiteralPath $stage -ErrorAction SilentlyContinue
-        exit 1
+# With -KeepConfig, the config.json moved aside replaces the default one,
+# but only if the service itself would have trusted it where it was:
+# --check-config judges exactly that. Never by default: an older installer
+# "fixed" the owner of whatever it found, so a planted file can look like
+# an administrator's.
+function Copy-KeptConfig {
+    if ($null -eq $script:Aside -or -not (Test-Path -LiteralPath "$script:Aside\config.json")) {
+        return
     }
-    # A previous config is carried over only when the administrator asks for
-    # it (-KeepConfig) and the service itself would have trusted it where it
-    # was: --check-config judges exactly that. Never by default: an older
-    # installer "fixed" the owner of whatever it found, so a planted file can
-    # look like an administrator's.
-    $carried = $false
-    if ($null -ne $script:Aside -and (Test-Path -LiteralPath "$script:Aside\config.json")) {
-        $r = Invoke-Tool "$Dest\shmbroker.exe" @('--check-config', '--config', "$script:Aside\config.json")
-        if ($r.Rc -ne 0) {
-            Say "NOT keeping $script:Aside\config.json: the service would not trust it (check it, then copy its rules by hand)"
-        } else {
-            try { Copy-Item -Force -LiteralPath "$script:Aside\config.json" -Destination "$stage\config.json" }
-            catch { Die "cannot prepare the data folder in $stage" }
-            Say "kept the rules of the previous $Data\config.json"
-            $carried = $true
-        }
+    $r = Invoke-Tool "$Dest\shmbroker.exe" @('--check-config', '--config', "$script:Aside\config.json")
+    if ($r.Rc -ne 0) {
+        Say "NOT keeping $script:Aside\config.json: the service would not trust it (check it, then copy its rules by hand)"
+        return
     }
-    if (-not $carried) { Write-DefaultConfig $stage }
-    try { Move-Item -LiteralPath $stage -Destination $Data }
-    catch { Die "cannot prepare the data folder in $stage" }
-    # Had someone created $Data between the check and the move, ours would
-    # now be inside theirs: refuse (the service would refuse their folder).
-    if (Test-Path -LiteralPath "$Data\data.new-$stamp") {
-        Die "$Data was created by someone else during the install; remove it and run this again"
-    }
-    if ($script:AclSkipped) {
-        Say "created $Data with the ACL this system gave it"
-    } else {
-        Say "created $Data (owner Administrators; SYSTEM and Administrators only)"
-    }
+    try { Copy-Item -Force -LiteralPath "$script:Aside\config.json" -Destination "$Data\config.json" }
+    catch { Die "cannot copy $script:Aside\config.json to $Data" }
+    Say "kept the rules of the previous $Data\config.json"
 }
 
 function Stop-Broker {
@@ -217,13 +139,7 @@ if (-not (Test-Path -LiteralPath (Join-Path $Src 'shmbroker.exe'))) {
 if (-not (Test-Path -LiteralPath (Join-Path $Src 'shmbroker.exe'))) {
     Die "shmbroker.exe not found in `"$Src`"" 2
 }
-# A 32-bit PowerShell on 64-bit Windows would see the x86 Program Files.
-if ($env:PROCESSOR_ARCHITEW6432) { Die 'run this from a 64-bit command prompt' }
-$principal = New-Object Security.Principal.WindowsPrincipal(
-    [Security.Principal.WindowsIdentity]::GetCurrent())
-if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
-    Die 'run this from an elevated prompt' 5
-}
+Assert-Admin64
 # Wine implements some verbs as stubs; only these, and only there, may be
 # skipped.
 $script:Wine = Test-Path -LiteralPath 'HKLM:\Software\Wine'
@@ -252,7 +168,8 @@ if ($Mode -eq 'install') {
         try { New-Item -ItemType Directory -Path $Dest | Out-Null } catch { exit 1 }
     }
     Copy-Binaries
-    New-DataFolder
+    Initialize-DataFolder
+    Copy-KeptConfig
     # binPath holds quotes; Windows PowerShell 5.1 does not escape quotes
     # inside a native argument, so the line goes to sc.exe verbatim (--%),
     # the paths through environment variables, as install.cmd writes it. The
@@ -270,12 +187,10 @@ if ($Mode -eq 'install') {
     Say "$Name is installed in ${Dest}: upgrading in place"
     Stop-Broker
     Copy-Binaries
-    # The folder this script made is kept as it is. Should it be gone, it is
-    # made again the safe way; if something else now stands at its path,
-    # stop.
-    if (-not (Test-DataPresent)) {
-        New-DataFolder
-    } else {
+    # The folder the install made is kept as it is (--init-data keeps what
+    # the service trusts). Should it be gone, it is made again the safe
+    # way; if a junction, a link or a file now stands at its path, stop.
+    if (Test-DataPresent) {
         $item = Get-Item -Force -LiteralPath $Data
         if ($item.Attributes -band [IO.FileAttributes]::ReparsePoint) {
             Die "$Data is a junction or a link; remove it and run this again"
@@ -283,12 +198,8 @@ if ($Mode -eq 'install') {
         if (-not $item.PSIsContainer) {
             Die "$Data is not a folder; remove it and run this again"
         }
-        if (Test-Path -LiteralPath "$Data\config.json") {
-            Say "kept $Data\config.json"
-        } else {
-            Write-DefaultConfig $Data
-        }
     }
+    Initialize-DataFolder
 }
 
 Invoke-ScStep 'description' 'sc description' @($Name,

@@ -13,37 +13,12 @@ param([switch]$Purge)
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 2.0
 
-$Name = 'shmbroker'
-$Dest = Join-Path $env:ProgramFiles 'shmbroker'
-$Data = Join-Path $env:ProgramData 'shmbroker'
-$EvKey = 'HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\shmbroker'
+$Prog = 'uninstall'
+# The shared half (names, Say/Die, Invoke-Tool, ...) sits beside this
+# file; without it the script stops here with exit code 1.
+. (Join-Path $PSScriptRoot 'common.ps1')
 
-function Say([string]$m) { Write-Output "uninstall: $m" }
-function Die([string]$m, [int]$code = 1) {
-    [Console]::Error.WriteLine("uninstall: $m")
-    exit $code
-}
-function Invoke-Tool([string]$exe, [string[]]$argv) {
-    # Windows PowerShell turns a native program's stderr into error records.
-    $ErrorActionPreference = 'Continue'
-    $out = & $exe @argv 2>&1 | Out-String
-    return @{ Rc = $LASTEXITCODE; Out = $out.TrimEnd() }
-}
-function Test-State([string]$state) {
-    return (Invoke-Tool 'sc.exe' @('query', $Name)).Out -match "STATE\s*:\s*\d+\s*$state"
-}
-# Anything named shmbroker in %ProgramData%, dangling links too.
-function Test-DataPresent {
-    return $null -ne (Get-ChildItem -Force -LiteralPath $env:ProgramData |
-            Where-Object { $_.Name -ieq 'shmbroker' })
-}
-
-if ($env:PROCESSOR_ARCHITEW6432) { Die 'run this from a 64-bit command prompt' }
-$principal = New-Object Security.Principal.WindowsPrincipal(
-    [Security.Principal.WindowsIdentity]::GetCurrent())
-if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
-    Die 'run this from an elevated prompt' 5
-}
+Assert-Admin64
 
 if ((Invoke-Tool 'sc.exe' @('query', $Name)).Rc -ne 0) {
     Say "the service $Name is not installed"

@@ -8,6 +8,7 @@
 #   shmbroker-VERSION-x64.msi  from installer/shmbroker.wxs, with wixl
 #   shmbroker-VERSION-x64.zip  bin/ (shmbroker.exe, shmbctl.exe, shmb.dll),
 #                              installer/ (install and uninstall scripts,
+#                              the common.ps1 the .ps1 pair dot-sources,
 #                              config.example.json), LICENSE, README.md,
 #                              docs/ - install with installer\install.cmd
 # VERSION is CMakeLists.txt's project(VERSION); --version overrides it (the
@@ -79,6 +80,8 @@ mkdir -p "$root/bin" "$root/installer"
 cp "${exes[@]}" "$root/bin/"
 [ -f "$build/client/shmb.dll" ] && cp "$build/client/shmb.dll" "$root/bin/"
 find installer -maxdepth 1 -type f ! -name '*.wxs' -exec cp {} "$root/installer/" \;
+# install.ps1 and uninstall.ps1 stop at once without it.
+[ -f "$root/installer/common.ps1" ] || die "installer/common.ps1 is missing from the zip"
 cp LICENSE README.md "$root/"
 cp -r docs "$root/docs"
 zip="$out/$name.zip"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MPL-2.0 */
-/* harness.c - runner for the tables of tests/harness.h, and the small
- * clock and sleep shim WAIT_UNTIL needs on Windows and POSIX. */
+/* harness.c - runner for the tables of tests/harness.h, the small clock
+ * and sleep shim WAIT_UNTIL needs on Windows and POSIX, and a file reader
+ * for tests that check what was written. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep */
 #endif
@@ -56,6 +57,18 @@ uint64_t shmb_clock_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 #endif
+}
+
+int shmb_test_read_file(const char *path, char *out, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n;
+    if (f == NULL)
+        return -1;
+    n = fread(out, 1, cap - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    return (int)n;
 }
 
 void shmb_sleep_ms(unsigned ms)

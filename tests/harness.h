@@ -60,6 +60,10 @@ int shmb_test_result(void);
 uint64_t shmb_clock_ms(void);
 void shmb_sleep_ms(unsigned ms);
 
+/* Reads at most cap - 1 bytes of the file at `path` into out, NUL-ended:
+ * the number read, or -1 if it cannot be opened. */
+int shmb_test_read_file(const char *path, char *out, size_t cap);
+
 /* Fails the test and goes to its cleanup. */
 #define FAIL(...)                                                              \
     do {                                                                       \

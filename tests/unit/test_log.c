@@ -220,18 +220,6 @@ static int write_file(const char *path, const char *text)
     return fclose(f);
 }
 
-static int read_file(const char *path, char *out, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n;
-    if (f == NULL)
-        return -1;
-    n = fread(out, 1, cap - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    return 0;
-}
-
 int test_log_rotate_files(void)
 {
     char base[64], name[80], text[32];
@@ -245,15 +233,15 @@ int test_log_rotate_files(void)
         CHECK(write_file(base, text) == 0);
         CHECK(shmb_log_rotate(base, 2, fs_step, NULL) == 0);
     }
-    CHECK(read_file(base, text, sizeof(text)) != 0); /* moved away */
+    CHECK(shmb_test_read_file(base, text, sizeof(text)) < 0); /* moved away */
     snprintf(name, sizeof(name), "%s.1", base);
-    CHECK(read_file(name, text, sizeof(text)) == 0);
+    CHECK(shmb_test_read_file(name, text, sizeof(text)) >= 0);
     CHECK_STR(text, "round 5");
     snprintf(name, sizeof(name), "%s.2", base);
-    CHECK(read_file(name, text, sizeof(text)) == 0);
+    CHECK(shmb_test_read_file(name, text, sizeof(text)) >= 0);
     CHECK_STR(text, "round 4");
     snprintf(name, sizeof(name), "%s.3", base);
-    CHECK(read_file(name, text, sizeof(text)) != 0);
+    CHECK(shmb_test_read_file(name, text, sizeof(text)) < 0);
 done:
     for (i = 0; i <= 3; i++) {
         if (shmb_log_rotated_name(base, i, name, sizeof(name)) == 0)

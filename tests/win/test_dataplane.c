@@ -110,6 +110,57 @@ static int dp_write(shmb_ring *p, uint32_t seq, uint32_t timeout_ms)
     return shmb_ring_write(p, buf, len, timeout_ms);
 }
 
+/* One side of a ring test: its region and ring end (with the waits behind
+ * it), and the child process playing the other side. Zero-initialised, it
+ * is safe to dp_close. */
+typedef struct dp_side {
+    shmb_region r;
+    shmb_ring ring;
+    shmb_wait_ops ops;
+    shmb_doorbell_ctx ctx;
+    itest_proc child;
+} dp_side;
+
+/* A fresh region `stem` with a formatted ring, the control word cleared,
+ * and our `role` end attached. */
+static int dp_ring_open(dp_side *s, shmb_client *c, const char *stem,
+                        shmb_ring_role role)
+{
+    int rc = dp_create(c, stem, 2, &s->r);
+    if (rc != SHMB_OK) {
+        fprintf(stderr, "create %s: %s\n", stem, shmb_client_message(c));
+        return rc;
+    }
+    rc = shmb_ring_format(s->r.view, (size_t)s->r.size, DP_CAPACITY);
+    if (rc != SHMB_OK)
+        return rc;
+    *u32_at(s->r.view, DP_CONTROL_OFF) = 0;
+    return dp_ring_end(&s->r, role, &s->ring, &s->ops, &s->ctx);
+}
+
+/* The arguments of `shmb-itest child-dp-VERB REGION [EXTRA]`, in buf. */
+static const char *dp_args(char *buf, size_t cap, const char *verb,
+                           const char *region, const char *extra)
+{
+    snprintf(buf, cap, "child-dp-%s %s%s%s", verb, region,
+             extra != NULL ? " " : "", extra != NULL ? extra : "");
+    return buf;
+}
+
+/* Starts the other side: child-dp-VERB on our region. */
+static int dp_spawn(dp_side *s, const char *verb, const char *extra)
+{
+    char args[300];
+    return itest_child_start(
+        &s->child, dp_args(args, sizeof(args), verb, s->r.name, extra));
+}
+
+static void dp_close(dp_side *s)
+{
+    itest_child_stop(&s->child);
+    shmb_region_close(&s->r);
+}
+
 /* ---- the tests ------------------------------------------------------- */
 
 /* Thousands of records of every length through a 1 KiB ring to a consumer
@@ -119,40 +170,33 @@ static int dp_write(shmb_ring *p, uint32_t seq, uint32_t timeout_ms)
 int test_dp_ring_order_across_processes(void)
 {
     shmb_client *c = itest_connect();
-    shmb_region r = {0};
-    shmb_ring p;
-    shmb_wait_ops ops;
-    shmb_doorbell_ctx ctx;
-    itest_proc child = ITEST_PROC_INIT;
+    dp_side s = {0};
+    shmb_ring *p = &s.ring;
     unsigned char big[DP_CAPACITY];
-    char args[300];
     uint32_t seq;
     const uint32_t n = 3000;
 
     CHECK(c != NULL);
-    CHECK_OK(c, dp_create(c, "dp-order", 2, &r));
-    CHECK_INT(shmb_ring_format(r.view, (size_t)r.size, DP_CAPACITY), SHMB_OK);
-    CHECK_INT(dp_ring_end(&r, SHMB_RING_PRODUCER, &p, &ops, &ctx), SHMB_OK);
-    CHECK_INT(shmb_ring_max_record(&p), DP_CAPACITY / 2 - 8);
+    CHECK_INT(dp_ring_open(&s, c, "dp-order", SHMB_RING_PRODUCER), SHMB_OK);
+    CHECK_INT(shmb_ring_max_record(p), DP_CAPACITY / 2 - 8);
     memset(big, 0, sizeof(big));
-    CHECK_INT(shmb_ring_write(&p, big, shmb_ring_max_record(&p) + 1, 1000),
+    CHECK_INT(shmb_ring_write(p, big, shmb_ring_max_record(p) + 1, 1000),
               SHMB_E_INVALID_SIZE);
-    CHECK_INT(shmb_ring_write(&p, big, DP_CAPACITY, 1000), SHMB_E_INVALID_SIZE);
-    CHECK_INT(*u64_at(r.view, RING_OFF_HEAD), 0);
+    CHECK_INT(shmb_ring_write(p, big, DP_CAPACITY, 1000), SHMB_E_INVALID_SIZE);
+    CHECK_INT(*u64_at(s.r.view, RING_OFF_HEAD), 0);
 
-    snprintf(args, sizeof(args), "child-dp-consume %s go", r.name);
-    CHECK_INT(itest_child_start(&child, args), 0);
+    CHECK_INT(dp_spawn(&s, "consume", "go"), 0);
     for (seq = 0; seq < n; seq++)
-        if (dp_write(&p, seq, ITEST_WAIT_MS) != SHMB_OK)
+        if (dp_write(p, seq, ITEST_WAIT_MS) != SHMB_OK)
             FAIL("record %u not written", (unsigned)seq);
-    CHECK_INT(dp_write(&p, DP_END, ITEST_WAIT_MS), SHMB_OK);
-    CHECK_INT(itest_child_stop(&child), 0);
+    CHECK_INT(dp_write(p, DP_END, ITEST_WAIT_MS), SHMB_OK);
+    CHECK_INT(itest_child_stop(&s.child), 0);
     /* Hundreds of laps, and the consumer took everything. */
-    CHECK(*u64_at(r.view, RING_OFF_HEAD) > 100u * DP_CAPACITY);
-    CHECK_INT(*u64_at(r.view, RING_OFF_TAIL), *u64_at(r.view, RING_OFF_HEAD));
+    CHECK(*u64_at(s.r.view, RING_OFF_HEAD) > 100u * DP_CAPACITY);
+    CHECK_INT(*u64_at(s.r.view, RING_OFF_TAIL),
+              *u64_at(s.r.view, RING_OFF_HEAD));
 done:
-    itest_child_stop(&child);
-    shmb_region_close(&r);
+    dp_close(&s);
     shmb_disconnect(c);
     return TEST_RESULT;
 }
@@ -163,46 +207,38 @@ done:
 int test_dp_ring_full_blocks_producer(void)
 {
     shmb_client *c = itest_connect();
-    shmb_region r = {0};
-    shmb_ring p;
-    shmb_wait_ops ops;
-    shmb_doorbell_ctx ctx;
-    itest_proc child = ITEST_PROC_INIT;
-    char args[300];
+    dp_side s = {0};
+    shmb_ring *p = &s.ring;
     uint32_t seq = 0;
     uint64_t t0, head;
     int rc;
 
     CHECK(c != NULL);
-    CHECK_OK(c, dp_create(c, "dp-full", 2, &r));
-    CHECK_INT(shmb_ring_format(r.view, (size_t)r.size, DP_CAPACITY), SHMB_OK);
-    CHECK_INT(dp_ring_end(&r, SHMB_RING_PRODUCER, &p, &ops, &ctx), SHMB_OK);
-    snprintf(args, sizeof(args), "child-dp-consume %s wait", r.name);
-    CHECK_INT(itest_child_start(&child, args), 0);
+    CHECK_INT(dp_ring_open(&s, c, "dp-full", SHMB_RING_PRODUCER), SHMB_OK);
+    CHECK_INT(dp_spawn(&s, "consume", "wait"), 0);
     /* Fill it without waiting. */
-    while ((rc = dp_write(&p, seq, 0)) == SHMB_OK)
+    while ((rc = dp_write(p, seq, 0)) == SHMB_OK)
         seq++;
     CHECK_INT(rc, SHMB_E_TIMEOUT);
     CHECK(seq >= 2 && seq < DP_CAPACITY / 8);
-    head = *u64_at(r.view, RING_OFF_HEAD);
+    head = *u64_at(s.r.view, RING_OFF_HEAD);
     CHECK(head > DP_CAPACITY / 2);
     /* Full: a bounded write waits its timeout and writes nothing. */
     t0 = GetTickCount64();
-    CHECK_INT(dp_write(&p, seq, DP_SHORT_MS), SHMB_E_TIMEOUT);
+    CHECK_INT(dp_write(p, seq, DP_SHORT_MS), SHMB_E_TIMEOUT);
     CHECK(GetTickCount64() - t0 >= DP_SHORT_MS - DP_CLOCK_SLACK_MS);
-    CHECK_INT(*u64_at(r.view, RING_OFF_HEAD), head);
-    CHECK(itest_child_running(&child));
+    CHECK_INT(*u64_at(s.r.view, RING_OFF_HEAD), head);
+    CHECK(itest_child_running(&s.child));
     /* The consumer starts draining; the write that waits for room gets it. */
-    CHECK_INT(itest_child_tell(&child), 0);
-    CHECK_INT(dp_write(&p, seq, ITEST_WAIT_MS), SHMB_OK);
+    CHECK_INT(itest_child_tell(&s.child), 0);
+    CHECK_INT(dp_write(p, seq, ITEST_WAIT_MS), SHMB_OK);
     for (seq++; seq < 500; seq++)
-        if (dp_write(&p, seq, ITEST_WAIT_MS) != SHMB_OK)
+        if (dp_write(p, seq, ITEST_WAIT_MS) != SHMB_OK)
             FAIL("record %u not written", (unsigned)seq);
-    CHECK_INT(dp_write(&p, DP_END, ITEST_WAIT_MS), SHMB_OK);
-    CHECK_INT(itest_child_stop(&child), 0);
+    CHECK_INT(dp_write(p, DP_END, ITEST_WAIT_MS), SHMB_OK);
+    CHECK_INT(itest_child_stop(&s.child), 0);
 done:
-    itest_child_stop(&child);
-    shmb_region_close(&r);
+    dp_close(&s);
     shmb_disconnect(c);
     return TEST_RESULT;
 }
@@ -212,41 +248,31 @@ done:
 int test_dp_ring_consumer_never_reads(void)
 {
     shmb_client *c = itest_connect();
-    shmb_region r = {0};
-    shmb_ring p;
-    shmb_wait_ops ops;
-    shmb_doorbell_ctx ctx;
-    itest_proc child = ITEST_PROC_INIT;
-    char args[300];
+    dp_side s = {0};
     uint32_t seq = 0;
     uint64_t t0, spent;
     int i;
 
     CHECK(c != NULL);
-    CHECK_OK(c, dp_create(c, "dp-stall", 2, &r));
-    CHECK_INT(shmb_ring_format(r.view, (size_t)r.size, DP_CAPACITY), SHMB_OK);
-    *u32_at(r.view, DP_CONTROL_OFF) = 0;
-    CHECK_INT(dp_ring_end(&r, SHMB_RING_PRODUCER, &p, &ops, &ctx), SHMB_OK);
-    snprintf(args, sizeof(args), "child-dp-hold %s", r.name);
-    CHECK_INT(itest_child_start(&child, args), 0);
-    WAIT_UNTIL(*u32_at(r.view, DP_CONTROL_OFF) == 1, ITEST_WAIT_MS);
-    while (dp_write(&p, seq, 0) == SHMB_OK)
+    CHECK_INT(dp_ring_open(&s, c, "dp-stall", SHMB_RING_PRODUCER), SHMB_OK);
+    CHECK_INT(dp_spawn(&s, "hold", NULL), 0);
+    WAIT_UNTIL(*u32_at(s.r.view, DP_CONTROL_OFF) == 1, ITEST_WAIT_MS);
+    while (dp_write(&s.ring, seq, 0) == SHMB_OK)
         seq++;
     /* Several times, each bounded by its own timeout. */
     for (i = 0; i < 3; i++) {
         t0 = GetTickCount64();
-        CHECK_INT(dp_write(&p, seq, DP_SHORT_MS), SHMB_E_TIMEOUT);
+        CHECK_INT(dp_write(&s.ring, seq, DP_SHORT_MS), SHMB_E_TIMEOUT);
         spent = GetTickCount64() - t0;
         if (spent + DP_CLOCK_SLACK_MS < DP_SHORT_MS || spent > 5000)
             FAIL("a %u ms write took %llu ms", DP_SHORT_MS,
                  (unsigned long long)spent);
     }
-    CHECK(itest_child_running(&child));
-    CHECK_INT(*u64_at(r.view, RING_OFF_TAIL), 0);
-    CHECK_INT(itest_child_stop(&child), 0);
+    CHECK(itest_child_running(&s.child));
+    CHECK_INT(*u64_at(s.r.view, RING_OFF_TAIL), 0);
+    CHECK_INT(itest_child_stop(&s.child), 0);
 done:
-    itest_child_stop(&child);
-    shmb_region_close(&r);
+    dp_close(&s);
     shmb_disconnect(c);
     return TEST_RESULT;
 }
@@ -258,47 +284,40 @@ done:
 int test_dp_ring_producer_dies_mid_record(void)
 {
     shmb_client *c = itest_connect();
-    shmb_region r = {0};
-    shmb_ring q;
-    shmb_wait_ops ops;
-    shmb_doorbell_ctx ctx;
-    itest_proc child = ITEST_PROC_INIT;
+    dp_side s = {0};
+    shmb_ring *q = &s.ring;
     unsigned char buf[DP_CAPACITY];
-    char args[300];
     size_t len = 99, at;
     uint64_t t0;
 
     CHECK(c != NULL);
-    CHECK_OK(c, dp_create(c, "dp-death", 2, &r));
-    CHECK_INT(shmb_ring_format(r.view, (size_t)r.size, DP_CAPACITY), SHMB_OK);
-    *u32_at(r.view, DP_CONTROL_OFF) = 0;
-    CHECK_INT(dp_ring_end(&r, SHMB_RING_CONSUMER, &q, &ops, &ctx), SHMB_OK);
-    snprintf(args, sizeof(args), "child-dp-halfwrite %s", r.name);
-    CHECK_INT(itest_child_start(&child, args), 0);
-    WAIT_UNTIL(*u32_at(r.view, DP_CONTROL_OFF) == 1, ITEST_WAIT_MS);
-    CHECK(TerminateProcess(child.process, 9));
-    CHECK_INT(WaitForSingleObject(child.process, ITEST_WAIT_MS), WAIT_OBJECT_0);
+    CHECK_INT(dp_ring_open(&s, c, "dp-death", SHMB_RING_CONSUMER), SHMB_OK);
+    CHECK_INT(dp_spawn(&s, "halfwrite", NULL), 0);
+    WAIT_UNTIL(*u32_at(s.r.view, DP_CONTROL_OFF) == 1, ITEST_WAIT_MS);
+    CHECK(TerminateProcess(s.child.process, 9));
+    CHECK_INT(WaitForSingleObject(s.child.process, ITEST_WAIT_MS),
+              WAIT_OBJECT_0);
     /* The committed record arrives whole. */
-    CHECK_INT(shmb_ring_read(&q, buf, sizeof(buf), &len, ITEST_WAIT_MS),
+    CHECK_INT(shmb_ring_read(q, buf, sizeof(buf), &len, ITEST_WAIT_MS),
               SHMB_OK);
-    CHECK_INT(rec_check(buf, len, 0, shmb_ring_max_record(&q)), 0);
+    CHECK_INT(rec_check(buf, len, 0, shmb_ring_max_record(q)), 0);
     /* The half-written one is in the data area, past the head... */
-    CHECK_INT(*u64_at(r.view, RING_OFF_HEAD), *u64_at(r.view, RING_OFF_TAIL));
+    CHECK_INT(*u64_at(s.r.view, RING_OFF_HEAD),
+              *u64_at(s.r.view, RING_OFF_TAIL));
     at = SHMB_RING_HEADER_SIZE +
-         (size_t)(*u64_at(r.view, RING_OFF_HEAD) & (DP_CAPACITY - 1));
-    CHECK(*u32_at(r.view, at) == rec_len(1, shmb_ring_max_record(&q)));
+         (size_t)(*u64_at(s.r.view, RING_OFF_HEAD) & (DP_CAPACITY - 1));
+    CHECK(*u32_at(s.r.view, at) == rec_len(1, shmb_ring_max_record(q)));
     /* ...and never read: a bounded wait, then nothing. */
     t0 = GetTickCount64();
     len = 99;
-    CHECK_INT(shmb_ring_read(&q, buf, sizeof(buf), &len, DP_SHORT_MS),
+    CHECK_INT(shmb_ring_read(q, buf, sizeof(buf), &len, DP_SHORT_MS),
               SHMB_E_TIMEOUT);
     CHECK_INT(len, 0);
     CHECK(GetTickCount64() - t0 >= DP_SHORT_MS - DP_CLOCK_SLACK_MS);
     CHECK(GetTickCount64() - t0 < 5000);
-    CHECK_INT(shmb_ring_read(&q, buf, sizeof(buf), &len, 0), SHMB_E_TIMEOUT);
+    CHECK_INT(shmb_ring_read(q, buf, sizeof(buf), &len, 0), SHMB_E_TIMEOUT);
 done:
-    itest_child_stop(&child);
-    shmb_region_close(&r);
+    dp_close(&s);
     shmb_disconnect(c);
     return TEST_RESULT;
 }
@@ -309,38 +328,34 @@ done:
 static int dp_attack(shmb_client *c, const char *mode, shmb_ring_role victim,
                      int expect_attach)
 {
-    shmb_region r = {0};
-    shmb_ring end, again;
-    shmb_wait_ops ops;
-    shmb_doorbell_ctx ctx;
+    dp_side s = {0};
+    shmb_ring again;
     unsigned char buf[DP_CAPACITY];
     char args[300];
     size_t len;
     int rc = -1;
 
-    if (dp_create(c, "dp-evil", 2, &r) != SHMB_OK ||
-        shmb_ring_format(r.view, (size_t)r.size, DP_CAPACITY) != SHMB_OK ||
-        dp_ring_end(&r, victim, &end, &ops, &ctx) != SHMB_OK)
+    if (dp_ring_open(&s, c, "dp-evil", victim) != SHMB_OK)
         goto out;
     /* The producer commits one honest record first. */
-    if (victim == SHMB_RING_PRODUCER && dp_write(&end, 0, 0) != SHMB_OK)
+    if (victim == SHMB_RING_PRODUCER && dp_write(&s.ring, 0, 0) != SHMB_OK)
         goto out;
-    snprintf(args, sizeof(args), "child-dp-corrupt %s %s", r.name, mode);
-    if (itest_child(args) != 0) {
+    if (itest_child(dp_args(args, sizeof(args), "corrupt", s.r.name, mode)) !=
+        0) {
         fprintf(stderr, "%s: the attacker failed\n", mode);
         goto out;
     }
     if (expect_attach) {
-        rc = shmb_ring_attach(&again, r.view, (size_t)r.size, victim, NULL);
+        rc = shmb_ring_attach(&again, s.r.view, (size_t)s.r.size, victim, NULL);
     } else if (victim == SHMB_RING_PRODUCER) {
-        rc = dp_write(&end, 1, DP_SHORT_MS);
+        rc = dp_write(&s.ring, 1, DP_SHORT_MS);
     } else {
-        rc = shmb_ring_read(&end, buf, sizeof(buf), &len, DP_SHORT_MS);
+        rc = shmb_ring_read(&s.ring, buf, sizeof(buf), &len, DP_SHORT_MS);
     }
     if (rc != SHMB_E_PEER_CORRUPT)
         fprintf(stderr, "%s: %s, want peer_corrupt\n", mode, shmb_err_name(rc));
 out:
-    shmb_region_close(&r);
+    dp_close(&s);
     return rc;
 }
 
@@ -383,8 +398,9 @@ int test_dp_snapshot_hostile_writer(void)
     CHECK_OK(c, shmb_region_map(&ro));
     CHECK_INT(shmb_snapshot_attach_reader(&s, ro.view, (size_t)ro.size, NULL),
               SHMB_OK);
-    snprintf(args, sizeof(args), "child-dp-corrupt %s snap-len", r.name);
-    CHECK_INT(itest_child(args), 0);
+    CHECK_INT(
+        itest_child(dp_args(args, sizeof(args), "corrupt", r.name, "snap-len")),
+        0);
     CHECK_INT(shmb_snapshot_read(&s, buf, sizeof(buf), &len, NULL),
               SHMB_E_PEER_CORRUPT);
 done:
@@ -481,29 +497,38 @@ static shmb_client *child_open_region(const char *name, shmb_access access,
     return c;
 }
 
+/* Our `role` end of the ring in region `name`, opened read-write: 0, or
+ * the exit code that names the step that failed. */
+static int child_ring_open(const char *name, shmb_ring_role role, dp_side *s,
+                           shmb_client **c)
+{
+    *c = child_open_region(name, SHMB_ACCESS_RW, &s->r);
+    if (*c == NULL)
+        return 3;
+    if (dp_ring_end(&s->r, role, &s->ring, &s->ops, &s->ctx) != SHMB_OK)
+        return 4;
+    return 0;
+}
+
 /* Consumer: with `wait`, holds back until told; then reads records 0, 1,
  * ... up to DP_END and checks each; then an empty ring must time out. */
 static int child_consume(const char *name, const char *when)
 {
-    shmb_region r;
-    shmb_client *c = child_open_region(name, SHMB_ACCESS_RW, &r);
-    shmb_ring q;
-    shmb_wait_ops ops;
-    shmb_doorbell_ctx ctx;
+    dp_side s = {0};
+    shmb_client *c;
+    shmb_ring *q = &s.ring;
     unsigned char buf[DP_CAPACITY];
     uint32_t seq = 0, want = 0;
     size_t len = 0;
     uint64_t t0;
-    int rc, ret = 0;
+    int rc, ret = child_ring_open(name, SHMB_RING_CONSUMER, &s, &c);
 
-    if (c == NULL)
-        return 3;
-    if (dp_ring_end(&r, SHMB_RING_CONSUMER, &q, &ops, &ctx) != SHMB_OK)
-        return 4;
+    if (ret != 0)
+        return ret;
     if (strcmp(when, "wait") == 0 && !child_wait_told())
         return 0;
     for (;;) {
-        rc = shmb_ring_read(&q, buf, sizeof(buf), &len, ITEST_WAIT_MS);
+        rc = shmb_ring_read(q, buf, sizeof(buf), &len, ITEST_WAIT_MS);
         if (rc != SHMB_OK) {
             fprintf(stderr, "read %u: %s\n", (unsigned)want, shmb_err_name(rc));
             ret = 5;
@@ -516,7 +541,7 @@ static int child_consume(const char *name, const char *when)
             ret = 6;
             break;
         }
-        if (rec_check(buf, len, seq, shmb_ring_max_record(&q)) != 0) {
+        if (rec_check(buf, len, seq, shmb_ring_max_record(q)) != 0) {
             ret = 7;
             break;
         }
@@ -526,13 +551,13 @@ static int child_consume(const char *name, const char *when)
     }
     if (ret == 0) {
         t0 = GetTickCount64();
-        if (shmb_ring_read(&q, buf, sizeof(buf), &len, DP_SHORT_MS) !=
+        if (shmb_ring_read(q, buf, sizeof(buf), &len, DP_SHORT_MS) !=
                 SHMB_E_TIMEOUT ||
             GetTickCount64() - t0 + DP_CLOCK_SLACK_MS < DP_SHORT_MS)
             ret = 8;
     }
     printf("consumer: %u records in order\n", (unsigned)want);
-    shmb_region_close(&r);
+    dp_close(&s);
     shmb_disconnect(c);
     return ret;
 }
@@ -540,20 +565,16 @@ static int child_consume(const char *name, const char *when)
 /* A consumer that attaches, says so, and never reads. */
 static int child_hold(const char *name)
 {
-    shmb_region r;
-    shmb_client *c = child_open_region(name, SHMB_ACCESS_RW, &r);
-    shmb_ring q;
-    shmb_wait_ops ops;
-    shmb_doorbell_ctx ctx;
+    dp_side s = {0};
+    shmb_client *c;
+    int ret = child_ring_open(name, SHMB_RING_CONSUMER, &s, &c);
 
-    if (c == NULL)
-        return 3;
-    if (dp_ring_end(&r, SHMB_RING_CONSUMER, &q, &ops, &ctx) != SHMB_OK)
-        return 4;
-    *u32_at(r.view, DP_CONTROL_OFF) = 1;
+    if (ret != 0)
+        return ret;
+    *u32_at(s.r.view, DP_CONTROL_OFF) = 1;
     while (child_wait_told())
         ;
-    shmb_region_close(&r);
+    dp_close(&s);
     shmb_disconnect(c);
     return 0;
 }
@@ -563,29 +584,25 @@ static int child_hold(const char *name)
  * killed. */
 static int child_halfwrite(const char *name)
 {
-    shmb_region r;
-    shmb_client *c = child_open_region(name, SHMB_ACCESS_RW, &r);
-    shmb_ring p;
-    shmb_wait_ops ops;
-    shmb_doorbell_ctx ctx;
+    dp_side s = {0};
+    shmb_client *c;
     unsigned char *at;
     size_t len;
+    int ret = child_ring_open(name, SHMB_RING_PRODUCER, &s, &c);
 
-    if (c == NULL)
-        return 3;
-    if (dp_ring_end(&r, SHMB_RING_PRODUCER, &p, &ops, &ctx) != SHMB_OK)
-        return 4;
-    if (dp_write(&p, 0, ITEST_WAIT_MS) != SHMB_OK)
+    if (ret != 0)
+        return ret;
+    if (dp_write(&s.ring, 0, ITEST_WAIT_MS) != SHMB_OK)
         return 5;
-    len = rec_len(1, shmb_ring_max_record(&p));
-    at = (unsigned char *)r.view + SHMB_RING_HEADER_SIZE +
-         (size_t)(*u64_at(r.view, RING_OFF_HEAD) & (DP_CAPACITY - 1));
+    len = rec_len(1, shmb_ring_max_record(&s.ring));
+    at = (unsigned char *)s.r.view + SHMB_RING_HEADER_SIZE +
+         (size_t)(*u64_at(s.r.view, RING_OFF_HEAD) & (DP_CAPACITY - 1));
     memset(at + 4, 0, 4);
     rec_make(at + 8, 1, len);
     MemoryBarrier();
     *u32_at(at, 0) = (uint32_t)len;
     MemoryBarrier();
-    *u32_at(r.view, DP_CONTROL_OFF) = 1;
+    *u32_at(s.r.view, DP_CONTROL_OFF) = 1;
     while (child_wait_told())
         ;
     return 0; /* not reached: the parent kills us */

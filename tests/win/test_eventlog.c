@@ -77,18 +77,6 @@ done:
     return TEST_RESULT;
 }
 
-static int file_text(const char *path, char *out, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n;
-    if (f == NULL)
-        return -1;
-    n = fread(out, 1, cap - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    return (int)n;
-}
-
 /* The line number of the first and last "line=N" in text; 0 if none. */
 static void line_range(const char *text, int *first, int *last)
 {
@@ -133,14 +121,14 @@ int test_log_file_rotates(void)
     for (k = 0; k < 3; k++) {
         int n;
         snprintf(name, sizeof(name), k == 0 ? "%s" : "%s.%d", path, k);
-        n = file_text(name, text, sizeof(text));
+        n = shmb_test_read_file(name, text, sizeof(text));
         if (n < 0)
             FAIL("%s is missing", name);
         CHECK(n <= 1000);
         line_range(text, &first[k], &last[k]);
     }
     snprintf(name, sizeof(name), "%s.3", path);
-    CHECK(file_text(name, text, sizeof(text)) < 0); /* keep = 2 */
+    CHECK(shmb_test_read_file(name, text, sizeof(text)) < 0); /* keep = 2 */
     /* Newest in the file itself, then .1, then .2; no line lost between. */
     CHECK_INT(last[0], 80);
     CHECK_INT(first[0], last[1] + 1);

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MPL-2.0
-# install-ps1.ps1 -Installer DIR -Broker EXE -Ctl EXE -AclShow EXE
+# install-ps1.ps1 -Installer DIR -Broker EXE -Ctl EXE -SddlOf EXE
 # installer/install.ps1 and uninstall.ps1 on real Windows (elevated; Wine
 # has no working PowerShell, so there ctest skips this test): the same
 # sequence as tests/wine/install-scripts.sh for the .cmd pair, and what Wine
@@ -11,7 +11,7 @@ param(
     [Parameter(Mandatory)][string]$Installer,
     [Parameter(Mandatory)][string]$Broker,
     [Parameter(Mandatory)][string]$Ctl,
-    [Parameter(Mandatory)][string]$AclShow
+    [Parameter(Mandatory)][string]$SddlOf
 )
 $ErrorActionPreference = 'Stop'
 $Dest = Join-Path $env:ProgramFiles 'shmbroker'
@@ -61,7 +61,7 @@ if ((State) -ne 'NONE' -or (Test-Path -LiteralPath $Data)) {
 $Pkg = Join-Path $env:TEMP ("shmb-install-pkg-{0}" -f (Get-Random))
 New-Item -ItemType Directory -Path $Pkg | Out-Null
 foreach ($f in $Broker, $Ctl, "$Installer\install.ps1", "$Installer\uninstall.ps1",
-               "$Installer\config.example.json") {
+               "$Installer\common.ps1", "$Installer\config.example.json") {
     Copy-Item -LiteralPath $f -Destination $Pkg
 }
 
@@ -78,14 +78,16 @@ Run 'install.ps1' @()
 if ($script:Rc -ne 0) { Fail "install: exit $script:Rc" }
 if ($script:Out.Contains('not supported by this system')) { Fail 'a step was skipped on Windows' }
 Says 'install: sc sidtype unrestricted: done'
-Says "install: created $Data (owner Administrators; SYSTEM and Administrators only)"
+Says "init-data: created $Data"
 Says "install: shmbroker installed in $Dest and RUNNING"
 if ((State) -ne 'Running') { Fail 'not running' }
-$acl = (& $AclShow $Data | Out-String) -split "`r?`n" | Where-Object { $_ -ne '' }
-if ($acl[0] -ne 'owner S-1-5-32-544') { Fail "owner: $($acl[0])" }
-if ($acl[1] -ne 'protected yes') { Fail 'DACL not protected' }
-foreach ($ace in $acl | Select-Object -Skip 2) {
-    if ($ace -notmatch '^allow (S-1-5-18|S-1-5-32-544) ') { Fail "unexpected ACE: $ace" }
+# The check of tests/wine/data-folder.sh, where Windows shows the
+# protected DACL: exactly SYSTEM and Administrators, and owner
+# Administrators (--init-data run elevated can name it).
+$sd = (& $SddlOf $Data | Out-String).Trim()
+Write-Output "data folder: $sd"
+if ($sd -ne 'O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)') {
+    Fail "data folder is not owned by Administrators with the protected SYSTEM + Administrators DACL: $sd"
 }
 $ev = Get-ItemProperty -LiteralPath $EvKey
 if ($ev.EventMessageFile -ne "$Dest\shmbroker.exe" -or $ev.TypesSupported -ne 7) { Fail 'event source' }

@@ -37,33 +37,36 @@ grep -q "live: same memory" "$out/reader" || { echo "FAIL: counter did not move"
 grep -q "refused by the kernel: error 5 (access denied)" "$out/reader" || { echo "FAIL: write not refused with error 5" >&2; exit 1; }
 
 [ -n "$examples" ] || exit 0
+
+# pair FIRST SECOND REGION [ARGS...]: the example shmb_FIRST.exe REGION ARGS
+# in the background, shmb_SECOND.exe REGION in the foreground (it waits for
+# the first to set the region up); both must succeed. Their output goes to
+# $out/FIRST and $out/SECOND and is shown, in that order.
+pair() {
+    local first=$1 second=$2 region=$3 pid rc=0
+    shift 3
+    wine "$examples/shmb_$first.exe" "$region" "$@" </dev/null >"$out/$first" 2>&1 &
+    pid=$!
+    wine "$examples/shmb_$second.exe" "$region" </dev/null >"$out/$second" 2>&1 || rc=$?
+    wait "$pid" || { cat "$out/$first" "$out/$second"; echo "FAIL: ${first//_/ } failed" >&2; exit 1; }
+    cat "$out/$first" "$out/$second"
+    [ "$rc" = 0 ] || { echo "FAIL: ${second//_/ } exit $rc" >&2; exit 1; }
+}
 echo
 echo "ring: a producer creates a region with two doorbells and sends 2000 messages;"
 echo "      a consumer in another process checks the order and every checksum"
-wine "$examples/shmb_ring_producer.exe" "~/demo-ring" 2000 </dev/null >"$out/rp" 2>&1 &
-rpid=$!
-rc=0
-wine "$examples/shmb_ring_consumer.exe" "~/demo-ring" </dev/null >"$out/rc" 2>&1 || rc=$?
-wait "$rpid" || { cat "$out/rp" "$out/rc"; echo "FAIL: ring producer failed" >&2; exit 1; }
-cat "$out/rp" "$out/rc"
-[ "$rc" = 0 ] || { echo "FAIL: ring consumer exit $rc" >&2; exit 1; }
-sum=$(sed -n 's/.*sent 2000 messages, [0-9]* payload bytes, checksum \([0-9a-f]*\).*/\1/p' "$out/rp")
-[ -n "$sum" ] && grep -q "received 2000 messages in order, [0-9]* payload bytes, checksum $sum, all verified" "$out/rc" ||
+pair ring_producer ring_consumer "~/demo-ring" 2000
+sum=$(sed -n 's/.*sent 2000 messages, [0-9]* payload bytes, checksum \([0-9a-f]*\).*/\1/p' "$out/ring_producer")
+[ -n "$sum" ] && grep -q "received 2000 messages in order, [0-9]* payload bytes, checksum $sum, all verified" "$out/ring_consumer" ||
     { echo "FAIL: the consumer did not receive what the producer sent" >&2; exit 1; }
 
 echo
 echo "snapshot: a writer publishes 60 telemetry samples into '$telemetry';"
 echo "          a reader with a read-only grant follows the latest one"
-wine "$examples/shmb_telemetry_writer.exe" "$telemetry" 60 40 </dev/null >"$out/tw" 2>&1 &
-tpid=$!
-rc=0
-wine "$examples/shmb_telemetry_reader.exe" "$telemetry" </dev/null >"$out/tr" 2>&1 || rc=$?
-wait "$tpid" || { cat "$out/tw" "$out/tr"; echo "FAIL: telemetry writer failed" >&2; exit 1; }
-cat "$out/tw" "$out/tr"
-[ "$rc" = 0 ] || { echo "FAIL: telemetry reader exit $rc" >&2; exit 1; }
-grep -q "open with a ro grant" "$out/tr" || { echo "FAIL: the reader's grant is not read-only" >&2; exit 1; }
-if grep -q "1 doorbell" "$out/tr"; then
-    grep -q "ringing the doorbell ourselves: refused (error 5)" "$out/tr" ||
+pair telemetry_writer telemetry_reader "$telemetry" 60 40
+grep -q "open with a ro grant" "$out/telemetry_reader" || { echo "FAIL: the reader's grant is not read-only" >&2; exit 1; }
+if grep -q "1 doorbell" "$out/telemetry_reader"; then
+    grep -q "ringing the doorbell ourselves: refused (error 5)" "$out/telemetry_reader" ||
         { echo "FAIL: a read-only grant's doorbell could be rung" >&2; exit 1; }
 fi
-grep -q "samples, every one intact" "$out/tr" || { echo "FAIL: the reader did not follow to the last sample" >&2; exit 1; }
+grep -q "samples, every one intact" "$out/telemetry_reader" || { echo "FAIL: the reader did not follow to the last sample" >&2; exit 1; }

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MPL-2.0
-# install-scripts.sh INSTALLER_DIR SHMBROKER_EXE SHMBCTL_EXE ACL_SHOW_EXE
+# install-scripts.sh INSTALLER_DIR SHMBROKER_EXE SHMBCTL_EXE SDDL_OF_EXE
 # installer/install.cmd and uninstall.cmd run for real by Wine's cmd.exe, in
 # a fresh prefix of their own (the service they install is the default
 # shmbroker on the default pipe, which the shared prefix's tests use too):
 # refusal of a data folder that already exists, fresh install, a grant
 # through the installed service, upgrade in place keeping a changed config,
-# uninstall keeping the data, reinstall with /keepconfig, uninstall /purge.
+# uninstall keeping the data, reinstall with /keepconfig (a trusted config
+# carried over, an untrusted one not), uninstall /purge.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
-installer=$1 broker=$2 ctl=$3 aclshow=$4
+. "$here/data-folder.sh"
+installer=$1 broker=$2 ctl=$3 sddl_of=$4
 # A prefix of our own: never the shared one (env.sh's default).
 export WINEPREFIX="$SHMB_BUILD_DIR/wineprefix-install"
 pkg="$SHMB_BUILD_DIR/install-pkg"
@@ -104,21 +106,19 @@ echo "pre-existing data folder and link refused"
 run install.cmd
 [ "$rc" = 0 ] || fail "install: exit $rc"
 says "install: copied the binaries to C:\\Program Files\\shmbroker"
-says "install: wrote the default config C:\\ProgramData\\shmbroker\\config.json"
+says "init-data: wrote the default config to C:\\ProgramData\\shmbroker\\config.json"
 says "install: created the service shmbroker (automatic start, LocalSystem)"
 says "install: sc description: done"
 says "install: sc failure, restart after 5 s twice, reset after a day: not supported by this system"
 # The known Wine gaps, reported as such (shared/WINE.md).
 says "install: sc sidtype unrestricted: not supported by this system"
-says "/setowner *S-1-5-32-544: not supported by this system"
-says "install: created C:\\ProgramData\\shmbroker with the ACL this system gave it"
+says "init-data: created C:\\ProgramData\\shmbroker"
 says "install: registered the Event Log source shmbroker"
 says "install: shmbroker installed in C:\\Program Files\\shmbroker and RUNNING"
 [ "$(service_state shmbroker)" = RUNNING ] || fail "not RUNNING"
 cmp -s "$broker" "$pf/shmbroker.exe" || fail "shmbroker.exe not installed"
 cmp -s "$ctl" "$pf/shmbctl.exe" || fail "shmbctl.exe not installed"
 cmp -s "$installer/config.example.json" "$pd/config.json" || fail "default config not written"
-[ -z "$(ls -d "$drive/Program Files/shmbroker"/data.new-* 2>/dev/null)" ] || fail "staging folder left"
 
 # The service as sc create set it up, read back from the registry (Wine's
 # sc has no qc).
@@ -133,17 +133,7 @@ reg_value "$svc" Description | grep -qF "Hands shared memory sections" || fail "
     fail "EventMessageFile: $(reg_value "$evkey" EventMessageFile)"
 [ "$(reg_value "$evkey" TypesSupported)" = "REG_DWORD 0x7" ] || fail "TypesSupported"
 
-# The data folder's DACL as the kernel reports it. Wine makes it from the
-# Unix mode (icacls is a stub, above): at least nobody else may write.
-# On Windows the same read-back must show a protected DACL with SYSTEM and
-# Administrators only (install-ps1 test, windows-only).
-acl=$(wine_q "$aclshow" 'C:\ProgramData\shmbroker' | tr -d '\r') || fail "acl_show"
-printf '%s\n' "$acl" | sed 's/^/  [data folder] /'
-world=$(printf '%s\n' "$acl" | sed -n 's/^allow S-1-1-0 \(0x[0-9a-f]*\).*/\1/p')
-# FILE_ADD_FILE 0x2 | FILE_ADD_SUBDIRECTORY 0x4 | FILE_WRITE_EA 0x10 |
-# FILE_DELETE_CHILD 0x40 | FILE_WRITE_ATTRIBUTES 0x100 | DELETE, WRITE_DAC,
-# WRITE_OWNER, GENERIC_ALL/WRITE.
-[ -z "$world" ] || [ $((world & 0x500d0156)) = 0 ] || fail "Everyone may write the data folder ($world)"
+check_data_folder "$sddl_of" || fail "data folder"
 grant install
 sleep 1
 grep -q "event=started" "$pd/shmbroker.log" || fail "no start in the installed service's log"
@@ -157,7 +147,8 @@ run install.cmd
 [ "$rc" = 0 ] || fail "upgrade: exit $rc"
 says "install: shmbroker is installed in C:\\Program Files\\shmbroker: upgrading in place"
 says "install: stopped shmbroker"
-says "install: kept C:\\ProgramData\\shmbroker\\config.json"
+says "init-data: kept C:\\ProgramData\\shmbroker (trusted)"
+says "init-data: kept C:\\ProgramData\\shmbroker\\config.json"
 says "install: shmbroker upgraded in C:\\Program Files\\shmbroker and RUNNING"
 printf '%s\n' "$out" | grep -q "created the service" && fail "upgrade created the service again"
 [ "$(service_state shmbroker)" = RUNNING ] || fail "not RUNNING after upgrade"
@@ -193,16 +184,36 @@ cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json" || fail "
 ls -d "$drive/ProgramData"/shmbroker.old-* >/dev/null || fail "no folder moved aside"
 grant keepconfig
 
+# ---- /keepconfig does not carry a config the service would not trust --------
+# A folder anyone may write (under Wine: mode 777, as a user-made folder):
+# it is moved aside with its config, and the new folder gets the default.
+run uninstall.cmd
+[ "$rc" = 0 ] || fail "uninstall before the untrusted /keepconfig: exit $rc"
+rm -rf "$pd" "$drive/ProgramData"/shmbroker.old-*
+mkdir -p "$pd"
+cp "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json"
+chmod 777 "$pd"
+run install.cmd /keepconfig
+[ "$rc" = 0 ] || fail "install /keepconfig of an untrusted folder: exit $rc"
+says "install: NOT keeping C:\\ProgramData\\shmbroker.old-"
+printf '%s\n' "$out" | grep -q "kept the rules" && fail "an untrusted config was carried over"
+cmp -s "$installer/config.example.json" "$pd/config.json" || fail "the new folder has not the default config"
+cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$drive/ProgramData"/shmbroker.old-*/config.json ||
+    fail "the untrusted config was not left in the folder moved aside"
+check_data_folder "$sddl_of" || fail "data folder after an untrusted /keepconfig"
+grant untrusted-keepconfig
+
 # ---- an upgrade with the data folder gone makes it again, the safe way -------
 wine_q sc stop shmbroker >/dev/null 2>&1 || true
 wait_state shmbroker STOPPED 30 || fail "did not stop"
 rm -rf "$pd"
 run install.cmd
 [ "$rc" = 0 ] || fail "upgrade without a data folder: exit $rc"
-says "install: created C:\\ProgramData\\shmbroker with the ACL this system gave it"
-says "install: wrote the default config C:\\ProgramData\\shmbroker\\config.json"
+says "init-data: created C:\\ProgramData\\shmbroker"
+says "init-data: wrote the default config to C:\\ProgramData\\shmbroker\\config.json"
 says "install: shmbroker upgraded in C:\\Program Files\\shmbroker and RUNNING"
 cmp -s "$installer/config.example.json" "$pd/config.json" || fail "default config not written again"
+check_data_folder "$sddl_of" || fail "data folder made again"
 grant recreate
 
 # ---- uninstall /purge, then once more: nothing left to do --------------------

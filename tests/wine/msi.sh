@@ -20,6 +20,7 @@ sddl_of=$3
 # Never the shared test prefix: this one is created and removed here.
 export WINEPREFIX="$build/wineprefix-msi"
 . "$(dirname "$0")/env.sh"
+. "$(dirname "$0")/data-folder.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 for t in wixl msiinfo zip; do
@@ -71,25 +72,7 @@ aside=$(ls -d "$c/ProgramData/shmbroker.old-"* 2>/dev/null | head -n1)
     fail "the planted folder was not moved aside"
 cmp -s "$data/config.json" "$src/installer/config.example.json" ||
     fail "the data folder has not the default config"
-# Windows keeps the descriptor CreateDirectoryW was given: exactly the
-# protected one. Wine 8 keeps none and shows one derived from the Unix mode
-# (owner, SYSTEM, Everyone); there the test can still see that nobody but
-# SYSTEM, Administrators and the owner has any access - a folder made the
-# ordinary way (MSI CreateFolder, mkdir) gives Everyone read.
-sd=$(wine_q "$sddl_of" 'C:\ProgramData\shmbroker' | tr -d '\r')
-echo "data folder: $sd"
-owner=$(sed -n 's/^O:\([^D]*\)D:.*/\1/p' <<<"$sd")
-case "$sd" in
-*"D:P"*)
-    [ "${sd#*D:}" = "P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)" ] ||
-        fail "data folder DACL is not the protected SYSTEM + Administrators one: $sd"
-    ;;
-*)
-    others=$(grep -oE ';[^;()]+\)' <<<"${sd#*D:}" | tr -d ';)' | grep -vxE "SY|BA|$owner" || true)
-    [ -z "$others" ] || fail "data folder grants access to $others: $sd"
-    echo "data folder: no access for anyone but SYSTEM, Administrators and its owner (Wine cannot show the protected flag)"
-    ;;
-esac
+check_data_folder "$sddl_of" || fail "data folder"
 ev=$(wine_q reg query "$evkey" 2>/dev/null | tr -d '\r')
 echo "$ev" | grep -qE 'EventMessageFile +REG_EXPAND_SZ +C:\\Program Files\\shmbroker\\shmbroker.exe' ||
     fail "Event Log source: $ev"
