@@ -152,7 +152,10 @@ static int ring_probe(shmb_ring *r, uint64_t need, uint64_t *peer)
 }
 
 /* Spins briefly, then sleeps on our doorbell with our "sleeping" flag set
- * until the probe says go, it fails, or timeout_ms has passed. */
+ * until the probe says go, it fails, or timeout_ms has passed. It sleeps
+ * at most SHMB_RING_WAIT_SLICE_MS at a time and looks again: every
+ * grantee of the region holds its doorbells, and one that waits on ours
+ * (even a read-only one may) takes the wake-up meant for us. */
 static int ring_await(shmb_ring *r, uint64_t need, uint64_t *peer,
                       uint32_t timeout_ms)
 {
@@ -180,8 +183,11 @@ static int ring_await(shmb_ring *r, uint64_t need, uint64_t *peer,
             spent = r->ops.now_ms(r->ops.ctx) - start;
             if (spent >= timeout_ms)
                 rc = SHMB_E_TIMEOUT;
-            else
-                r->ops.wait(r->ops.ctx, (uint32_t)(timeout_ms - spent));
+            else /* in slices: a wake-up someone else took costs one */
+                r->ops.wait(r->ops.ctx,
+                            timeout_ms - spent < SHMB_RING_WAIT_SLICE_MS
+                                ? (uint32_t)(timeout_ms - spent)
+                                : SHMB_RING_WAIT_SLICE_MS);
         }
         shmb_store_relaxed32(flag, 0);
         if (rc != 0)

@@ -179,6 +179,15 @@ int shmb_snapshot_read(const shmb_snapshot *s, void *buf, size_t buf_size,
     return SHMB_E_BUSY;
 }
 
+/* A complete value other than `seen`: the sequence is even (not in the
+ * middle of a publish - nor stuck there by a writer that died or lies) and
+ * differs. An odd one is "not yet", so a reader never spins on it. */
+static int newer(const shmb_snapshot *s, uint64_t seen)
+{
+    uint64_t seq = shmb_load_acquire64(cu64_at(s->ro_hdr, OFF_SEQ));
+    return (seq & 1) == 0 && seq != seen;
+}
+
 int shmb_snapshot_wait(const shmb_snapshot *s, uint64_t seen,
                        uint32_t timeout_ms)
 {
@@ -188,13 +197,13 @@ int shmb_snapshot_wait(const shmb_snapshot *s, uint64_t seen,
     if (s == NULL || s->ro_hdr == NULL)
         return SHMB_E_INVALID_ARG;
     for (i = 0; i < SNAP_SPIN; i++)
-        if (shmb_load_acquire64(cu64_at(s->ro_hdr, OFF_SEQ)) != seen)
+        if (newer(s, seen))
             return SHMB_OK;
     if (!s->has_ops || timeout_ms == 0)
         return SHMB_E_TIMEOUT;
     start = s->ops.now_ms(s->ops.ctx);
     for (;;) {
-        if (shmb_load_acquire64(cu64_at(s->ro_hdr, OFF_SEQ)) != seen)
+        if (newer(s, seen))
             return SHMB_OK;
         spent = s->ops.now_ms(s->ops.ctx) - start;
         if (spent >= timeout_ms)

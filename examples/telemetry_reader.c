@@ -69,16 +69,17 @@ int main(int argc, char **argv)
     quiet_since = GetTickCount64();
     for (;;) {
         rc = shmb_snapshot_wait(&snap, seq, READER_SLICE_MS);
-        if (rc == SHMB_E_TIMEOUT) {
+        if (rc == SHMB_OK)
+            rc = shmb_snapshot_read(&snap, &t, sizeof(t), &len, &seq);
+        /* Nothing new, or changing under us on every try: look again -
+         * unless nothing complete has come for too long. */
+        if (rc == SHMB_E_TIMEOUT || rc == SHMB_E_BUSY) {
             if (GetTickCount64() - quiet_since > READER_QUIET_MS) {
                 fprintf(stderr, "telemetry reader: the writer went quiet\n");
                 break;
             }
             continue;
         }
-        rc = shmb_snapshot_read(&snap, &t, sizeof(t), &len, &seq);
-        if (rc == SHMB_E_BUSY)
-            continue; /* changing under us every time: look again */
         if (rc != SHMB_OK) {
             fprintf(stderr, "telemetry reader: read: %s\n", shmb_strerror(rc));
             break;

@@ -36,7 +36,8 @@ struct service {
     uv_loop_t loop;
     uv_async_t stop;
     uv_async_t reload;
-    uv_timer_t sweep;
+    uv_timer_t sweep;     /* starts a sweep pass every second */
+    uv_idle_t sweep_more; /* runs its further steps, one per loop turn */
     broker *b;
     server *srv;
     uv_mutex_t ctl_lock; /* orders service_control against the run's end */
@@ -195,6 +196,7 @@ static void close_controls(service *s)
     s->accepting_ctl = 0;
     uv_mutex_unlock(&s->ctl_lock);
     uv_close((uv_handle_t *)&s->sweep, NULL);
+    uv_close((uv_handle_t *)&s->sweep_more, NULL);
     uv_close((uv_handle_t *)&s->reload, NULL);
     uv_close((uv_handle_t *)&s->stop, NULL);
 }
@@ -248,14 +250,24 @@ static void on_reload(uv_async_t *a)
 /* Retired regions looked at per loop turn (broker_sweep_step). */
 #define SWEEP_BUDGET 64
 
+/* A further step of an unfinished pass. An idle handle, not a 0 ms timer:
+ * libuv runs a timer re-armed at 0 ms from its own callback again in the
+ * same turn, before any I/O; while an idle handle is active, every turn
+ * polls for I/O first (without blocking) and then runs it once. */
+static void on_sweep_more(uv_idle_t *h)
+{
+    service *s = h->data;
+    if (!broker_sweep_step(s->b, SWEEP_BUDGET))
+        uv_idle_stop(&s->sweep_more);
+}
+
 static void on_sweep(uv_timer_t *t)
 {
     service *s = t->data;
-    /* Unfinished: the next step after this turn's I/O, else the next pass
-     * in a second. */
-    uv_timer_start(
-        &s->sweep, on_sweep,
-        broker_sweep_step(s->b, SWEEP_BUDGET) ? 0 : SWEEP_INTERVAL_MS, 0);
+    if (uv_is_active((uv_handle_t *)&s->sweep_more))
+        return; /* the last pass is still going */
+    if (broker_sweep_step(s->b, SWEEP_BUDGET))
+        uv_idle_start(&s->sweep_more, on_sweep_more);
 }
 
 /* ---- start, run, stop ------------------------------------------------- */
@@ -348,7 +360,7 @@ static int service_start(service *s)
                        "reason=\"%s\"", why);
         return rc;
     }
-    uv_timer_start(&s->sweep, on_sweep, SWEEP_INTERVAL_MS, 0);
+    uv_timer_start(&s->sweep, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
     shmb_log_event(&s->log, SHMB_LOG_INFO, SHMB_EV_STARTED,
                    "pipe=%s pid=%u mode=%s", s->cfg.pipe_name,
                    (unsigned)plat_self_pid(),
@@ -372,7 +384,8 @@ int service_run(service *s)
     uv_async_init(&s->loop, &s->stop, on_stop);
     uv_async_init(&s->loop, &s->reload, on_reload);
     uv_timer_init(&s->loop, &s->sweep);
-    s->stop.data = s->reload.data = s->sweep.data = s;
+    uv_idle_init(&s->loop, &s->sweep_more);
+    s->stop.data = s->reload.data = s->sweep.data = s->sweep_more.data = s;
     uv_mutex_lock(&s->ctl_lock);
     s->accepting_ctl = 1;
     uv_mutex_unlock(&s->ctl_lock);

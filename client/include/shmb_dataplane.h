@@ -62,10 +62,13 @@ typedef struct shmb_wait_ops {
  * a record, the producer waits on it), so its region needs 2; a snapshot
  * uses SHMB_SNAPSHOT_BELL_NEW (the writer rings it after publishing).
  * Doorbells are auto-reset events: ringing one releases one waiter, or
- * it stays set until the next wait if none waits. A ring's bells have one
- * waiter each; a snapshot's has one per sleeping reader, so one publish
- * wakes one of them and shmb_snapshot_wait lets the others see it within
- * SHMB_SNAPSHOT_WAIT_SLICE_MS (docs/dataplane.md, "Doorbells"). */
+ * it stays set until the next wait if none waits. A snapshot's bell has
+ * one waiter per sleeping reader, so one publish wakes one of them; and
+ * every grantee of a region holds its doorbells (a read-only one may wait
+ * on them too), so any of them can take a wake-up meant for another. The
+ * library never relies on one arriving: it sleeps at most
+ * SHMB_RING_WAIT_SLICE_MS / SHMB_SNAPSHOT_WAIT_SLICE_MS at a time and
+ * looks again (docs/dataplane.md, "Doorbells"). */
 #define SHMB_RING_BELL_DATA 0u
 #define SHMB_RING_BELL_ROOM 1u
 #define SHMB_SNAPSHOT_BELL_NEW 0u
@@ -101,6 +104,10 @@ SHMB_API int shmb_wait_ops_ring(shmb_wait_ops *ops, shmb_doorbell_ctx *ctx,
 
 /* Bytes of the ring header in front of the data area. */
 #define SHMB_RING_HEADER_SIZE 192u
+/* The longest single sleep of a ring end waiting for data or room before
+ * it looks at the indices again (a wake-up may be taken by another holder
+ * of the region's doorbells). */
+#define SHMB_RING_WAIT_SLICE_MS 10u
 /* Smallest and largest data capacity (a power of two). */
 #define SHMB_RING_MIN_CAPACITY 64u
 #define SHMB_RING_MAX_CAPACITY 0x80000000u
@@ -207,8 +214,10 @@ SHMB_API int shmb_snapshot_publish(shmb_snapshot *s, const void *buf,
 SHMB_API int shmb_snapshot_read(const shmb_snapshot *s, void *buf,
                                 size_t buf_size, size_t *len, uint64_t *seq);
 
-/* Reader: waits up to timeout_ms until the sequence differs from `seen`
- * (a value newer than the one read). SHMB_OK or SHMB_E_TIMEOUT. It sleeps
+/* Reader: waits up to timeout_ms until the sequence is even and differs
+ * from `seen` (a complete value newer than the one read; a sequence stuck
+ * odd - a writer that died while publishing - is waited out, not returned).
+ * SHMB_OK or SHMB_E_TIMEOUT. It sleeps
  * on the doorbell at most SHMB_SNAPSHOT_WAIT_SLICE_MS at a time and looks
  * again: with several readers on one doorbell a publish wakes one of them,
  * and the others return within one slice. */

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <stdlib.h>
+#include <string.h>
 
 #if defined(_WIN32)
 #include <windows.h>
@@ -206,4 +207,32 @@ void dp_free(void *p)
 #else
     free(p);
 #endif
+}
+
+static void vw_wait(void *ctx, uint32_t timeout_ms)
+{
+    dp_virtual_wait *v = ctx;
+    v->waits++;
+    if (timeout_ms > v->longest)
+        v->longest = timeout_ms;
+    v->now += timeout_ms;
+}
+
+static void vw_wake(void *ctx)
+{
+    (void)ctx;
+}
+
+static uint64_t vw_now(void *ctx)
+{
+    return ((dp_virtual_wait *)ctx)->now;
+}
+
+void dp_virtual_ops(shmb_wait_ops *ops, dp_virtual_wait *v)
+{
+    memset(v, 0, sizeof(*v));
+    ops->wait = vw_wait;
+    ops->wake = vw_wake;
+    ops->now_ms = vw_now;
+    ops->ctx = v;
 }

@@ -31,6 +31,16 @@ void dp_ops(shmb_wait_ops *ops, dp_end *end);
 dp_thread *dp_thread_start(int (*fn)(void *), void *arg);
 int dp_thread_join(dp_thread *t);
 
+/* Wait ops on a clock that moves only by what was asked to sleep: no
+ * real sleeping, so a test can see how long each single sleep was. */
+typedef struct dp_virtual_wait {
+    uint64_t now;
+    uint32_t longest; /* the longest single wait() asked for */
+    unsigned waits;
+} dp_virtual_wait;
+/* ops over v (zeroed here), which must outlive their use. */
+void dp_virtual_ops(shmb_wait_ops *ops, dp_virtual_wait *v);
+
 /* 64-byte aligned zeroed memory; dp_free releases it. */
 void *dp_alloc(size_t size);
 void dp_free(void *p);

@@ -235,40 +235,15 @@ done:
     return TEST_RESULT;
 }
 
-/* A clock that moves only by what the reader asked to sleep. */
-typedef struct virtual_wait {
-    uint64_t now;
-    uint32_t longest;
-    unsigned waits;
-} virtual_wait;
-
-static void vw_wait(void *ctx, uint32_t timeout_ms)
-{
-    virtual_wait *v = ctx;
-    v->waits++;
-    if (timeout_ms > v->longest)
-        v->longest = timeout_ms;
-    v->now += timeout_ms;
-}
-
-static void vw_wake(void *ctx)
-{
-    (void)ctx;
-}
-
-static uint64_t vw_now(void *ctx)
-{
-    return ((virtual_wait *)ctx)->now;
-}
-
 int test_snapshot_wait_in_slices(void)
 {
     size_t size = shmb_snapshot_footprint(64);
     unsigned char *mem = dp_alloc(size);
-    virtual_wait v = {0, 0, 0};
-    shmb_wait_ops ops = {vw_wait, vw_wake, vw_now, &v};
+    dp_virtual_wait v;
+    shmb_wait_ops ops;
     shmb_snapshot r;
 
+    dp_virtual_ops(&ops, &v);
     CHECK(mem != NULL);
     CHECK_INT(shmb_snapshot_format(mem, size, 64), SHMB_OK);
     CHECK_INT(shmb_snapshot_attach_reader(&r, mem, size, &ops), SHMB_OK);
@@ -278,6 +253,34 @@ int test_snapshot_wait_in_slices(void)
     CHECK(v.longest <= SHMB_SNAPSHOT_WAIT_SLICE_MS);
     CHECK(v.waits >= 1000 / SHMB_SNAPSHOT_WAIT_SLICE_MS);
     CHECK(v.now >= 1000 && v.now < 1000 + SHMB_SNAPSHOT_WAIT_SLICE_MS);
+done:
+    dp_free(mem);
+    return TEST_RESULT;
+}
+
+/* A writer that died in the middle of a publish leaves the sequence odd:
+ * a reader waits that out (no value is complete), it never returns at once
+ * and spins. */
+int test_snapshot_wait_on_odd_sequence(void)
+{
+    size_t size = shmb_snapshot_footprint(64);
+    unsigned char *mem = dp_alloc(size);
+    dp_virtual_wait v;
+    shmb_wait_ops ops;
+    shmb_snapshot r;
+
+    dp_virtual_ops(&ops, &v);
+    CHECK(mem != NULL);
+    CHECK_INT(shmb_snapshot_format(mem, size, 64), SHMB_OK);
+    CHECK_INT(shmb_snapshot_attach_reader(&r, mem, size, &ops), SHMB_OK);
+    *(volatile uint64_t *)(mem + SEQ_OFF) = 3; /* stuck mid-publish */
+    CHECK_INT(shmb_snapshot_wait(&r, 2, 0), SHMB_E_TIMEOUT);
+    CHECK_INT(shmb_snapshot_wait(&r, 2, 100), SHMB_E_TIMEOUT);
+    CHECK(v.now >= 100);
+    /* Once complete and new, it returns. */
+    *(volatile uint64_t *)(mem + SEQ_OFF) = 4;
+    CHECK_INT(shmb_snapshot_wait(&r, 2, 100), SHMB_OK);
+    CHECK_INT(shmb_snapshot_wait(&r, 4, 0), SHMB_E_TIMEOUT);
 done:
     dp_free(mem);
     return TEST_RESULT;
