@@ -24,6 +24,7 @@
 #include "service.h"
 #include "shmb_proto.h"
 #include "shmb_version.h"
+#include "sweeper.h"
 
 #define SWEEP_INTERVAL_MS 1000
 #define REASON_MAX (SHMB_CONFIG_ERR_MAX + SERVICE_PATH_MAX)
@@ -36,8 +37,8 @@ struct service {
     uv_loop_t loop;
     uv_async_t stop;
     uv_async_t reload;
-    uv_timer_t sweep;     /* starts a sweep pass every second */
-    uv_idle_t sweep_more; /* runs its further steps, one per loop turn */
+    sweeper sweep; /* retired regions, looked at in steps */
+    int sweeping;  /* sweep started (its handles need closing) */
     broker *b;
     server *srv;
     uv_mutex_t ctl_lock; /* orders service_control against the run's end */
@@ -195,8 +196,9 @@ static void close_controls(service *s)
     uv_mutex_lock(&s->ctl_lock);
     s->accepting_ctl = 0;
     uv_mutex_unlock(&s->ctl_lock);
-    uv_close((uv_handle_t *)&s->sweep, NULL);
-    uv_close((uv_handle_t *)&s->sweep_more, NULL);
+    if (s->sweeping)
+        sweeper_close(&s->sweep);
+    s->sweeping = 0;
     uv_close((uv_handle_t *)&s->reload, NULL);
     uv_close((uv_handle_t *)&s->stop, NULL);
 }
@@ -245,29 +247,6 @@ static void on_reload(uv_async_t *a)
     plat_log_rotation(s->sink, fresh.limits.log_max_bytes,
                       fresh.limits.log_keep);
     shmb_config_free(&fresh);
-}
-
-/* Retired regions looked at per loop turn (broker_sweep_step). */
-#define SWEEP_BUDGET 64
-
-/* A further step of an unfinished pass. An idle handle, not a 0 ms timer:
- * libuv runs a timer re-armed at 0 ms from its own callback again in the
- * same turn, before any I/O; while an idle handle is active, every turn
- * polls for I/O first (without blocking) and then runs it once. */
-static void on_sweep_more(uv_idle_t *h)
-{
-    service *s = h->data;
-    if (!broker_sweep_step(s->b, SWEEP_BUDGET))
-        uv_idle_stop(&s->sweep_more);
-}
-
-static void on_sweep(uv_timer_t *t)
-{
-    service *s = t->data;
-    if (uv_is_active((uv_handle_t *)&s->sweep_more))
-        return; /* the last pass is still going */
-    if (broker_sweep_step(s->b, SWEEP_BUDGET))
-        uv_idle_start(&s->sweep_more, on_sweep_more);
 }
 
 /* ---- start, run, stop ------------------------------------------------- */
@@ -360,7 +339,8 @@ static int service_start(service *s)
                        "reason=\"%s\"", why);
         return rc;
     }
-    uv_timer_start(&s->sweep, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
+    sweeper_start(&s->sweep, &s->loop, s->b, SWEEP_INTERVAL_MS);
+    s->sweeping = 1;
     shmb_log_event(&s->log, SHMB_LOG_INFO, SHMB_EV_STARTED,
                    "pipe=%s pid=%u mode=%s", s->cfg.pipe_name,
                    (unsigned)plat_self_pid(),
@@ -383,9 +363,7 @@ int service_run(service *s)
     }
     uv_async_init(&s->loop, &s->stop, on_stop);
     uv_async_init(&s->loop, &s->reload, on_reload);
-    uv_timer_init(&s->loop, &s->sweep);
-    uv_idle_init(&s->loop, &s->sweep_more);
-    s->stop.data = s->reload.data = s->sweep.data = s->sweep_more.data = s;
+    s->stop.data = s->reload.data = s;
     uv_mutex_lock(&s->ctl_lock);
     s->accepting_ctl = 1;
     uv_mutex_unlock(&s->ctl_lock);
