@@ -19,6 +19,9 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
 targets=(frame request config broker ring)
+# The fuzz preset compiles UBSan recoverable (libFuzzer's coverage flags);
+# a report must still end the run as a crash, with its input saved.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 nice_level=${SHMB_FUZZ_NICE:-19}
 
 usage() {
@@ -85,8 +88,9 @@ for t in "${run[@]}"; do
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
     cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1 || true)
     crashes=$(find "$work/artifacts" -type f | wc -l)
-    if [ "$rc" != 0 ] && [ "$crashes" = 0 ]; then
-        crashes=1 # died without leaving an input: still a failure
+    if [ "$crashes" = 0 ] && { [ "$rc" != 0 ] ||
+        grep -q 'runtime error:' "$log"; }; then
+        crashes=1 # a failure that left no input behind
     fi
     # Re-minimize: the smallest set of inputs (committed and new) that keeps
     # every feature the fuzzer has seen, by libFuzzer's -merge=1 into an

@@ -107,7 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (got >= o.frames || plen != lens[got] || plen > max ||
                     memcmp(payload, stream + offs[got], plen) != 0)
                     abort(); /* not the frame the stream holds */
-                check_encode(payload, plen, max);
+                if (got < 4) /* a malloc each: a few per input will do */
+                    check_encode(payload, plen, max);
                 taken += SHMB_FRAME_HEADER + plen;
                 got++;
             }
