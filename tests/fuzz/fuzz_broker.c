@@ -13,7 +13,8 @@
  *   3 reload: broker_reconfigure with the main (arg even) or the tight
  *     configuration;
  *   4 sections in use: arg & 1; processes alive after their last
- *     connection: bits of arg >> 1 (the process probe);
+ *     connection: bits 1..6 of arg (the process probe), or no probe at
+ *     all when bit 7 is set;
  *   5 the next section creation (arg & 1) or grant (arg & 2) fails.
  * The clients are one user's medium, low-integrity and AppContainer
  * processes, a second connection of the first process, another process of
@@ -158,7 +159,9 @@ static void directive(broker *b, broker_conn **conns, int *cur,
         break;
     case 4:
         g_fake.in_use = (int)(arg & 1u);
-        g_alive = arg >> 1;
+        g_alive = arg >> 1 & 0x3fu;
+        /* Without a probe, a process is gone with its last connection. */
+        broker_set_process_probe(b, (arg & 0x80u) ? NULL : process_alive);
         break;
     default:
         g_fake.fail_create = (int)(arg & 1u);
