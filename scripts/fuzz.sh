@@ -32,7 +32,7 @@ usage() {
     exit 2
 }
 [ $# -eq 2 ] || usage
-[[ $2 =~ ^[0-9]+$ ]] && [ "$2" -gt 0 ] || usage
+if ! [[ $2 =~ ^[0-9]+$ ]] || [ "$2" -eq 0 ]; then usage; fi
 want=$1 seconds=$2
 if [ "$want" = all ]; then
     run=("${targets[@]}")
