@@ -99,9 +99,13 @@ static size_t step(fuzz_state *s, const uint8_t *d, size_t n)
                                       SHMB_RING_PRODUCER, NULL) == SHMB_OK;
         used = 1;
         break;
-    default:
-        s->rd_ok = shmb_snapshot_attach_reader(&s->rd, s->snap_mem,
-                                               s->snap_size, NULL) == SHMB_OK;
+    default: /* a reader or, from a few opcodes, the writer re-attaches */
+        if ((d[0] >> 3) % 4u == 3)
+            s->wr_ok = shmb_snapshot_attach_writer(
+                           &s->wr, s->snap_mem, s->snap_size, NULL) == SHMB_OK;
+        else
+            s->rd_ok = shmb_snapshot_attach_reader(
+                           &s->rd, s->snap_mem, s->snap_size, NULL) == SHMB_OK;
         used = 1;
         break;
     }
