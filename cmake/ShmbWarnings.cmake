@@ -17,7 +17,8 @@ function(shmb_target_defaults target)
       # fuzzer's main at link time.
       target_compile_options(${target} PRIVATE
                              -fsanitize=fuzzer-no-link,address,undefined
-                             -fno-omit-frame-pointer)
+                             -fno-omit-frame-pointer
+                             -fno-sanitize-recover=all)
       target_link_options(${target} PRIVATE -fsanitize=address,undefined)
     elseif(SHMB_SANITIZE)
       target_compile_options(${target} PRIVATE -fsanitize=address,undefined
