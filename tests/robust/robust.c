@@ -175,6 +175,15 @@ static int svc_wait(SC_HANDLE svc, DWORD state, DWORD ms)
     return 1;
 }
 
+/* Wine's ntdll exports wine_get_version; Windows' does not. Wine 8's SCM
+ * takes failure actions but never notices a killed service process, so
+ * its recovery cannot be checked there. */
+static int running_under_wine(void)
+{
+    return GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version") !=
+           NULL;
+}
+
 /* SYSTEM_HANDLE_INFORMATION (NtQuerySystemInformation class 16). */
 typedef struct sys_handle_entry {
     ULONG pid;
@@ -518,9 +527,42 @@ static int pattern_ok(const unsigned char *p, size_t n, uint32_t seed)
     return 1;
 }
 
+/* The event a mid-frame victim sets once its half frame is written: made by
+ * the parent before it tells the child to send, so the child never looks
+ * for it too early. */
+static void midframe_event_name(WCHAR *buf, size_t n, DWORD pid)
+{
+    _snwprintf(buf, n, L"Local\\shmb-robust-midframe-%lu", (unsigned long)pid);
+    buf[n - 1] = 0;
+}
+
+/* In a mid-frame victim: half of a frame that announces 200 bytes, on a
+ * connection that said hello, then the parent's event set - from here the
+ * broker holds a partial frame, and its frame_timeout_ms runs. */
+static int victim_half_frame(void)
+{
+    static const char part[] = "{\"id\":2,\"op\":\"create\",\"na";
+    unsigned char hdr[4] = {200, 0, 0, 0};
+    WCHAR name[64];
+    HANDLE h = raw_open(0), ev;
+    if (h == INVALID_HANDLE_VALUE ||
+        !raw_frame(h, "{\"id\":1,\"op\":\"hello\",\"versions\":[1]}") ||
+        !raw_write(h, hdr, 4) || !raw_write(h, part, (DWORD)strlen(part)))
+        return 3;
+    midframe_event_name(name, 64, GetCurrentProcessId());
+    ev = OpenEventW(EVENT_MODIFY_STATE, FALSE, name);
+    if (ev == NULL || !SetEvent(ev))
+        return 4;
+    Sleep(INFINITE);
+    return 0;
+}
+
 /* child-victim SEED MIDFRAME: creates, opens, maps and releases regions in
- * a loop until killed; with MIDFRAME it ends by sending half a frame and
- * waiting to be killed with the frame incomplete. */
+ * a loop until killed; with MIDFRAME, once the parent writes 'h' to our
+ * stdin, it sends half a frame, says so and waits to be killed with the
+ * frame incomplete. The parent picks the moment: the kill must come well
+ * inside frame_timeout_ms of the half frame, or the broker has already
+ * dropped the connection and nothing is killed mid-frame. */
 static int child_victim(uint32_t seed, int midframe)
 {
     shmb_client *c = NULL;
@@ -530,20 +572,12 @@ static int child_victim(uint32_t seed, int midframe)
     for (i = 0;; i++) {
         shmb_region r;
         int rc;
-        if (midframe && i == 3) {
-            /* Half of a frame that announces 200 bytes, on a connection
-             * that said hello: the broker holds a partial frame when the
-             * kill comes. */
-            HANDLE h = raw_open(0);
-            static const char part[] = "{\"id\":2,\"op\":\"create\",\"na";
-            unsigned char hdr[4] = {200, 0, 0, 0};
-            if (h == INVALID_HANDLE_VALUE ||
-                !raw_frame(h, "{\"id\":1,\"op\":\"hello\",\"versions\":[1]}"))
-                return 3;
-            raw_write(h, hdr, 4);
-            raw_write(h, part, (DWORD)strlen(part));
-            Sleep(INFINITE);
-        }
+        DWORD avail = 0;
+        if (midframe &&
+            PeekNamedPipe(GetStdHandle(STD_INPUT_HANDLE), NULL, 0, NULL, &avail,
+                          NULL) &&
+            avail > 0)
+            return victim_half_frame();
         if (c == NULL)
             c = robust_connect(SHMB_CONNECT_NO_RECONNECT, 30000);
         if (c == NULL) {
@@ -857,18 +891,24 @@ static int child_main(int argc, char **argv)
 /* ---- scenarios ------------------------------------------------------------
  */
 
+/* The service log, as this Wine process opens it; NULL if unknown. */
+static FILE *log_open(void)
+{
+    const char *dir = getenv("SHMB_BUILD_DIR");
+    char path[1024];
+    if (dir == NULL)
+        return NULL;
+    snprintf(path, sizeof(path), "%s%s/service-" SVC_NAME ".log",
+             dir[0] == '/' ? "Z:" : "", dir);
+    return fopen(path, "r");
+}
+
 /* The number of lines of the service log that contain `needle`. */
 static int log_count(const char *needle)
 {
-    const char *dir = getenv("SHMB_BUILD_DIR");
-    char path[1024], line[2048];
-    FILE *f;
+    char line[2048];
+    FILE *f = log_open();
     int n = 0;
-    if (dir == NULL)
-        return -1;
-    snprintf(path, sizeof(path), "%s%s/service-" SVC_NAME ".log",
-             dir[0] == '/' ? "Z:" : "", dir);
-    f = fopen(path, "r");
     if (f == NULL)
         return -1;
     while (fgets(line, sizeof(line), f) != NULL)
@@ -878,62 +918,174 @@ static int log_count(const char *needle)
     return n;
 }
 
+/* 1 if `line` names process `pid` ("pid=548 ", not "pid=5480"). */
+static int line_has_pid(const char *line, DWORD pid)
+{
+    char key[32];
+    const char *p = line;
+    size_t len;
+    snprintf(key, sizeof(key), " pid=%lu", (unsigned long)pid);
+    len = strlen(key);
+    while ((p = strstr(p, key)) != NULL) {
+        p += len;
+        if (*p < '0' || *p > '9')
+            return 1;
+    }
+    return 0;
+}
+
+/* Lines after the first `from` that contain `needle` and name one of
+ * `pids`; -1 if the log cannot be read. */
+static int log_count_pids(int from, const char *needle, const DWORD *pids,
+                          int npids)
+{
+    char line[2048];
+    FILE *f = log_open();
+    int n = 0, at = 0, i;
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (at++ < from || strstr(line, needle) == NULL)
+            continue;
+        for (i = 0; i < npids; i++)
+            if (line_has_pid(line, pids[i])) {
+                line[strcspn(line, "\r\n")] = 0;
+                say("killed too late: %s", line);
+                n++;
+                break;
+            }
+    }
+    fclose(f);
+    return n;
+}
+
+/* A mid-frame victim: told to send its half frame, waited for, killed at
+ * once. 1 if it was killed with its half frame sent; the time from the
+ * word to the kill in *ms. */
+static int kill_mid_frame(child *ch, HANDLE ev, DWORD *ms)
+{
+    DWORD t0 = GetTickCount();
+    HANDLE both[2] = {ev, ch->process};
+    DWORD w;
+    if (!child_tell(ch, 'h'))
+        return 0;
+    /* Bounded: fifty victims may wait their turn for a pipe instance. */
+    w = WaitForMultipleObjects(2, both, FALSE, 30000);
+    if (w != WAIT_OBJECT_0) {
+        say("mid-frame victim %lu: no half frame (wait %lu)",
+            (unsigned long)GetProcessId(ch->process), (unsigned long)w);
+        return 0;
+    }
+    if (!TerminateProcess(ch->process, 9))
+        return 0;
+    *ms = GetTickCount() - t0;
+    return 1;
+}
+
 /* Client processes killed at random points, in waves. */
 int test_killed_clients(void)
 {
     SC_HANDLE scm = NULL, svc = svc_open(&scm);
     int total = scaled(500), wave = 50, w, killed = 0, midframe = 0,
-        selfexit = 0;
+        mf_killed = 0, mf_late = 0, selfexit = 0;
+    DWORD mf_worst = 0;
     child *kids = calloc((size_t)wave, sizeof(child));
-    CHECK(svc != NULL && kids != NULL);
+    HANDLE *evs = calloc((size_t)wave, sizeof(HANDLE));
+    DWORD *mf_pids = calloc((size_t)wave, sizeof(DWORD));
+    CHECK(svc != NULL && kids != NULL && evs != NULL && mf_pids != NULL);
     CHECK(baseline());
     CHECK(leak_check(svc, "start", 0));
     srand(GetTickCount());
     for (w = 0; w * wave < total; w++) {
-        int n = total - w * wave < wave ? total - w * wave : wave, i;
+        int n = total - w * wave < wave ? total - w * wave : wave, i, nmf = 0,
+            from = log_count(""), late;
         char args[64], what[64];
+        CHECK(from >= 0);
         for (i = 0; i < n; i++) {
             int mf = rand() % 5 == 0;
             snprintf(args, sizeof(args), "child-victim %u %d", (unsigned)rand(),
                      mf);
             CHECK(child_start(&kids[i], args, 0));
+            if (mf) {
+                WCHAR name[64];
+                mf_pids[nmf++] = GetProcessId(kids[i].process);
+                midframe_event_name(name, 64, GetProcessId(kids[i].process));
+                evs[i] = CreateEventW(NULL, TRUE, FALSE, name);
+                CHECK(evs[i] != NULL);
+            }
             midframe += mf;
         }
         /* Give them time to start (a Wine process takes tens of ms, more
-         * when fifty start at once), then kill each at its own moment. */
+         * when fifty start at once), then kill each at its own moment; a
+         * mid-frame victim sends its half frame only when told, right
+         * before its kill. */
         Sleep(1000);
         for (i = 0; i < n; i++) {
+            DWORD ms = 0;
             Sleep((DWORD)(rand() % 40));
-            if (child_running(&kids[i])) {
+            if (child_running(&kids[i]) && evs[i] != NULL) {
+                if (kill_mid_frame(&kids[i], evs[i], &ms)) {
+                    killed++;
+                    mf_killed++;
+                    if (ms > mf_worst)
+                        mf_worst = ms;
+                }
+            } else if (child_running(&kids[i])) {
                 TerminateProcess(kids[i].process, 9);
                 killed++;
-            } else {
+            }
+            /* A mid-frame victim that never sent its half frame is still
+             * running: it must not outlive the test (it counts as not
+             * killed mid-frame). */
+            if (child_running(&kids[i]))
+                TerminateProcess(kids[i].process, 98);
+            if (WaitForSingleObject(kids[i].process, 5000) == WAIT_OBJECT_0) {
                 DWORD code = 0;
                 GetExitCodeProcess(kids[i].process, &code);
-                say("victim exited by itself with %lu", (unsigned long)code);
-                selfexit++;
+                if (code != 9 && code != 98) {
+                    say("victim exited by itself with %lu",
+                        (unsigned long)code);
+                    selfexit++;
+                }
             }
-            WaitForSingleObject(kids[i].process, 5000);
             CloseHandle(kids[i].process);
             CloseHandle(kids[i].stdin_w);
+            if (evs[i] != NULL)
+                CloseHandle(evs[i]);
+            evs[i] = NULL;
             memset(&kids[i], 0, sizeof(kids[i]));
         }
         snprintf(what, sizeof(what), "wave %d (%d killed so far)", w + 1,
                  killed);
         CHECK(leak_check(svc, what, 1));
+        /* The leak check saw every connection gone, so a frame_timeout
+         * of this wave is in the log by now: one there means a victim was
+         * dropped for its half frame before it was killed. */
+        late = log_count_pids(from, "event=frame_timeout", mf_pids, nmf);
+        CHECK(late >= 0);
+        mf_late += late;
     }
-    say("FIGURES killed_clients: killed=%d midframe=%d exited_early=%d "
-        "waves=%d leaks=%d",
-        killed, midframe, selfexit, w, g_leaks);
+    say("FIGURES killed_clients: killed=%d midframe=%d "
+        "killed_mid_frame=%d frame_timeouts_before_kill=%d "
+        "worst_word_to_kill_ms=%lu exited_early=%d waves=%d leaks=%d",
+        killed, midframe, mf_killed, mf_late, (unsigned long)mf_worst, selfexit,
+        w, g_leaks);
     CHECK_INT(selfexit, 0);
+    CHECK_INT(mf_killed, midframe);
+    CHECK_INT(mf_late, 0);
     CHECK_INT(g_leaks, 0);
 done:
     /* A failed check mid-wave: the victims started so far loop until
      * killed, and hold the test's output open. */
-    for (w = 0; kids != NULL && w < wave; w++)
+    for (w = 0; kids != NULL && w < wave; w++) {
         if (kids[w].process != NULL)
             child_finish(&kids[w], 0);
+        if (evs != NULL && evs[w] != NULL)
+            CloseHandle(evs[w]);
+    }
     free(kids);
+    free(evs);
+    free(mf_pids);
     if (svc != NULL)
         CloseServiceHandle(svc);
     if (scm != NULL)
@@ -1069,7 +1221,7 @@ static int restart_under_clients(int kill)
     shmb_client *me = NULL;
     counts k;
     DWORD pid = 0, t0;
-    int restarts = 0;
+    int restarts = 0, scm_recovers = 0;
 
     CHECK(svc != NULL && kids != NULL);
     CHECK(baseline());
@@ -1104,14 +1256,22 @@ static int restart_under_clients(int kill)
         HANDLE p = OpenProcess(PROCESS_TERMINATE | SYNCHRONIZE, FALSE, pid);
         SERVICE_FAILURE_ACTIONSW fa;
         SC_ACTION act = {SC_ACTION_RESTART, 500};
-        /* Ask the SCM to restart it, where it can (not under Wine 8:
-         * ChangeServiceConfig2W fails with 124 there). */
+        /* Ask the SCM to restart it. */
         memset(&fa, 0, sizeof(fa));
         fa.cActions = 1;
         fa.lpsaActions = &act;
-        if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &fa))
-            say("no SCM recovery here (error %lu): the test restarts it",
+        if (ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &fa))
+            scm_recovers = !running_under_wine();
+        else
+            say("no SCM recovery here (ChangeServiceConfig2W error %lu): the "
+                "test restarts the service",
                 (unsigned long)GetLastError());
+        if (!scm_recovers)
+            say("SCM recovery is not checked here%s: the test restarts "
+                "the service",
+                running_under_wine()
+                    ? " (Wine 8's SCM does not notice the killed process)"
+                    : "");
         CHECK(p != NULL);
         CHECK(TerminateProcess(p, 1));
         WaitForSingleObject(p, 10000);
@@ -1120,36 +1280,52 @@ static int restart_under_clients(int kill)
         SERVICE_STATUS st;
         CHECK(ControlService(svc, SERVICE_CONTROL_STOP, &st));
     }
-    /* Wait for the SCM to see it gone, or for its recovery to bring it
-     * back (a new pid). Wine 8's SCM does neither: it keeps reporting
-     * RUNNING with the dead pid (it does not watch the process); then the
-     * test restarts it below. */
-    t0 = GetTickCount();
-    for (;;) {
-        DWORD now = 0, state = svc_status(svc, &now);
-        if (state == SERVICE_STOPPED)
-            break;
-        if (state == SERVICE_RUNNING && now != pid && now != 0) {
-            say("the SCM restarted the service (pid %lu -> %lu)",
-                (unsigned long)pid, (unsigned long)now);
-            restarts++;
-            break;
+    if (scm_recovers) {
+        /* The process is gone: the service is down from here until the
+         * SCM's restart, which must come (500 ms asked, 60 s allowed). */
+        DWORD now = 0;
+        CHECK(child_tell(&kids[procs + 1], 'd'));
+        t0 = GetTickCount();
+        while (svc_status(svc, &now) != SERVICE_RUNNING || now == pid ||
+               now == 0) {
+            if (GetTickCount() - t0 > 60000)
+                FAIL("the SCM did not restart the killed service within 60 s "
+                     "(state %lu, pid %lu)",
+                     (unsigned long)svc_status(svc, NULL), (unsigned long)now);
+            Sleep(50);
         }
-        if (GetTickCount() - t0 > (kill ? 5000u : 30000u)) {
-            if (!kill)
-                FAIL("service did not stop (state %lu)", (unsigned long)state);
-            say("the SCM still says state %lu for the dead pid %lu: no "
-                "recovery here, the test restarts it",
-                (unsigned long)state, (unsigned long)pid);
-            break;
+        restarts++;
+        say("the SCM's recovery restarted the service (pid %lu -> %lu)",
+            (unsigned long)pid, (unsigned long)now);
+        Sleep(1000); /* clients go on under the new instance */
+        for (i = 0; i < procs + 2; i++)
+            if (!child_running(&kids[i]))
+                FAIL("client process %d died with the service", i);
+    } else {
+        /* Wait for the SCM to see it gone. Wine 8's SCM does not watch
+         * the process: after a kill it keeps reporting RUNNING with the
+         * dead pid; then the test restarts it below. */
+        t0 = GetTickCount();
+        for (;;) {
+            DWORD now = 0, state = svc_status(svc, &now);
+            if (state == SERVICE_STOPPED)
+                break;
+            if (GetTickCount() - t0 > (kill ? 5000u : 30000u)) {
+                if (!kill)
+                    FAIL("service did not stop (state %lu)",
+                         (unsigned long)state);
+                say("the SCM still says state %lu for the dead pid %lu",
+                    (unsigned long)state, (unsigned long)pid);
+                break;
+            }
+            Sleep(50);
         }
-        Sleep(50);
+        CHECK(child_tell(&kids[procs + 1], 'd'));
+        Sleep(1000); /* clients live on without the service; the ring runs */
+        for (i = 0; i < procs + 2; i++)
+            if (!child_running(&kids[i]))
+                FAIL("client process %d died with the service", i);
     }
-    CHECK(child_tell(&kids[procs + 1], 'd'));
-    Sleep(1000); /* clients live on without the service; the ring runs */
-    for (i = 0; i < procs + 2; i++)
-        if (!child_running(&kids[i]))
-            FAIL("client process %d died with the service", i);
     if (restarts == 0) {
         DWORD now = 0;
         if (svc_status(svc, NULL) != SERVICE_STOPPED) {
@@ -1188,8 +1364,10 @@ static int restart_under_clients(int kill)
             bad++;
         }
     }
-    say("FIGURES %s: holders=%d ring_pair=1 restarts=%d failed_clients=%d",
-        kill ? "service_killed" : "service_stopped", n, restarts, bad);
+    say("FIGURES %s: holders=%d ring_pair=1 restarts=%d restarted_by=%s "
+        "failed_clients=%d",
+        kill ? "service_killed" : "service_stopped", n, restarts,
+        scm_recovers ? "scm-recovery" : "test", bad);
     CHECK_INT(bad, 0);
     CHECK(leak_check(svc, "new instance", 1));
 done:
