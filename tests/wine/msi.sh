@@ -130,7 +130,7 @@ grep -q '"size": 131072' "$data/config.json" || fail "the refused upgrade replac
 [ "$(ls -d "$c/ProgramData/shmbroker.old-"* | wc -l)" = "$naside" ] ||
     fail "the refused upgrade moved the data folder aside"
 chmod "$mode" "$data"
-echo "msi: repair left an untrusted data folder alone; the upgrade over it failed, the folder kept"
+echo "msi: a repair skipped the data step; an upgrade over an untrusted data folder failed and left it"
 
 # ---- uninstall
 msiexec /x "$msi2"
