@@ -24,8 +24,10 @@ rem
 rem Upgrade (the service exists and %ProgramFiles%\shmbroker\shmbroker.exe
 rem too): stop, replace the binaries, start. The config is kept as it is;
 rem the default one is written only if there is none ("shmbroker.exe
-rem --init-data" again: it keeps a folder the service trusts, moves any
-rem other aside and makes it anew).
+rem --init-data" again: it keeps a folder the service trusts; one it would
+rem not trust - say an administrator gave users write access - stops the
+rem upgrade with exit code 1, the service stopped and the folder untouched,
+rem rather than replacing the administrator's rules with the example ones).
 rem
 rem Every failing step stops the script with a non-zero exit code, so a
 rem partial install is visible. The one exception: a step this system does
@@ -94,7 +96,7 @@ rem dangling one - is never reused and never has its owner or ACL "fixed".
 call :present
 if errorlevel 1 goto fresh_files
 if not defined KEEP (
-  echo install: %DATA% already exists; a fresh install does not reuse it. Move it away ^(or run uninstall.cmd /purge^), or run install.cmd /keepconfig to move it aside and keep its config 1>&2
+  echo install: %DATA% already exists; a fresh install does not reuse it. Move it away, or run install.cmd /keepconfig to move it aside and keep its config 1>&2
   exit /b 1
 )
 set "STAMP=%RANDOM%%RANDOM%"
@@ -275,7 +277,8 @@ exit /b 0
 rem :make_data - "shmbroker.exe --init-data", the MSI's step too: it creates
 rem the data folder with its protected DACL (SYSTEM and Administrators only)
 rem in one call, so at no moment can a user write into it; keeps a folder
-rem the service would trust; renames anything else at the path aside; and
+rem the service would trust (judged as the service's account, not as the
+rem administrator running this); refuses anything else at the path; and
 rem writes the default config from the config.example.json copied beside
 rem it only where there is no config.json. It prints what it did.
 :make_data
@@ -295,7 +298,7 @@ rem file can look like an administrator's.
 :carry_config
 if not defined ASIDE exit /b 0
 if not exist "%ASIDE%\config.json" exit /b 0
-"%DEST%\shmbroker.exe" --check-config --config "%ASIDE%\config.json" >nul 2>&1
+"%DEST%\shmbroker.exe" --check-config --as-service --config "%ASIDE%\config.json" >nul 2>&1
 if not errorlevel 1 goto carry_copy
 echo install: NOT keeping %ASIDE%\config.json: the service would not trust it ^(check it, then copy its rules by hand^)
 exit /b 0

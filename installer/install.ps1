@@ -22,8 +22,10 @@
 # Upgrade (the service exists and %ProgramFiles%\shmbroker\shmbroker.exe
 # too): stop, replace the binaries, start. The config is kept as it is; the
 # default one is written only if there is none ("shmbroker.exe --init-data"
-# again: it keeps a folder the service trusts, moves any other aside and
-# makes it anew).
+# again: it keeps a folder the service trusts; one it would not trust -
+# say an administrator gave users write access - stops the upgrade with
+# exit code 1, the service stopped and the folder untouched, rather than
+# replacing the administrator's rules with the example ones).
 #
 # Every failing step stops the script with a non-zero exit code. The one
 # exception: a step this system does not implement (Wine: sc sidtype,
@@ -91,7 +93,8 @@ function Copy-Binaries {
 # "shmbroker.exe --init-data", the MSI's step too: it creates the data
 # folder with its protected DACL (SYSTEM and Administrators only) in one
 # call, so at no moment can a user write into it; keeps a folder the
-# service would trust; renames anything else at the path aside; and writes
+# service would trust (judged as the service's account, not as the
+# administrator running this); refuses anything else at the path; and writes
 # the default config from the config.example.json copied beside it only
 # where there is no config.json. Its lines are shown as it prints them.
 function Initialize-DataFolder {
@@ -112,7 +115,7 @@ function Copy-KeptConfig {
     if ($null -eq $script:Aside -or -not (Test-Path -LiteralPath "$script:Aside\config.json")) {
         return
     }
-    $r = Invoke-Tool "$Dest\shmbroker.exe" @('--check-config', '--config', "$script:Aside\config.json")
+    $r = Invoke-Tool "$Dest\shmbroker.exe" @('--check-config', '--as-service', '--config', "$script:Aside\config.json")
     if ($r.Rc -ne 0) {
         Say "NOT keeping $script:Aside\config.json: the service would not trust it (check it, then copy its rules by hand)"
         return
@@ -156,7 +159,7 @@ if ($Mode -eq 'install') {
     # never has its owner or ACL "fixed".
     if (Test-DataPresent) {
         if (-not $KeepConfig) {
-            Die "$Data already exists; a fresh install does not reuse it. Move it away (or run uninstall.ps1 -Purge), or run install.ps1 -KeepConfig to move it aside and keep its config"
+            Die "$Data already exists; a fresh install does not reuse it. Move it away, or run install.ps1 -KeepConfig to move it aside and keep its config"
         }
         $stamp = '{0}{1}' -f (Get-Random -Maximum 32768), (Get-Random -Maximum 32768)
         $script:Aside = Join-Path $env:ProgramData "shmbroker.old-$stamp"
@@ -165,7 +168,7 @@ if ($Mode -eq 'install') {
         Say "moved the existing $Data aside to $script:Aside"
     }
     if (-not (Test-Path -LiteralPath $Dest)) {
-        try { New-Item -ItemType Directory -Path $Dest | Out-Null } catch { exit 1 }
+        try { New-Item -ItemType Directory -Path $Dest | Out-Null } catch { Die "cannot create $Dest" }
     }
     Copy-Binaries
     Initialize-DataFolder

@@ -8,7 +8,12 @@ rem   uninstall.cmd [/purge]
 rem
 rem Stops the service (waiting up to 30 s for STOPPED), deletes it, removes
 rem its Event Log source and %ProgramFiles%\shmbroker. Keeps
-rem %ProgramData%\shmbroker (config and log) unless /purge is given.
+rem %ProgramData%\shmbroker (config and log) unless /purge is given; even
+rem then it is deleted only if the service would trust it (written by
+rem administrators only: nothing in it can have been planted, which
+rem "shmbroker.exe --check-data" judges, before the binaries go); anything
+rem else there is renamed aside to shmbroker.old-N and reported, never
+rem deleted as an administrator.
 rem Exit codes: 0 done, 1 a step failed, 5 not elevated.
 rem Written for Wine's cmd.exe as well (see install.cmd): no "&&", "||" or
 rem findstr.
@@ -63,6 +68,14 @@ if errorlevel 1 (
 echo uninstall: stopped and deleted the service %NAME%
 
 :files
+set "TRUSTED="
+if not defined PURGE goto evlog
+call :present
+if errorlevel 1 goto evlog
+if not exist "%DEST%\shmbroker.exe" goto evlog
+"%DEST%\shmbroker.exe" --check-data >nul 2>&1
+if not errorlevel 1 set "TRUSTED=1"
+:evlog
 reg query "%EVKEY%" >nul 2>&1
 if errorlevel 1 goto binaries
 reg delete "%EVKEY%" /f >nul 2>&1
@@ -95,17 +108,27 @@ goto done
 :purge
 call :present
 if errorlevel 1 goto done
-rem rmdir removes a junction or link itself, never what it points to.
+if not defined TRUSTED goto purge_aside
 rmdir /s /q "%DATA%" >nul 2>&1
-call :present
-if errorlevel 1 goto purged
-del /f /q "%DATA%" >nul 2>&1
 call :present
 if errorlevel 1 goto purged
 echo uninstall: cannot remove %DATA% 1>&2
 exit /b 1
 :purged
 echo uninstall: removed %DATA%
+goto done
+rem Not the service's folder (a user may have made it or written into it):
+rem renamed - a junction or link itself, never what it points to - and
+rem left for the administrator to look at.
+:purge_aside
+set "STAMP=%RANDOM%%RANDOM%"
+ren "%DATA%" "shmbroker.old-%STAMP%" >nul 2>&1
+call :present
+if errorlevel 1 goto purge_moved
+echo uninstall: %DATA% is not a folder the service trusts and cannot be moved aside; look at it and remove it yourself 1>&2
+exit /b 1
+:purge_moved
+echo uninstall: %DATA% is not a folder the service trusts: moved it aside to %ProgramData%\shmbroker.old-%STAMP% instead of deleting it; look at it and remove it yourself
 :done
 echo uninstall: done
 exit /b 0

@@ -13,14 +13,21 @@
  *   so there is no moment at which a user could write into it;
  * - a folder that already exists is kept only if the service would trust
  *   it where it lies (owner and DACL administrators-only, no reparse
- *   point): only an administrator can have made such a folder, and this is
- *   how an upgrade or a reinstall keeps its config. Anything else there - a
- *   folder a user made, a file, a junction or a link, dangling or not - is
- *   renamed aside, never reused and never "fixed";
+ *   point), judged as the service's account and never as the caller's (an
+ *   administrator's own account is not the service's): only an
+ *   administrator can have made such a folder, and this is how an upgrade
+ *   or a reinstall keeps its config. Anything else there - a folder a user
+ *   made, a file, a junction or a link, dangling or not, or the service's
+ *   folder after someone loosened its ACL - is never reused and never
+ *   "fixed": it is refused and left as it is, or, with
+ *   --replace-untrusted (the MSI's fresh install), renamed aside. Never
+ *   silently on an upgrade: that would swap the administrator's policy
+ *   for the example one;
  * - the default config (config.example.json next to this executable) is
  *   written only where there is no config.json, with CREATE_NEW.
  *
- * Run by the installer as LocalSystem; prints one line per step.
+ * Run by the installers (the MSI as LocalSystem, the scripts as an
+ * elevated administrator); prints one line per step.
  */
 #include <windows.h>
 
@@ -31,6 +38,7 @@
 #include "datadir_win.h"
 #include "platform.h"
 #include "shmb_config.h"
+#include "trust_win.h"
 #include "util_win.h"
 
 /* Inheritable, so config.json and the log get the same ACEs. */
@@ -70,11 +78,14 @@ static int create_private_dir(const WCHAR *dir)
 static int existing_trusted(const char *cfg, const WCHAR *dir, char *why,
                             size_t cap)
 {
-    char *text = NULL;
+    char *text = NULL, self[SHMB_SID_MAX];
     size_t len = 0;
     DWORD attrs;
-    int rc = plat_file_read_trusted(cfg, SHMB_CONFIG_MAX_BYTES, &text, &len,
-                                    why, cap);
+    int rc;
+
+    win_service_account_sid(self, sizeof(self));
+    rc = win_file_read_trusted_as(cfg, self, SHMB_CONFIG_MAX_BYTES, &text, &len,
+                                  why, cap);
     free(text);
     if (rc == SHMB_OK)
         return 1;
@@ -124,14 +135,12 @@ static int write_default_config(const WCHAR *cfg, FILE *out)
     return 0;
 }
 
-int win_data_dir_init(FILE *out)
+/* The default config's path, as UTF-8 and UTF-16, and its folder's; 0 or
+ * -1. */
+static int data_paths(char *cfg, WCHAR *wcfg, WCHAR *wdir, char *shown)
 {
-    char cfg[MAX_PATH * 3], why[SHMB_CONFIG_ERR_MAX];
-    WCHAR wcfg[MAX_PATH * 2], wdir[MAX_PATH * 2], aside[MAX_PATH * 2];
     WCHAR *slash;
-    char shown[MAX_PATH * 3], shown_aside[MAX_PATH * 3];
-
-    plat_default_config_path(cfg, sizeof(cfg));
+    plat_default_config_path(cfg, MAX_PATH * 3);
     if (!win_wide(cfg, wcfg, MAX_PATH * 2))
         return -1;
     wcscpy(wdir, wcfg);
@@ -139,7 +148,33 @@ int win_data_dir_init(FILE *out)
     if (slash == NULL)
         return -1;
     *slash = L'\0';
-    win_utf8(wdir, shown, sizeof(shown));
+    win_utf8(wdir, shown, MAX_PATH * 3);
+    return 0;
+}
+
+int win_data_dir_check(FILE *out)
+{
+    char cfg[MAX_PATH * 3], why[SHMB_CONFIG_ERR_MAX], shown[MAX_PATH * 3];
+    WCHAR wcfg[MAX_PATH * 2], wdir[MAX_PATH * 2];
+
+    if (data_paths(cfg, wcfg, wdir, shown) != 0)
+        return 1;
+    if (existing_trusted(cfg, wdir, why, sizeof(why))) {
+        fprintf(out, "check-data: %s is trusted\n", shown);
+        return 0;
+    }
+    fprintf(stderr, "check-data: %s is not trusted (%s)\n", shown, why);
+    return 1;
+}
+
+int win_data_dir_init(FILE *out, int replace_untrusted)
+{
+    char cfg[MAX_PATH * 3], why[SHMB_CONFIG_ERR_MAX];
+    WCHAR wcfg[MAX_PATH * 2], wdir[MAX_PATH * 2], aside[MAX_PATH * 2];
+    char shown[MAX_PATH * 3], shown_aside[MAX_PATH * 3];
+
+    if (data_paths(cfg, wcfg, wdir, shown) != 0)
+        return -1;
 
     if (create_private_dir(wdir)) {
         fprintf(out, "init-data: created %s\n", shown);
@@ -153,6 +188,15 @@ int win_data_dir_init(FILE *out)
     if (existing_trusted(cfg, wdir, why, sizeof(why))) {
         fprintf(out, "init-data: kept %s (trusted)\n", shown);
         return write_default_config(wcfg, out);
+    }
+    if (!replace_untrusted) {
+        fprintf(stderr,
+                "init-data: %s is not trusted (%s); left as it is. Make it "
+                "writable by SYSTEM and Administrators only, or move it away "
+                "(its config.json holds your rules), then run the install "
+                "again\n",
+                shown, why);
+        return -1;
     }
     /* MoveFileW renames a junction or a link itself, not its target. */
     _snwprintf(aside, MAX_PATH * 2, L"%ls.old-%lu", wdir, GetTickCount());

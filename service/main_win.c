@@ -6,7 +6,12 @@
  *
  *   shmbroker.exe [options]            run under the SCM (sc start)
  *   shmbroker.exe --console [options]  run in the foreground; Ctrl+C stops
- *   shmbroker.exe --init-data          make the data folder (installers)
+ *   shmbroker.exe --init-data [--replace-untrusted]
+ *                                      make the data folder (installers)
+ *   shmbroker.exe --check-data         is the data folder trusted? (purge)
+ *   shmbroker.exe --check-config [options] [--as-service]
+ *                                      judge a config; --as-service judges
+ *                                      trust as the service's account
  *
  * Options are read from the process command line in both modes (the SCM
  * starts the binPath command line), so ServiceMain needs no globals for
@@ -24,6 +29,7 @@
 #include "scm_win.h"
 #include "sddl_win.h"
 #include "service.h"
+#include "trust_win.h"
 #include "util_win.h"
 
 /* The console control handler has no context parameter: the service it
@@ -34,24 +40,34 @@ static struct {
     service *svc;
 } g_console = {INIT_ONCE_STATIC_INIT, {0}, NULL};
 
-/* Parses the process command line (UTF-16) as UTF-8 arguments. */
-static int parse_command_line(service_options *o)
+/* Parses the process command line (UTF-16) as UTF-8 arguments. An
+ * "--as-service" is taken out and reported in *as_service (NULL: left in,
+ * so the service's own parser refuses it). */
+static int parse_command_line(service_options *o, int *as_service)
 {
-    int argc = 0, i, rc = -1;
+    int argc = 0, i, n_in = 0, rc = -1;
     LPWSTR *wargv = CommandLineToArgvW(GetCommandLineW(), &argc);
     char **argv = NULL;
 
+    if (as_service != NULL)
+        *as_service = 0;
     if (wargv != NULL)
         argv = calloc((size_t)argc + 1, sizeof(char *));
     for (i = 0; argv != NULL && i < argc; i++) {
-        int n =
-            WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, NULL, 0, NULL, NULL);
-        argv[i] = n > 0 ? malloc((size_t)n) : NULL;
-        if (argv[i] == NULL || !win_utf8(wargv[i], argv[i], (size_t)n))
+        int n;
+        if (as_service != NULL && i > 0 &&
+            wcscmp(wargv[i], L"--as-service") == 0) {
+            *as_service = 1;
+            continue;
+        }
+        n = WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, NULL, 0, NULL, NULL);
+        argv[n_in] = n > 0 ? malloc((size_t)n) : NULL;
+        if (argv[n_in] == NULL || !win_utf8(wargv[i], argv[n_in], (size_t)n))
             goto done;
+        n_in++;
     }
     if (argv != NULL)
-        rc = service_options_parse(argc, argv, o);
+        rc = service_options_parse(n_in, argv, o);
 done:
     for (i = 0; argv != NULL && i < argc; i++)
         free(argv[i]);
@@ -60,28 +76,44 @@ done:
     return rc;
 }
 
-/* 1 if the command line is exactly "shmbroker.exe --init-data": an
- * installer's step, kept out of the service's options because it takes
- * none of them (the data folder is always the default one). */
-static int is_init_data(void)
+enum data_step { DATA_NONE, DATA_INIT, DATA_INIT_REPLACE, DATA_CHECK };
+
+/* Which installer's step the command line is exactly, if any:
+ * "--init-data", "--init-data --replace-untrusted" or "--check-data".
+ * Kept out of the service's options because they take none of them (the
+ * data folder is always the default one). */
+static enum data_step data_step(void)
 {
-    int argc = 0, yes;
+    int argc = 0;
+    enum data_step step = DATA_NONE;
     LPWSTR *wargv = CommandLineToArgvW(GetCommandLineW(), &argc);
-    yes = wargv != NULL && argc == 2 && wcscmp(wargv[1], L"--init-data") == 0;
+    if (wargv != NULL && argc == 2 && wcscmp(wargv[1], L"--init-data") == 0)
+        step = DATA_INIT;
+    else if (wargv != NULL && argc == 3 &&
+             wcscmp(wargv[1], L"--init-data") == 0 &&
+             wcscmp(wargv[2], L"--replace-untrusted") == 0)
+        step = DATA_INIT_REPLACE;
+    else if (wargv != NULL && argc == 2 &&
+             wcscmp(wargv[1], L"--check-data") == 0)
+        step = DATA_CHECK;
     LocalFree(wargv);
-    return yes;
+    return step;
 }
 
 /* ---- --check-config -------------------------------------------------- */
 
 /* What only Windows can judge in a config that service_check_config
- * accepted: its SDDLs (sddl_win.c). Reads the file again the way the
- * service does. Returns 0, or -1 with the reason in msg; warnings go to
- * warn. */
-static int check_config_windows(const service_options *o, char *msg, size_t cap,
-                                char *warn, size_t warncap)
+ * accepted: its SDDLs (sddl_win.c), and with `as_service` its trust as the
+ * service's account would judge it rather than the caller's (an
+ * administrator's own account is trusted when they check, not when the
+ * LocalSystem service reads). Reads the file again the way the service
+ * does. Returns 0, or -1 with the reason in msg; warnings go to warn. */
+static int check_config_windows(const service_options *o, int as_service,
+                                char *msg, size_t cap, char *warn,
+                                size_t warncap)
 {
     char path[SERVICE_PATH_MAX], why[SHMB_CONFIG_ERR_MAX];
+    char self[SHMB_SID_MAX];
     char *text = NULL;
     size_t len = 0;
     shmb_config cfg;
@@ -92,8 +124,13 @@ static int check_config_windows(const service_options *o, char *msg, size_t cap,
         snprintf(path, sizeof(path), "%s", o->config_path);
     else
         plat_default_config_path(path, sizeof(path));
-    rc = plat_file_read_trusted(path, SHMB_CONFIG_MAX_BYTES, &text, &len, why,
-                                sizeof(why));
+    if (as_service)
+        win_service_account_sid(self, sizeof(self));
+    rc = as_service
+             ? win_file_read_trusted_as(path, self, SHMB_CONFIG_MAX_BYTES,
+                                        &text, &len, why, sizeof(why))
+             : plat_file_read_trusted(path, SHMB_CONFIG_MAX_BYTES, &text, &len,
+                                      why, sizeof(why));
     if (rc == SHMB_E_NOT_FOUND && o->config_path[0] == '\0')
         rc = shmb_config_defaults(&cfg, plat_conventions());
     else if (rc == SHMB_OK)
@@ -139,7 +176,7 @@ static void WINAPI svc_main(DWORD argc, LPWSTR *argv)
 
     (void)argc;
     (void)argv;
-    if (parse_command_line(&opt) != 0 ||
+    if (parse_command_line(&opt, NULL) != 0 ||
         !win_wide(opt.service_name, wname, SERVICE_NAME_MAX))
         return;
     s = service_new(&opt);
@@ -202,11 +239,24 @@ int main(void)
         {NULL, NULL},
     };
     service_options opt;
+    int as_service = 0;
 
-    if (is_init_data())
-        return win_data_dir_init(stdout) == 0 ? 0 : 1;
-    if (parse_command_line(&opt) != 0)
+    switch (data_step()) {
+    case DATA_INIT:
+        return win_data_dir_init(stdout, 0) == 0 ? 0 : 1;
+    case DATA_INIT_REPLACE:
+        return win_data_dir_init(stdout, 1) == 0 ? 0 : 1;
+    case DATA_CHECK:
+        return win_data_dir_check(stdout);
+    case DATA_NONE:
+        break;
+    }
+    if (parse_command_line(&opt, &as_service) != 0)
         return 2;
+    if (as_service && !opt.check_config) {
+        fprintf(stderr, "shmbroker: --as-service goes with --check-config\n");
+        return 2;
+    }
     if (opt.help) {
         service_usage(stdout);
         return 0;
@@ -221,7 +271,7 @@ int main(void)
         int rc = service_check_config(&opt, msg, sizeof(msg));
         if (rc == 0) {
             memcpy(ok, msg, sizeof(ok));
-            rc = check_config_windows(&opt, msg, sizeof(msg), warn,
+            rc = check_config_windows(&opt, as_service, msg, sizeof(msg), warn,
                                       sizeof(warn));
             if (rc == 0)
                 memcpy(msg, ok, sizeof(msg));

@@ -194,23 +194,57 @@ static int file_in_dir(HANDLE file, HANDLE dir)
     return _wcsicmp(fp, dp) == 0;
 }
 
+/* The caller's own account as text, or "": the service judges with its
+ * own token, so its account is the one that runs this. */
+static void caller_sid(char *self, size_t cap)
+{
+    TOKEN_USER *me = win_self_user();
+    self[0] = '\0';
+    if (me != NULL) {
+        win_sid_string(me->User.Sid, self, cap);
+        free(me);
+    }
+}
+
+static int under_wine(void)
+{
+    return GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "wine_get_version") !=
+           NULL;
+}
+
+void win_service_account_sid(char *self, size_t cap)
+{
+    /* Both installers create the service as LocalSystem, and that is its
+     * token's user. Wine runs every process, services too, as its one
+     * user: there the service's account is whoever runs this. Never
+     * NT SERVICE\<name>: the service itself trusts only its token's user
+     * (see caller_sid), and the two judgements must agree. */
+    if (under_wine())
+        caller_sid(self, cap);
+    else
+        snprintf(self, cap, "S-1-5-18");
+}
+
 int win_file_open_trusted(const char *path, int append, HANDLE *out, char *why,
                           size_t cap)
 {
+    char self[SHMB_SID_MAX];
+    caller_sid(self, sizeof(self));
+    return win_file_open_trusted_as(path, append, self, out, why, cap);
+}
+
+int win_file_open_trusted_as(const char *path, int append, const char *self,
+                             HANDLE *out, char *why, size_t cap)
+{
     WCHAR wpath[MAX_PATH * 2], wdir[MAX_PATH * 2];
     WCHAR *slash;
-    char self[SHMB_SID_MAX] = "", dir[MAX_PATH * 3];
-    TOKEN_USER *me = win_self_user();
+    char dir[MAX_PATH * 3];
     SECURITY_ATTRIBUTES sa;
     HANDLE hdir, h;
     DWORD err;
     int rc = SHMB_E_ACCESS_DENIED;
 
     *out = INVALID_HANDLE_VALUE;
-    if (me != NULL) {
-        win_sid_string(me->User.Sid, self, sizeof(self));
-        free(me);
-    }
     if (!MultiByteToWideChar(CP_UTF8, 0, path, -1, wpath, MAX_PATH * 2) ||
         !GetFullPathNameW(wpath, MAX_PATH * 2, wdir, NULL)) {
         snprintf(why, cap, "%s: not a valid path", path);
@@ -318,13 +352,21 @@ static char *read_handle(HANDLE f, size_t max, size_t *len, DWORD *err)
 int plat_file_read_trusted(const char *path, size_t max, char **text,
                            size_t *len, char *why, size_t whycap)
 {
+    char self[SHMB_SID_MAX];
+    caller_sid(self, sizeof(self));
+    return win_file_read_trusted_as(path, self, max, text, len, why, whycap);
+}
+
+int win_file_read_trusted_as(const char *path, const char *self, size_t max,
+                             char **text, size_t *len, char *why, size_t whycap)
+{
     HANDLE f;
     DWORD err;
     int rc;
 
     /* It is our policy: judged by the handle we then read from, so what
      * we judged is what we read (docs/security.md, round two item 2). */
-    rc = win_file_open_trusted(path, 0, &f, why, whycap);
+    rc = win_file_open_trusted_as(path, 0, self, &f, why, whycap);
     if (rc != SHMB_OK)
         return rc;
     *text = read_handle(f, max, len, &err);

@@ -26,4 +26,20 @@ int win_dacl_trusted(const ACL *dacl, const char *shown, DWORD mask,
 int win_file_open_trusted(const char *path, int append, HANDLE *out, char *why,
                           size_t cap);
 
+/* The same judgement with `self` (a SID as text, or "") as the service's
+ * account instead of the caller's: what the installers use, so that a
+ * file the administrator running them owns is judged as the service will
+ * judge it. */
+int win_file_open_trusted_as(const char *path, int append, const char *self,
+                             HANDLE *out, char *why, size_t cap);
+/* plat_file_read_trusted judged with `self` as the service's account. */
+int win_file_read_trusted_as(const char *path, const char *self, size_t max,
+                             char **text, size_t *len, char *why,
+                             size_t whycap);
+
+/* The account the installed service runs as, as text: S-1-5-18
+ * (LocalSystem, as both installers create it); under Wine, which runs
+ * services as its one user, that user. */
+void win_service_account_sid(char *self, size_t cap);
+
 #endif

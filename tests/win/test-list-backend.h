@@ -17,6 +17,7 @@ SHMB_TEST(trust_symlink_config_refused, "windows-only")
 SHMB_TEST(trust_symlink_folder_refused, "windows-only")
 SHMB_TEST(trust_callback_ace_is_a_grant, "security")
 SHMB_TEST(log_file_created_private, "windows-only")
+SHMB_TEST(trust_judged_as_service_account, "security")
 /* test_eventlog.c */
 SHMB_TEST(eventlog_messages_format, "integration")
 SHMB_TEST(log_file_rotates, "integration")

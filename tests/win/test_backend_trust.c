@@ -226,3 +226,54 @@ done:
     RemoveDirectoryA(dir);
     return TEST_RESULT;
 }
+
+/* The installers judge the data folder as the service's account, never as
+ * the administrator running them: a config that administrator's own
+ * account owns is trusted when judged as the caller and refused when
+ * judged as LocalSystem, which is what the service would do (issue 12). */
+/* This process's user SID as text; 1 or 0. */
+static int own_sid(char *out, size_t cap)
+{
+    HANDLE tok;
+    union {
+        TOKEN_USER user;
+        BYTE bytes[256];
+    } buf;
+    DWORD n = 0;
+    LPSTR text = NULL;
+    int ok = 0;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok))
+        return 0;
+    if (GetTokenInformation(tok, TokenUser, &buf, sizeof(buf), &n) &&
+        ConvertSidToStringSidA(buf.user.User.Sid, &text)) {
+        snprintf(out, cap, "%s", text);
+        LocalFree(text);
+        ok = 1;
+    }
+    CloseHandle(tok);
+    return ok;
+}
+
+int test_trust_judged_as_service_account(void)
+{
+    char dir[MAX_PATH] = "", path[MAX_PATH * 2] = "", why[512] = "";
+    char self[SHMB_SID_MAX] = "", caller[SHMB_SID_MAX] = "";
+    char *text = NULL;
+    size_t len = 0;
+
+    CHECK(own_sid(caller, sizeof(caller)));
+    CHECK(make_dir(dir, sizeof(dir), "shmb-as-service"));
+    snprintf(path, sizeof(path), "%s\\config.json", dir);
+    CHECK_INT(read_rc(path, why, sizeof(why)), SHMB_OK);
+    CHECK_INT(win_file_read_trusted_as(path, "S-1-5-18", 4096, &text, &len, why,
+                                       sizeof(why)),
+              SHMB_E_ACCESS_DENIED);
+    CHECK(strstr(why, caller) != NULL);
+    win_service_account_sid(self, sizeof(self));
+    CHECK_STR(self, under_wine() ? caller : "S-1-5-18");
+done:
+    free(text);
+    DeleteFileA(path);
+    RemoveDirectoryA(dir);
+    return TEST_RESULT;
+}

@@ -117,8 +117,12 @@ Run 'install.ps1' @('-KeepConfig')
 if ($script:Rc -ne 0) { Fail "install -KeepConfig: exit $script:Rc" }
 Says 'install: kept the rules of the previous C:\ProgramData\shmbroker\config.json'
 Grant 'keepconfig'
+Run 'uninstall.ps1' @('-Bogus')
+if ($script:Rc -ne 1) { Fail "uninstall -Bogus: exit $script:Rc, want 1" }
+Says 'uninstall: unknown option -Bogus; the only one is -Purge'
 Run 'uninstall.ps1' @('-Purge')
 if ($script:Rc -ne 0 -or (Test-Path -LiteralPath $Data)) { Fail 'uninstall -Purge' }
+Says "uninstall: removed $Data"
 Get-ChildItem -Force -LiteralPath $env:ProgramData -Filter 'shmbroker.old-*' |
     Remove-Item -Recurse -Force
 Remove-Item -Recurse -Force -LiteralPath $Pkg

@@ -6,8 +6,10 @@
 # shmbroker on the default pipe, which the shared prefix's tests use too):
 # refusal of a data folder that already exists, fresh install, a grant
 # through the installed service, upgrade in place keeping a changed config,
-# uninstall keeping the data, reinstall with /keepconfig (a trusted config
-# carried over, an untrusted one not), uninstall /purge.
+# an upgrade over a data folder that became untrusted refused, uninstall
+# keeping the data, reinstall with /keepconfig (a trusted config carried
+# over, an untrusted one not), uninstall /purge moving an untrusted folder
+# aside and deleting a trusted one.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/env.sh"
@@ -157,6 +159,27 @@ cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json" || fail "
 ctl_ stat telemetry/counters | tr -d '\r' | grep -q "8192" || fail "the service does not run the changed config"
 grant upgrade
 
+# ---- an upgrade never replaces a folder that became untrusted ---------------
+# An administrator gave others write access (under Wine: mode 777): the
+# upgrade stops with the folder and its rules left as they are, instead of
+# moving them aside and starting the service on the example config.
+mode=$(stat -c %a "$pd")
+chmod 777 "$pd"
+run install.cmd
+[ "$rc" = 1 ] || fail "upgrade over an untrusted data folder: exit $rc, want 1"
+says "init-data: C:\\ProgramData\\shmbroker is not trusted ("
+says "left as it is"
+says "install: cannot prepare the data folder C:\\ProgramData\\shmbroker"
+cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json" || fail "the refused upgrade changed the config"
+ls -d "$drive/ProgramData"/shmbroker.old-* >/dev/null 2>&1 && fail "the refused upgrade moved the folder aside"
+[ "$(service_state shmbroker)" = RUNNING ] && fail "the service runs on an untrusted folder"
+chmod "$mode" "$pd"
+run install.cmd
+[ "$rc" = 0 ] || fail "upgrade once the folder is trusted again: exit $rc"
+says "init-data: kept C:\\ProgramData\\shmbroker (trusted)"
+cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json" || fail "the second upgrade changed the config"
+echo "an upgrade over an untrusted data folder refused, the folder left as it was"
+
 # ---- uninstall keeps the data ----------------------------------------------
 run uninstall.cmd
 [ "$rc" = 0 ] || fail "uninstall: exit $rc"
@@ -215,6 +238,24 @@ says "install: shmbroker upgraded in C:\\Program Files\\shmbroker and RUNNING"
 cmp -s "$installer/config.example.json" "$pd/config.json" || fail "default config not written again"
 check_data_folder "$sddl_of" || fail "data folder made again"
 grant recreate
+
+# ---- /purge never deletes a folder others could write into ------------------
+# Someone planted a file in a folder anyone may write (mode 777): /purge
+# moves the folder aside and says so instead of deleting it as an
+# administrator.
+rm -rf "$drive/ProgramData"/shmbroker.old-*
+chmod 777 "$pd"
+echo planted >"$pd/planted.txt"
+run uninstall.cmd /purge
+[ "$rc" = 0 ] || fail "uninstall /purge of an untrusted folder: exit $rc"
+says "uninstall: C:\\ProgramData\\shmbroker is not a folder the service trusts: moved it aside to C:\\ProgramData\\shmbroker.old-"
+[ ! -e "$pd" ] || fail "the untrusted folder is still in place"
+grep -q planted "$drive/ProgramData"/shmbroker.old-*/planted.txt || fail "the untrusted folder was deleted, not moved aside"
+printf '%s\n' "$out" | grep -q "removed C:\\\\ProgramData\\\\shmbroker$" && fail "/purge says it removed an untrusted folder"
+rm -rf "$drive/ProgramData"/shmbroker.old-*
+echo "/purge moved an untrusted data folder aside"
+run install.cmd
+[ "$rc" = 0 ] || fail "install after the untrusted /purge: exit $rc"
 
 # ---- uninstall /purge, then once more: nothing left to do --------------------
 run uninstall.cmd /purge

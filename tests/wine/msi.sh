@@ -11,6 +11,8 @@
 #                   source registered, a client gets a grant;
 #   msiexec /i of a higher version (MajorUpgrade) -> RUNNING again, one
 #                   product, the administrator's edited config kept and used;
+#   the data folder made untrusted: a repair (REINSTALL=ALL) leaves it,
+#                   msiexec /i of a still higher version fails and leaves it;
 #   msiexec /x   -> no service, no binaries, no Event Log source, config kept.
 # Exit 77 (skipped) when wixl is missing.
 set -euo pipefail
@@ -38,8 +40,11 @@ v1=$(sed -n 's/^project(shmbroker VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.t
 v2=${v1%.*}.$((${v1##*.} + 1))
 bash "$src/scripts/package.sh" --build-dir "$build" --out "$work/v1" >/dev/null
 bash "$src/scripts/package.sh" --build-dir "$build" --version "$v2" --out "$work/v2" >/dev/null
+v3=${v1%.*}.$((${v1##*.} + 2))
+bash "$src/scripts/package.sh" --build-dir "$build" --version "$v3" --out "$work/v3" >/dev/null
 msi1=$(winepath -w "$work/v1/shmbroker-$v1-x64.msi")
 msi2=$(winepath -w "$work/v2/shmbroker-$v2-x64.msi")
+msi3=$(winepath -w "$work/v3/shmbroker-$v3-x64.msi")
 
 c=$WINEPREFIX/drive_c
 bindir="$c/Program Files/shmbroker"
@@ -53,6 +58,14 @@ msiexec() {
     log="$work/msiexec-$step.log"
     wine_q msiexec "$@" /qn /l*v "$(winepath -w "$log")" >/dev/null 2>&1 || rc=$?
     [ "$rc" = 0 ] || fail "msiexec $* exited $rc (log: $log)"
+}
+# msiexec_fails ARGS: the same, expecting a failure.
+msiexec_fails() {
+    local rc=0 log
+    step=$((step + 1))
+    log="$work/msiexec-$step.log"
+    wine_q msiexec "$@" /qn /l*v "$(winepath -w "$log")" >/dev/null 2>&1 || rc=$?
+    [ "$rc" != 0 ] || fail "msiexec $* succeeded (log: $log)"
 }
 # A grant through the installed service: telemetry/counters of the
 # installed config, read-only for every integrity level.
@@ -96,6 +109,28 @@ n=$(wine_q reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall' 
     tr -d '\r' | grep -cE 'DisplayName +REG_SZ +shmbroker$' || true)
 [ "$n" = 1 ] || fail "$n shmbroker products registered after the upgrade, not 1"
 echo "msi: upgraded to $v2, RUNNING, config kept, grant ok"
+
+# ---- the data folder becomes untrusted (others may write it): a repair
+# leaves it alone (the data step runs on installs and upgrades only), and
+# an upgrade fails rather than replace the administrator's rules with the
+# example ones; the folder is left as it was.
+mode=$(stat -c %a "$data")
+chmod 777 "$data"
+naside=$(ls -d "$c/ProgramData/shmbroker.old-"* | wc -l)
+# Wine 8's msiexec /f fails (exit 69) before it logs anything: the same
+# repair through its properties. The repair restarts the service, which
+# refuses the folder, so the repair fails at StartServices - after the
+# point where the data step would have run.
+msiexec_fails /i "$msi2" REINSTALL=ALL REINSTALLMODE=vomus
+grep -q "StartServices" "$work/msiexec-$step.log" || fail "the repair did not get to StartServices"
+grep -q "InitData" "$work/msiexec-$step.log" && fail "the repair ran the data step"
+grep -q '"size": 131072' "$data/config.json" || fail "the repair replaced the config"
+msiexec_fails /i "$msi3"
+grep -q '"size": 131072' "$data/config.json" || fail "the refused upgrade replaced the config"
+[ "$(ls -d "$c/ProgramData/shmbroker.old-"* | wc -l)" = "$naside" ] ||
+    fail "the refused upgrade moved the data folder aside"
+chmod "$mode" "$data"
+echo "msi: a repair skipped the data step; an upgrade over an untrusted data folder failed and left it"
 
 # ---- uninstall
 msiexec /x "$msi2"
