@@ -177,26 +177,62 @@ static shmb_log_limit_slot *limiter_slot(shmb_log_limiter *lim, uint64_t key,
     return free_slot;
 }
 
+/* Starts a new total window when the last one is over; returns the
+ * overflow of the last window, to be told once (it takes one of the new
+ * window's records). */
+static uint32_t limiter_total_window(shmb_log_limiter *lim, uint64_t now_ms)
+{
+    uint32_t n = 0;
+
+    if (now_ms - lim->total_since_ms < lim->window_ms && lim->total_count > 0)
+        return 0;
+    lim->total_since_ms = now_ms;
+    lim->total_count = 0;
+    if (lim->overflow > 0) {
+        n = lim->overflow;
+        lim->overflow = 0;
+        lim->total_count = 1;
+    }
+    return n;
+}
+
+static void add_capped(uint32_t *to, uint32_t n)
+{
+    *to = n > UINT32_MAX - *to ? UINT32_MAX : *to + n;
+}
+
 int shmb_log_limiter_admit(shmb_log_limiter *lim, uint64_t key, uint64_t now_ms,
                            uint32_t *suppressed, uint64_t *evicted_key,
                            uint32_t *evicted_n)
 {
     shmb_log_limit_slot *s;
+    uint64_t old_key = 0;
+    uint32_t old_n = 0, overflow;
     int fresh;
 
     *suppressed = 0;
     *evicted_key = 0;
     *evicted_n = 0;
-    s = limiter_slot(lim, key, evicted_key, evicted_n);
+    overflow = limiter_total_window(lim, now_ms);
+    s = limiter_slot(lim, key, &old_key, &old_n);
+    /* A summary is a record like any other: it takes the total budget,
+     * and past it joins the one overflow count, told once per window, so
+     * that many short-lived clients cannot each buy a record. */
+    if (overflow > 0) {
+        add_capped(&overflow, old_n);
+        *evicted_key = SHMB_LOG_LIMIT_MANY;
+        *evicted_n = overflow;
+    } else if (old_n > 0 && lim->total_count < lim->total) {
+        lim->total_count++;
+        *evicted_key = old_key;
+        *evicted_n = old_n;
+    } else {
+        add_capped(&lim->overflow, old_n);
+    }
     fresh = s->count == 0;
     if (fresh || now_ms - s->since_ms >= lim->window_ms) {
         s->since_ms = now_ms;
         s->count = 0;
-    }
-    if (now_ms - lim->total_since_ms >= lim->window_ms ||
-        lim->total_count == 0) {
-        lim->total_since_ms = now_ms;
-        lim->total_count = 0;
     }
     if (s->count >= lim->per_key || lim->total_count >= lim->total) {
         if (s->suppressed < UINT32_MAX)
@@ -222,6 +258,15 @@ int shmb_log_limiter_pending(shmb_log_limiter *lim, size_t *iter, uint64_t *key,
             *key = s->key;
             *n = s->suppressed;
             s->suppressed = 0;
+            return 1;
+        }
+    }
+    if (*iter == SHMB_LOG_LIMIT_SLOTS) {
+        (*iter)++;
+        if (lim->overflow > 0) {
+            *key = SHMB_LOG_LIMIT_MANY;
+            *n = lim->overflow;
+            lim->overflow = 0;
             return 1;
         }
     }

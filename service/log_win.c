@@ -47,13 +47,18 @@ static void report_event(HANDLE source, WORD type, DWORD id, const char *text)
     ReportEventA(source, type, 0, id, NULL, 1, 0, strs, NULL);
 }
 
-/* A held-back count, told under its own id, naming whose events they were. */
+/* A held-back count, told under its own id, naming whose events they were
+ * (or "many": the overflow of a window whose budget was spent). */
 static void report_suppressed(plat_log *l, uint64_t key, uint32_t n)
 {
     char text[128];
-    snprintf(text, sizeof(text), "held=%s pid=%u suppressed=%lu",
-             shmb_log_event_name((shmb_event)(key >> 32)),
-             (unsigned)(key & 0xffffffffu), (unsigned long)n);
+    if (key == SHMB_LOG_LIMIT_MANY)
+        snprintf(text, sizeof(text), "held=many suppressed=%lu",
+                 (unsigned long)n);
+    else
+        snprintf(text, sizeof(text), "held=%s pid=%u suppressed=%lu",
+                 shmb_log_event_name((shmb_event)(key >> 32)),
+                 (unsigned)(key & 0xffffffffu), (unsigned long)n);
     report_event(l->event_source, EVENTLOG_INFORMATION_TYPE,
                  shmb_log_event_msgid(SHMB_EV_LOG_SUPPRESSED), text);
 }

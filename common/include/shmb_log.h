@@ -130,10 +130,17 @@ void shmb_log_event(const shmb_logger *lg, shmb_log_level level, shmb_event ev,
  * pid) at most `per_key` times per window, and at most `total` times per
  * window over all keys; the rest are counted, and the count is reported
  * ("suppressed=K") with the key's next admitted event, or when its slot is
- * reused, or when the log closes. Portable and clock-free: the caller
- * passes the time. */
+ * reused, or when the log closes. A summary for a reused slot takes one of
+ * the `total` records; once they are spent, such counts add up in one
+ * overflow count (key SHMB_LOG_LIMIT_MANY) handed out once, with the first
+ * event of the next window (taking one of its records) or at close. So at
+ * most `total` records per window, whatever the number of keys. Portable
+ * and clock-free: the caller passes the time. */
 
 #define SHMB_LOG_LIMIT_SLOTS 64
+/* The key of the overflow count: held back from many keys. Not a key a
+ * caller may use. */
+#define SHMB_LOG_LIMIT_MANY UINT64_MAX
 
 typedef struct shmb_log_limit_slot {
     uint64_t key;
@@ -147,7 +154,8 @@ typedef struct shmb_log_limiter {
     uint32_t per_key, total;
     uint64_t window_ms;
     uint64_t total_since_ms;
-    uint32_t total_count;
+    uint32_t total_count; /* records (events and summaries) this window */
+    uint32_t overflow;    /* evicted counts past the budget, not yet told */
     shmb_log_limit_slot slot[SHMB_LOG_LIMIT_SLOTS];
 } shmb_log_limiter;
 
@@ -156,16 +164,19 @@ void shmb_log_limiter_init(shmb_log_limiter *lim, uint32_t per_key,
 
 /* Returns 1 to report this event, with *suppressed = how many of this key's
  * events were held back since it was last reported (say so with it), or 0
- * to drop it (counted). When a slot had to be reused and its old key had
- * suppressed events, *evicted_n > 0 and *evicted_key name them: report a
- * summary for them. */
+ * to drop it (counted). Independently, when *evicted_n > 0, report one
+ * summary first: *evicted_n events of *evicted_key were held back (a
+ * reused slot's), or, with *evicted_key == SHMB_LOG_LIMIT_MANY, of many
+ * keys (the last window's overflow). The summary is already counted
+ * against the budget. */
 int shmb_log_limiter_admit(shmb_log_limiter *lim, uint64_t key, uint64_t now_ms,
                            uint32_t *suppressed, uint64_t *evicted_key,
                            uint32_t *evicted_n);
 
 /* Walks the keys that have suppressed events not yet reported (for a
- * summary at close), clearing them: start with *iter = 0; returns 0 when
- * there are no more. */
+ * summary at close), clearing them, then the overflow count (key
+ * SHMB_LOG_LIMIT_MANY) if any: start with *iter = 0; returns 0 when there
+ * are no more. */
 int shmb_log_limiter_pending(shmb_log_limiter *lim, size_t *iter, uint64_t *key,
                              uint32_t *n);
 

@@ -286,3 +286,81 @@ done:
         fclose(f);
     return TEST_RESULT;
 }
+
+/* Short-lived clients, each a new key, flood the limiter in one window:
+ * the records that reach the Event Log (admitted events and summaries of
+ * evicted keys) stay within the total budget, and nothing is lost: every
+ * held-back event is counted in some record. */
+int test_log_limiter_many_keys(void)
+{
+    shmb_log_limiter *lim = malloc(sizeof(*lim));
+    uint32_t sup = 0, evn = 0, n = 0;
+    uint64_t evk = 0, key = 0, k, seen = 0, told = 0;
+    size_t iter = 0;
+    unsigned records = 0, many = 0;
+
+    CHECK(lim != NULL);
+    shmb_log_limiter_init(lim, 10, 100, 60000);
+    for (k = 1; k <= 10000; k++) {
+        int i;
+        for (i = 0; i < 2; i++) { /* two events per process */
+            seen++;
+            if (shmb_log_limiter_admit(lim, k, 1000 + k, &sup, &evk, &evn)) {
+                records++;
+                told += 1 + sup;
+            }
+            if (evn > 0) {
+                records++;
+                told += evn;
+                many += evk == SHMB_LOG_LIMIT_MANY;
+            }
+        }
+    }
+    if (records > 100)
+        FAIL("%u Event Log records in one window (budget 100)", records);
+    CHECK(many == 0); /* the overflow waits for the next window */
+    /* The next window starts with the one summary of the overflow. */
+    CHECK(shmb_log_limiter_admit(lim, 1, 70000, &sup, &evk, &evn) == 1);
+    told += 1 + sup;
+    seen++;
+    CHECK(evn > 0);
+    CHECK(evk == SHMB_LOG_LIMIT_MANY);
+    told += evn;
+    /* A second call in that window carries no second one. */
+    CHECK(shmb_log_limiter_admit(lim, 2, 70001, &sup, &evk, &evn) == 1);
+    told += 1 + sup;
+    seen++;
+    CHECK(evn == 0 || evk != SHMB_LOG_LIMIT_MANY);
+    told += evn;
+    while (shmb_log_limiter_pending(lim, &iter, &key, &n))
+        told += n;
+    CHECK(told == seen);
+done:
+    free(lim);
+    return TEST_RESULT;
+}
+
+/* The overflow also surfaces at close, once. */
+int test_log_limiter_many_at_close(void)
+{
+    shmb_log_limiter *lim = malloc(sizeof(*lim));
+    uint32_t sup = 0, evn = 0, n = 0;
+    uint64_t evk = 0, key = 0, k;
+    size_t iter = 0;
+    unsigned manys = 0, records = 0;
+
+    CHECK(lim != NULL);
+    shmb_log_limiter_init(lim, 1, 5, 60000);
+    for (k = 1; k <= 200; k++) {
+        records +=
+            (unsigned)shmb_log_limiter_admit(lim, k, k, &sup, &evk, &evn);
+        records += evn > 0;
+    }
+    CHECK(records <= 5);
+    while (shmb_log_limiter_pending(lim, &iter, &key, &n))
+        manys += key == SHMB_LOG_LIMIT_MANY;
+    CHECK(manys == 1);
+done:
+    free(lim);
+    return TEST_RESULT;
+}
