@@ -308,3 +308,91 @@ int shmb_log_rotate(const char *path, unsigned keep,
     }
     return rc;
 }
+
+/* ---- rotation with retries ------------------------------------------- */
+
+void shmb_log_rotator_init(shmb_log_rotator *r, const char *path, uint64_t size)
+{
+    memset(r, 0, sizeof(*r));
+    r->path = path;
+    r->keep = 1;
+    r->stale = SHMB_LOG_KEEP_MAX;
+    r->size = size;
+    r->open = 1;
+}
+
+void shmb_log_rotator_set(shmb_log_rotator *r, uint64_t max_bytes,
+                          unsigned keep)
+{
+    if (keep == 0)
+        keep = 1;
+    if (r->keep > r->stale)
+        r->stale = r->keep;
+    r->max_bytes = max_bytes;
+    r->keep = keep;
+    r->waiting = 0;
+}
+
+/* Names above keep, newest first; a failure leaves them for next time. */
+static void rotator_drop_stale(shmb_log_rotator *r, const shmb_log_file_io *io)
+{
+    char name[1100];
+    unsigned i;
+    int failed = 0;
+
+    for (i = r->stale; i > r->keep; i--) {
+        if (shmb_log_rotated_name(r->path, i, name, sizeof(name)) != 0 ||
+            io->step(io->ctx, name, NULL) != 0)
+            failed = 1;
+    }
+    if (!failed)
+        r->stale = r->keep;
+}
+
+static int rotator_outcome(shmb_log_rotator *r, int rc, uint64_t now_ms)
+{
+    if (rc == 0) {
+        r->waiting = 0;
+        r->delay_ms = 0;
+        r->failing = 0;
+        return 0;
+    }
+    r->delay_ms = r->delay_ms == 0 ? SHMB_LOG_RETRY_MIN_MS
+                  : r->delay_ms >= SHMB_LOG_RETRY_MAX_MS / 2
+                      ? SHMB_LOG_RETRY_MAX_MS
+                      : r->delay_ms * 2;
+    r->waiting = 1;
+    r->retry_ms = now_ms + r->delay_ms;
+    if (r->failing)
+        return 0;
+    r->failing = 1;
+    /* A failure that comes and goes is told at most once a while. */
+    if (r->reported && now_ms - r->report_ms < SHMB_LOG_RETRY_MAX_MS)
+        return 0;
+    r->reported = 1;
+    r->report_ms = now_ms;
+    return rc;
+}
+
+int shmb_log_rotator_prepare(shmb_log_rotator *r, size_t add, uint64_t now_ms,
+                             const shmb_log_file_io *io)
+{
+    int rc = 0, orc;
+
+    if (r->open &&
+        (r->max_bytes == 0 || !shmb_log_rotate_due(r->size, add, r->max_bytes)))
+        return 0;
+    if (r->waiting && now_ms < r->retry_ms)
+        return 0;
+    if (r->open) {
+        io->close(io->ctx);
+        r->open = 0;
+        if (r->stale > r->keep)
+            rotator_drop_stale(r, io);
+        rc = shmb_log_rotate(r->path, r->keep, io->step, io->ctx);
+    }
+    r->size = 0;
+    orc = io->open(io->ctx, &r->size);
+    r->open = orc == 0;
+    return rotator_outcome(r, rc != 0 ? rc : orc, now_ms);
+}

@@ -203,4 +203,66 @@ int shmb_log_rotate(const char *path, unsigned keep,
                     int (*step)(void *ctx, const char *from, const char *to),
                     void *ctx);
 
+/* ---- rotation with retries ---------------------------------------------
+ *
+ * A rename fails while another program holds an old file open without
+ * delete sharing, and a reopen can fail too; both usually pass. So a
+ * failed attempt (of the rotation, or of the reopen after it) is retried
+ * after a back-off, SHMB_LOG_RETRY_MIN_MS doubling up to
+ * SHMB_LOG_RETRY_MAX_MS, while lines go on into the unrotated file (or,
+ * with no file open, only to the other sinks). A failure streak is
+ * reported once, and no more than once per SHMB_LOG_RETRY_MAX_MS. */
+
+#define SHMB_LOG_RETRY_MIN_MS 1000
+#define SHMB_LOG_RETRY_MAX_MS 60000
+/* The largest log_keep the configuration takes (docs/configuration.md):
+ * the rotated names a previous run may have left. */
+#define SHMB_LOG_KEEP_MAX 100
+
+typedef struct shmb_log_file_io {
+    /* A move or (to = NULL) a removal, as for shmb_log_rotate. */
+    int (*step)(void *ctx, const char *from, const char *to);
+    /* Closes the file being written. */
+    void (*close)(void *ctx);
+    /* Opens the file for appending: 0 with its size, or non-zero. */
+    int (*open)(void *ctx, uint64_t *size);
+    void *ctx;
+} shmb_log_file_io;
+
+typedef struct shmb_log_rotator {
+    const char *path;   /* kept, not copied */
+    uint64_t max_bytes; /* 0: no rotation */
+    unsigned keep;
+    unsigned stale;    /* path.(keep+1) .. path.stale may be left over */
+    uint64_t size;     /* of the open file */
+    int open;          /* a file is open to write to */
+    int waiting;       /* failed: no attempt before retry_ms */
+    uint64_t retry_ms; /* when the next attempt may be made */
+    uint64_t delay_ms; /* the back-off after the last failure */
+    int failing;       /* in a failure streak */
+    int reported;      /* a failure was reported, at report_ms */
+    uint64_t report_ms;
+} shmb_log_rotator;
+
+/* A rotator for the open file `path` of `size` bytes: no rotation until
+ * shmb_log_rotator_set. The first rotation also removes path.(keep+1) ..
+ * path.SHMB_LOG_KEEP_MAX, left by a run with a larger keep. */
+void shmb_log_rotator_init(shmb_log_rotator *r, const char *path,
+                           uint64_t size);
+
+/* New limits (a reload): apply to the next line, which also retries at
+ * once if a failure is being waited out. A lower keep leaves the names
+ * above it to be removed at the next rotation. keep 0 counts as 1. */
+void shmb_log_rotator_set(shmb_log_rotator *r, uint64_t max_bytes,
+                          unsigned keep);
+
+/* Before writing a line of `add` bytes at `now_ms`: rotates when due, or
+ * reopens the file if it could not be reopened, unless a failure is being
+ * waited out. Returns 0, or the error of a failed attempt that is to be
+ * reported (the first of a streak). Then the caller writes the line if
+ * r->open and adds its bytes to r->size. Removing a left-over name may
+ * fail without failing the rotation (it is tried again next time). */
+int shmb_log_rotator_prepare(shmb_log_rotator *r, size_t add, uint64_t now_ms,
+                             const shmb_log_file_io *io);
+
 #endif

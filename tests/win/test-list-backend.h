@@ -20,3 +20,4 @@ SHMB_TEST(log_file_created_private, "windows-only")
 /* test_eventlog.c */
 SHMB_TEST(eventlog_messages_format, "integration")
 SHMB_TEST(log_file_rotates, "integration")
+SHMB_TEST(log_rotate_retries, "integration")
