@@ -333,7 +333,8 @@ void shmb_log_rotator_set(shmb_log_rotator *r, uint64_t max_bytes,
     r->waiting = 0;
 }
 
-/* Names above keep, newest first; a failure leaves them for next time. */
+/* Names above keep, highest first; one that cannot be removed is tried
+ * again at the next rotation, without failing this one. */
 static void rotator_drop_stale(shmb_log_rotator *r, const shmb_log_file_io *io)
 {
     char name[1100];
