@@ -177,26 +177,62 @@ static shmb_log_limit_slot *limiter_slot(shmb_log_limiter *lim, uint64_t key,
     return free_slot;
 }
 
+/* Starts a new total window when the last one is over; returns the
+ * overflow of the last window, to be told once (it takes one of the new
+ * window's records). */
+static uint32_t limiter_total_window(shmb_log_limiter *lim, uint64_t now_ms)
+{
+    uint32_t n = 0;
+
+    if (now_ms - lim->total_since_ms < lim->window_ms && lim->total_count > 0)
+        return 0;
+    lim->total_since_ms = now_ms;
+    lim->total_count = 0;
+    if (lim->overflow > 0) {
+        n = lim->overflow;
+        lim->overflow = 0;
+        lim->total_count = 1;
+    }
+    return n;
+}
+
+static void add_capped(uint32_t *to, uint32_t n)
+{
+    *to = n > UINT32_MAX - *to ? UINT32_MAX : *to + n;
+}
+
 int shmb_log_limiter_admit(shmb_log_limiter *lim, uint64_t key, uint64_t now_ms,
                            uint32_t *suppressed, uint64_t *evicted_key,
                            uint32_t *evicted_n)
 {
     shmb_log_limit_slot *s;
+    uint64_t old_key = 0;
+    uint32_t old_n = 0, overflow;
     int fresh;
 
     *suppressed = 0;
     *evicted_key = 0;
     *evicted_n = 0;
-    s = limiter_slot(lim, key, evicted_key, evicted_n);
+    overflow = limiter_total_window(lim, now_ms);
+    s = limiter_slot(lim, key, &old_key, &old_n);
+    /* A summary is a record like any other: it takes the total budget,
+     * and past it joins the one overflow count, told once per window, so
+     * that many short-lived clients cannot each buy a record. */
+    if (overflow > 0) {
+        add_capped(&overflow, old_n);
+        *evicted_key = SHMB_LOG_LIMIT_MANY;
+        *evicted_n = overflow;
+    } else if (old_n > 0 && lim->total_count < lim->total) {
+        lim->total_count++;
+        *evicted_key = old_key;
+        *evicted_n = old_n;
+    } else {
+        add_capped(&lim->overflow, old_n);
+    }
     fresh = s->count == 0;
     if (fresh || now_ms - s->since_ms >= lim->window_ms) {
         s->since_ms = now_ms;
         s->count = 0;
-    }
-    if (now_ms - lim->total_since_ms >= lim->window_ms ||
-        lim->total_count == 0) {
-        lim->total_since_ms = now_ms;
-        lim->total_count = 0;
     }
     if (s->count >= lim->per_key || lim->total_count >= lim->total) {
         if (s->suppressed < UINT32_MAX)
@@ -222,6 +258,15 @@ int shmb_log_limiter_pending(shmb_log_limiter *lim, size_t *iter, uint64_t *key,
             *key = s->key;
             *n = s->suppressed;
             s->suppressed = 0;
+            return 1;
+        }
+    }
+    if (*iter == SHMB_LOG_LIMIT_SLOTS) {
+        (*iter)++;
+        if (lim->overflow > 0) {
+            *key = SHMB_LOG_LIMIT_MANY;
+            *n = lim->overflow;
+            lim->overflow = 0;
             return 1;
         }
     }
@@ -262,4 +307,93 @@ int shmb_log_rotate(const char *path, unsigned keep,
         rc = step(ctx, from, to);
     }
     return rc;
+}
+
+/* ---- rotation with retries ------------------------------------------- */
+
+void shmb_log_rotator_init(shmb_log_rotator *r, const char *path, uint64_t size)
+{
+    memset(r, 0, sizeof(*r));
+    r->path = path;
+    r->keep = 1;
+    r->stale = SHMB_LOG_KEEP_MAX;
+    r->size = size;
+    r->open = 1;
+}
+
+void shmb_log_rotator_set(shmb_log_rotator *r, uint64_t max_bytes,
+                          unsigned keep)
+{
+    if (keep == 0)
+        keep = 1;
+    if (r->keep > r->stale)
+        r->stale = r->keep;
+    r->max_bytes = max_bytes;
+    r->keep = keep;
+    r->waiting = 0;
+}
+
+/* Names above keep, highest first; one that cannot be removed is tried
+ * again at the next rotation, without failing this one. */
+static void rotator_drop_stale(shmb_log_rotator *r, const shmb_log_file_io *io)
+{
+    char name[1100];
+    unsigned i;
+    int failed = 0;
+
+    for (i = r->stale; i > r->keep; i--) {
+        if (shmb_log_rotated_name(r->path, i, name, sizeof(name)) != 0 ||
+            io->step(io->ctx, name, NULL) != 0)
+            failed = 1;
+    }
+    if (!failed)
+        r->stale = r->keep;
+}
+
+static int rotator_outcome(shmb_log_rotator *r, int rc, uint64_t now_ms)
+{
+    if (rc == 0) {
+        r->waiting = 0;
+        r->delay_ms = 0;
+        r->failing = 0;
+        return 0;
+    }
+    r->delay_ms = r->delay_ms == 0 ? SHMB_LOG_RETRY_MIN_MS
+                  : r->delay_ms >= SHMB_LOG_RETRY_MAX_MS / 2
+                      ? SHMB_LOG_RETRY_MAX_MS
+                      : r->delay_ms * 2;
+    r->waiting = 1;
+    r->retry_ms = now_ms + r->delay_ms;
+    if (r->failing)
+        return 0;
+    r->failing = 1;
+    /* A failure that comes and goes is told at most once a while. */
+    if (r->reported && now_ms - r->report_ms < SHMB_LOG_RETRY_MAX_MS)
+        return 0;
+    r->reported = 1;
+    r->report_ms = now_ms;
+    return rc;
+}
+
+int shmb_log_rotator_prepare(shmb_log_rotator *r, size_t add, uint64_t now_ms,
+                             const shmb_log_file_io *io)
+{
+    int rc = 0, orc;
+
+    if (r->open &&
+        (r->max_bytes == 0 || !shmb_log_rotate_due(r->size, add, r->max_bytes)))
+        return 0;
+    if (r->waiting && now_ms < r->retry_ms)
+        return 0;
+    if (r->open) {
+        io->close(io->ctx);
+        r->open = 0;
+        if (r->stale > r->keep)
+            rotator_drop_stale(r, io);
+        rc = shmb_log_rotate(r->path, r->keep, io->step, io->ctx);
+    }
+    r->size = 0;
+    orc = io->open(io->ctx, &r->size);
+    r->open = orc == 0;
+    return rotator_outcome(r, rc != 0 ? rc : orc, now_ms);
 }

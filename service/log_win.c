@@ -32,9 +32,8 @@ struct plat_log {
     int console;
     FILE *file;
     char path[1024];
-    uint64_t size;      /* of the open file */
-    uint64_t max_bytes; /* 0: no rotation (until the config says) */
-    unsigned keep;
+    char reopen_why[1024]; /* why the last reopen failed */
+    shmb_log_rotator rot;  /* the file's size, rotation and its retries */
     HANDLE event_source;
     shmb_log_limiter limiter;
     CRITICAL_SECTION lock; /* lines come from the loop and accept threads */
@@ -47,13 +46,18 @@ static void report_event(HANDLE source, WORD type, DWORD id, const char *text)
     ReportEventA(source, type, 0, id, NULL, 1, 0, strs, NULL);
 }
 
-/* A held-back count, told under its own id, naming whose events they were. */
+/* A held-back count, told under its own id, naming whose events they were
+ * (or "many": the overflow of a window whose budget was spent). */
 static void report_suppressed(plat_log *l, uint64_t key, uint32_t n)
 {
     char text[128];
-    snprintf(text, sizeof(text), "held=%s pid=%u suppressed=%lu",
-             shmb_log_event_name((shmb_event)(key >> 32)),
-             (unsigned)(key & 0xffffffffu), (unsigned long)n);
+    if (key == SHMB_LOG_LIMIT_MANY)
+        snprintf(text, sizeof(text), "held=many suppressed=%lu",
+                 (unsigned long)n);
+    else
+        snprintf(text, sizeof(text), "held=%s pid=%u suppressed=%lu",
+                 shmb_log_event_name((shmb_event)(key >> 32)),
+                 (unsigned)(key & 0xffffffffu), (unsigned long)n);
     report_event(l->event_source, EVENTLOG_INFORMATION_TYPE,
                  shmb_log_event_msgid(SHMB_EV_LOG_SUPPRESSED), text);
 }
@@ -100,7 +104,8 @@ static void to_event_log(plat_log *l, shmb_log_level level, const char *line)
 /* LocalSystem appends to this file: a folder others can write to could
  * hold a link to anything. Refuse such a log path, judged by the handle we
  * then write through. */
-static int log_file_open(plat_log *l, char *why, size_t whycap)
+static int log_file_open(plat_log *l, uint64_t *file_size, char *why,
+                         size_t whycap)
 {
     char reason[1024];
     LARGE_INTEGER size;
@@ -112,7 +117,7 @@ static int log_file_open(plat_log *l, char *why, size_t whycap)
         snprintf(why, whycap, "log file: %s", reason);
         return rc == SHMB_E_NOT_FOUND ? SHMB_E_SYSTEM : rc;
     }
-    l->size = GetFileSizeEx(h, &size) ? (uint64_t)size.QuadPart : 0;
+    *file_size = GetFileSizeEx(h, &size) ? (uint64_t)size.QuadPart : 0;
     fd = _open_osfhandle((intptr_t)h, _O_APPEND);
     if (fd < 0)
         CloseHandle(h);
@@ -142,25 +147,31 @@ static int rotate_step(void *ctx, const char *from, const char *to)
     return err == ERROR_SUCCESS || err == ERROR_FILE_NOT_FOUND ? 0 : (int)err;
 }
 
-/* Called with the lock held and the file open. On failure the old file is
- * reopened and rotation stays off until the next plat_log_rotation (a
- * reload), so one stuck rename does not cost every line a retry. */
-static void log_file_rotate(plat_log *l)
+static void rot_close(void *ctx)
 {
-    char why[1100], reopen[1024] = "";
-    int rc;
+    plat_log *l = ctx;
 
     fclose(l->file);
     l->file = NULL;
-    rc = shmb_log_rotate(l->path, l->keep, rotate_step, NULL);
-    if (rc != 0)
-        l->max_bytes = 0;
-    if (log_file_open(l, reopen, sizeof(reopen)) != SHMB_OK)
-        l->file = NULL; /* nowhere to write; the Event Log still works */
-    if (rc == 0 && l->file != NULL)
-        return;
-    snprintf(why, sizeof(why), "path=\"%s\" error=%d%s%s", l->path, rc,
-             reopen[0] ? " reopen=" : "", reopen);
+}
+
+static int rot_open(void *ctx, uint64_t *size)
+{
+    plat_log *l = ctx;
+
+    l->reopen_why[0] = '\0';
+    return log_file_open(l, size, l->reopen_why, sizeof(l->reopen_why));
+}
+
+/* The first failure of a streak (the rotator retries, and says when). */
+static void log_rotate_failed(plat_log *l, int rc)
+{
+    char why[1200];
+
+    snprintf(why, sizeof(why), "path=\"%s\" error=%d%s%s retry_ms=%lu", l->path,
+             rc, l->file == NULL ? " reopen=" : "",
+             l->file == NULL ? l->reopen_why : "",
+             (unsigned long)l->rot.delay_ms);
     if (l->event_source != NULL)
         report_event(l->event_source, EVENTLOG_ERROR_TYPE,
                      shmb_log_event_msgid(SHMB_EV_LOG_ROTATE_FAILED), why);
@@ -168,23 +179,30 @@ static void log_file_rotate(plat_log *l)
         fprintf(stderr, "event=%s %s\n",
                 shmb_log_event_name(SHMB_EV_LOG_ROTATE_FAILED), why);
     if (l->file != NULL) {
-        fprintf(l->file, "level=error event=%s %s\n",
-                shmb_log_event_name(SHMB_EV_LOG_ROTATE_FAILED), why);
+        int n = fprintf(l->file, "level=error event=%s %s\n",
+                        shmb_log_event_name(SHMB_EV_LOG_ROTATE_FAILED), why);
         fflush(l->file);
+        if (n > 0)
+            l->rot.size += (uint64_t)n;
     }
 }
 
+/* Called with the lock held. */
 static void log_file_line(plat_log *l, const char *text)
 {
+    shmb_log_file_io io = {rotate_step, rot_close, rot_open, NULL};
     size_t n = strlen(text) + 1;
+    int rc;
 
-    if (l->max_bytes > 0 && shmb_log_rotate_due(l->size, n, l->max_bytes))
-        log_file_rotate(l);
+    io.ctx = l;
+    rc = shmb_log_rotator_prepare(&l->rot, n, GetTickCount64(), &io);
+    if (rc != 0)
+        log_rotate_failed(l, rc);
     if (l->file == NULL)
         return;
     fprintf(l->file, "%s\n", text);
     fflush(l->file);
-    l->size += n;
+    l->rot.size += n;
 }
 
 /* ---- platform.h ------------------------------------------------------- */
@@ -200,7 +218,6 @@ int plat_log_open(const char *service_name, const char *path, int console,
         return SHMB_E_NOMEM;
     }
     l->console = console;
-    l->keep = 1;
     shmb_log_limiter_init(&l->limiter, EVENTLOG_PER_CLIENT,
                           EVENTLOG_ALL_CLIENTS, EVENTLOG_WINDOW_MS);
     InitializeCriticalSection(&l->lock);
@@ -211,8 +228,11 @@ int plat_log_open(const char *service_name, const char *path, int console,
             snprintf(why, whycap, "log file: path too long");
             rc = SHMB_E_INVALID_ARG;
         } else {
+            uint64_t size = 0;
             memcpy(l->path, path, strlen(path) + 1);
-            rc = log_file_open(l, why, whycap);
+            rc = log_file_open(l, &size, why, whycap);
+            if (rc == SHMB_OK)
+                shmb_log_rotator_init(&l->rot, l->path, size);
         }
         if (rc != SHMB_OK) {
             if (l->event_source != NULL)
@@ -230,8 +250,7 @@ int plat_log_open(const char *service_name, const char *path, int console,
 void plat_log_rotation(plat_log *l, uint64_t max_bytes, unsigned keep)
 {
     EnterCriticalSection(&l->lock);
-    l->max_bytes = max_bytes;
-    l->keep = keep > 0 ? keep : 1;
+    shmb_log_rotator_set(&l->rot, max_bytes, keep);
     LeaveCriticalSection(&l->lock);
 }
 
@@ -249,7 +268,7 @@ void plat_log_write(void *ctx, shmb_log_level level, const char *line)
     EnterCriticalSection(&l->lock);
     if (l->console)
         fprintf(stderr, "%s\n", text);
-    if (l->file != NULL)
+    if (l->rot.path != NULL)
         log_file_line(l, text);
     if (l->event_source != NULL)
         to_event_log(l, level, line);

@@ -130,10 +130,17 @@ void shmb_log_event(const shmb_logger *lg, shmb_log_level level, shmb_event ev,
  * pid) at most `per_key` times per window, and at most `total` times per
  * window over all keys; the rest are counted, and the count is reported
  * ("suppressed=K") with the key's next admitted event, or when its slot is
- * reused, or when the log closes. Portable and clock-free: the caller
- * passes the time. */
+ * reused, or when the log closes. A summary for a reused slot takes one of
+ * the `total` records; once they are spent, such counts add up in one
+ * overflow count (key SHMB_LOG_LIMIT_MANY) handed out once, with the first
+ * event of the next window (taking one of its records) or at close. So at
+ * most `total` records per window, whatever the number of keys. Portable
+ * and clock-free: the caller passes the time. */
 
 #define SHMB_LOG_LIMIT_SLOTS 64
+/* The key of the overflow count: held back from many keys. Not a key a
+ * caller may use. */
+#define SHMB_LOG_LIMIT_MANY UINT64_MAX
 
 typedef struct shmb_log_limit_slot {
     uint64_t key;
@@ -147,7 +154,8 @@ typedef struct shmb_log_limiter {
     uint32_t per_key, total;
     uint64_t window_ms;
     uint64_t total_since_ms;
-    uint32_t total_count;
+    uint32_t total_count; /* records (events and summaries) this window */
+    uint32_t overflow;    /* evicted counts past the budget, not yet told */
     shmb_log_limit_slot slot[SHMB_LOG_LIMIT_SLOTS];
 } shmb_log_limiter;
 
@@ -156,16 +164,19 @@ void shmb_log_limiter_init(shmb_log_limiter *lim, uint32_t per_key,
 
 /* Returns 1 to report this event, with *suppressed = how many of this key's
  * events were held back since it was last reported (say so with it), or 0
- * to drop it (counted). When a slot had to be reused and its old key had
- * suppressed events, *evicted_n > 0 and *evicted_key name them: report a
- * summary for them. */
+ * to drop it (counted). Independently, when *evicted_n > 0, report one
+ * summary first: *evicted_n events of *evicted_key were held back (a
+ * reused slot's), or, with *evicted_key == SHMB_LOG_LIMIT_MANY, of many
+ * keys (the last window's overflow). The summary is already counted
+ * against the budget. */
 int shmb_log_limiter_admit(shmb_log_limiter *lim, uint64_t key, uint64_t now_ms,
                            uint32_t *suppressed, uint64_t *evicted_key,
                            uint32_t *evicted_n);
 
 /* Walks the keys that have suppressed events not yet reported (for a
- * summary at close), clearing them: start with *iter = 0; returns 0 when
- * there are no more. */
+ * summary at close), clearing them, then the overflow count (key
+ * SHMB_LOG_LIMIT_MANY) if any: start with *iter = 0; returns 0 when there
+ * are no more. */
 int shmb_log_limiter_pending(shmb_log_limiter *lim, size_t *iter, uint64_t *key,
                              uint32_t *n);
 
@@ -191,5 +202,67 @@ int shmb_log_rotated_name(const char *path, unsigned i, char *out, size_t cap);
 int shmb_log_rotate(const char *path, unsigned keep,
                     int (*step)(void *ctx, const char *from, const char *to),
                     void *ctx);
+
+/* ---- rotation with retries ---------------------------------------------
+ *
+ * A rename fails while another program holds an old file open without
+ * delete sharing, and a reopen can fail too; both usually pass. So a
+ * failed attempt (of the rotation, or of the reopen after it) is retried
+ * after a back-off, SHMB_LOG_RETRY_MIN_MS doubling up to
+ * SHMB_LOG_RETRY_MAX_MS, while lines go on into the unrotated file (or,
+ * with no file open, only to the other sinks). A failure streak is
+ * reported once, and no more than once per SHMB_LOG_RETRY_MAX_MS. */
+
+#define SHMB_LOG_RETRY_MIN_MS 1000
+#define SHMB_LOG_RETRY_MAX_MS 60000
+/* The largest log_keep the configuration takes (docs/configuration.md):
+ * the rotated names a previous run may have left. */
+#define SHMB_LOG_KEEP_MAX 100
+
+typedef struct shmb_log_file_io {
+    /* A move or (to = NULL) a removal, as for shmb_log_rotate. */
+    int (*step)(void *ctx, const char *from, const char *to);
+    /* Closes the file being written. */
+    void (*close)(void *ctx);
+    /* Opens the file for appending: 0 with its size, or non-zero. */
+    int (*open)(void *ctx, uint64_t *size);
+    void *ctx;
+} shmb_log_file_io;
+
+typedef struct shmb_log_rotator {
+    const char *path;   /* kept, not copied */
+    uint64_t max_bytes; /* 0: no rotation */
+    unsigned keep;
+    unsigned stale;    /* path.(keep+1) .. path.stale may be left over */
+    uint64_t size;     /* of the open file */
+    int open;          /* a file is open to write to */
+    int waiting;       /* failed: no attempt before retry_ms */
+    uint64_t retry_ms; /* when the next attempt may be made */
+    uint64_t delay_ms; /* the back-off after the last failure */
+    int failing;       /* in a failure streak */
+    int reported;      /* a failure was reported, at report_ms */
+    uint64_t report_ms;
+} shmb_log_rotator;
+
+/* A rotator for the open file `path` of `size` bytes: no rotation until
+ * shmb_log_rotator_set. The first rotation also removes path.(keep+1) ..
+ * path.SHMB_LOG_KEEP_MAX, left by a run with a larger keep. */
+void shmb_log_rotator_init(shmb_log_rotator *r, const char *path,
+                           uint64_t size);
+
+/* New limits (a reload): apply to the next line, which also retries at
+ * once if a failure is being waited out. A lower keep leaves the names
+ * above it to be removed at the next rotation. keep 0 counts as 1. */
+void shmb_log_rotator_set(shmb_log_rotator *r, uint64_t max_bytes,
+                          unsigned keep);
+
+/* Before writing a line of `add` bytes at `now_ms`: rotates when due, or
+ * reopens the file if it could not be reopened, unless a failure is being
+ * waited out. Returns 0, or the error of a failed attempt that is to be
+ * reported (the first of a streak). Then the caller writes the line if
+ * r->open and adds its bytes to r->size. Removing a left-over name may
+ * fail without failing the rotation (it is tried again next time). */
+int shmb_log_rotator_prepare(shmb_log_rotator *r, size_t add, uint64_t now_ms,
+                             const shmb_log_file_io *io);
 
 #endif

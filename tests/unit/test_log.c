@@ -286,3 +286,294 @@ done:
         fclose(f);
     return TEST_RESULT;
 }
+
+/* Short-lived clients, each a new key, flood the limiter in one window:
+ * the records that reach the Event Log (admitted events and summaries of
+ * evicted keys) stay within the total budget, and nothing is lost: every
+ * held-back event is counted in some record. */
+int test_log_limiter_many_keys(void)
+{
+    shmb_log_limiter *lim = malloc(sizeof(*lim));
+    uint32_t sup = 0, evn = 0, n = 0;
+    uint64_t evk = 0, key = 0, k, seen = 0, told = 0;
+    size_t iter = 0;
+    unsigned records = 0, many = 0;
+
+    CHECK(lim != NULL);
+    shmb_log_limiter_init(lim, 10, 100, 60000);
+    for (k = 1; k <= 10000; k++) {
+        int i;
+        for (i = 0; i < 2; i++) { /* two events per process */
+            seen++;
+            if (shmb_log_limiter_admit(lim, k, 1000 + k, &sup, &evk, &evn)) {
+                records++;
+                told += 1 + sup;
+            }
+            if (evn > 0) {
+                records++;
+                told += evn;
+                many += evk == SHMB_LOG_LIMIT_MANY;
+            }
+        }
+    }
+    if (records > 100)
+        FAIL("%u Event Log records in one window (budget 100)", records);
+    CHECK(many == 0); /* the overflow waits for the next window */
+    /* The next window starts with the one summary of the overflow. */
+    CHECK(shmb_log_limiter_admit(lim, 1, 70000, &sup, &evk, &evn) == 1);
+    told += 1 + sup;
+    seen++;
+    CHECK(evn > 0);
+    CHECK(evk == SHMB_LOG_LIMIT_MANY);
+    told += evn;
+    /* A second call in that window carries no second one. */
+    CHECK(shmb_log_limiter_admit(lim, 2, 70001, &sup, &evk, &evn) == 1);
+    told += 1 + sup;
+    seen++;
+    CHECK(evn == 0 || evk != SHMB_LOG_LIMIT_MANY);
+    told += evn;
+    while (shmb_log_limiter_pending(lim, &iter, &key, &n))
+        told += n;
+    CHECK(told == seen);
+done:
+    free(lim);
+    return TEST_RESULT;
+}
+
+/* The overflow also surfaces at close, once. */
+int test_log_limiter_many_at_close(void)
+{
+    shmb_log_limiter *lim = malloc(sizeof(*lim));
+    uint32_t sup = 0, evn = 0, n = 0;
+    uint64_t evk = 0, key = 0, k;
+    size_t iter = 0;
+    unsigned manys = 0, records = 0;
+
+    CHECK(lim != NULL);
+    shmb_log_limiter_init(lim, 1, 5, 60000);
+    for (k = 1; k <= 200; k++) {
+        records +=
+            (unsigned)shmb_log_limiter_admit(lim, k, k, &sup, &evk, &evn);
+        records += evn > 0;
+    }
+    CHECK(records <= 5);
+    while (shmb_log_limiter_pending(lim, &iter, &key, &n))
+        manys += key == SHMB_LOG_LIMIT_MANY;
+    CHECK(manys == 1);
+done:
+    free(lim);
+    return TEST_RESULT;
+}
+
+/* A file system where renames of "f.1" fail while `held` (a viewer holds
+ * it open) and opens fail while `no_open`. */
+typedef struct fake_fs {
+    int held, no_open, is_open;
+    unsigned moves, opens, rotations;
+    uint64_t size; /* of "f" */
+} fake_fs;
+
+static int fake_step(void *ctx, const char *from, const char *to)
+{
+    fake_fs *f = ctx;
+    if (to != NULL && f->held && strcmp(from, "f.1") == 0)
+        return 32; /* ERROR_SHARING_VIOLATION */
+    f->moves++;
+    if (to != NULL && strcmp(from, "f") == 0) {
+        f->rotations++;
+        f->size = 0;
+    }
+    return 0;
+}
+
+static void fake_close(void *ctx)
+{
+    fake_fs *f = ctx;
+    f->is_open = 0;
+}
+
+static int fake_open(void *ctx, uint64_t *size)
+{
+    fake_fs *f = ctx;
+    f->opens++;
+    if (f->no_open)
+        return -7;
+    f->is_open = 1;
+    *size = f->size;
+    return 0;
+}
+
+/* One 10-byte line at `now`: what prepare says to report. */
+static int fake_line(shmb_log_rotator *r, const shmb_log_file_io *io,
+                     uint64_t now)
+{
+    fake_fs *f = io->ctx;
+    int rc = shmb_log_rotator_prepare(r, 10, now, io);
+    if (r->open) {
+        r->size += 10;
+        f->size += 10;
+    }
+    return rc;
+}
+
+int test_log_rotator_retries(void)
+{
+    fake_fs f = {0, 0, 1, 0, 0, 0, 0};
+    shmb_log_file_io io = {fake_step, fake_close, fake_open, NULL};
+    shmb_log_rotator r;
+    uint64_t t = 1000;
+    int i, reports = 0;
+
+    io.ctx = &f;
+    shmb_log_rotator_init(&r, "f", 0);
+    shmb_log_rotator_set(&r, 100, 2);
+    for (i = 0; i < 11; i++)
+        CHECK(fake_line(&r, &io, t) == 0);
+    CHECK_INT((int)f.rotations, 1);
+    CHECK(r.size == 10);
+
+    /* f.1 is held: the rotation fails, is told once, the file goes on. */
+    f.held = 1;
+    for (i = 0; i < 100; i++)
+        reports += fake_line(&r, &io, t) != 0;
+    CHECK_INT(reports, 1);
+    CHECK(r.open && f.is_open);
+    CHECK(r.size > 100); /* unrotated */
+    /* Within the back-off nothing is tried again; after it, it is,
+     * quietly (same streak). */
+    f.moves = 0;
+    CHECK(fake_line(&r, &io, t + SHMB_LOG_RETRY_MIN_MS - 1) == 0);
+    CHECK_INT((int)f.moves, 0);
+    CHECK(fake_line(&r, &io, t + SHMB_LOG_RETRY_MIN_MS) == 0);
+    CHECK(f.moves > 0);
+    CHECK_INT((int)f.rotations, 1);
+    /* The viewer lets go: the next attempt rotates, rotation stays on. */
+    f.held = 0;
+    t += SHMB_LOG_RETRY_MIN_MS + 2 * SHMB_LOG_RETRY_MIN_MS;
+    CHECK(fake_line(&r, &io, t) == 0);
+    CHECK_INT((int)f.rotations, 2);
+    for (i = 0; i < 10; i++)
+        CHECK(fake_line(&r, &io, t) == 0);
+    CHECK_INT((int)f.rotations, 3);
+
+    /* The reopen after a rotation fails: lines are dropped (r.open 0),
+     * the reopen is retried after the back-off, and works again. */
+    f.no_open = 1;
+    reports = 0;
+    t += 2 * SHMB_LOG_RETRY_MAX_MS; /* past the report's own rate limit */
+    for (i = 0; i < 20; i++)
+        reports += fake_line(&r, &io, t) != 0;
+    CHECK_INT(reports, 1);
+    CHECK(!r.open);
+    CHECK_INT((int)f.rotations, 4);
+    f.no_open = 0;
+    f.opens = 0;
+    CHECK(fake_line(&r, &io, t + 10) == 0);
+    CHECK(!r.open && f.opens == 0); /* still waiting */
+    CHECK(fake_line(&r, &io, t + SHMB_LOG_RETRY_MIN_MS) == 0);
+    CHECK(r.open && f.opens == 1);
+    CHECK(r.size == 10);
+    CHECK_INT((int)f.rotations, 4); /* a reopen, not another rotation */
+
+    /* The back-off doubles up to its cap. */
+    f.held = 1;
+    r.size = f.size = 1000;
+    t += 1000000;
+    for (i = 0; i < 20; i++) {
+        CHECK(shmb_log_rotator_prepare(&r, 10, t, &io) == (i == 0 ? 32 : 0));
+        t = r.retry_ms;
+    }
+    CHECK(r.delay_ms == SHMB_LOG_RETRY_MAX_MS);
+    /* A reload retries at once. */
+    f.moves = 0;
+    shmb_log_rotator_set(&r, 100, 2);
+    CHECK(shmb_log_rotator_prepare(&r, 10, t - 1, &io) == 0);
+    CHECK(f.moves > 0);
+done:
+    return TEST_RESULT;
+}
+
+/* Real files: open/close for the rotator over stdio. */
+typedef struct real_file {
+    const char *path;
+    FILE *f;
+} real_file;
+
+static void real_close(void *ctx)
+{
+    real_file *rf = ctx;
+    fclose(rf->f);
+    rf->f = NULL;
+}
+
+static int real_open(void *ctx, uint64_t *size)
+{
+    real_file *rf = ctx;
+    long n;
+    rf->f = fopen(rf->path, "ab");
+    if (rf->f == NULL)
+        return -1;
+    fseek(rf->f, 0, SEEK_END);
+    n = ftell(rf->f);
+    *size = n > 0 ? (uint64_t)n : 0;
+    return 0;
+}
+
+static int real_step(void *ctx, const char *from, const char *to)
+{
+    return fs_step(ctx, from, to);
+}
+
+/* A lower log_keep (a reload, or a restart) removes the names above it
+ * at the next rotation instead of leaving them forever. */
+int test_log_rotator_keep_lowered(void)
+{
+    char base[64], name[80], text[32];
+    real_file rf = {NULL, NULL};
+    shmb_log_file_io io = {real_step, real_close, real_open, NULL};
+    shmb_log_rotator r;
+    unsigned i;
+    int round;
+
+    snprintf(base, sizeof(base), "shmb-keep-%u.log",
+             (unsigned)(uintptr_t)&base % 100000u);
+    rf.path = base;
+    io.ctx = &rf;
+    /* A previous run kept 7. */
+    for (i = 1; i <= 7; i++) {
+        snprintf(name, sizeof(name), "%s.%u", base, i);
+        CHECK(write_file(name, "old") == 0);
+    }
+    CHECK(real_open(&rf, &r.size) == 0);
+    shmb_log_rotator_init(&r, base, 0);
+    shmb_log_rotator_set(&r, 8, 4);
+    for (round = 1; round <= 2; round++) {
+        CHECK(shmb_log_rotator_prepare(&r, 8, 1, &io) == 0);
+        fputs("roundxx", rf.f);
+        r.size += 8;
+    }
+    for (i = 5; i <= 7; i++) {
+        snprintf(name, sizeof(name), "%s.%u", base, i);
+        CHECK(shmb_test_read_file(name, text, sizeof(text)) < 0);
+    }
+    snprintf(name, sizeof(name), "%s.4", base);
+    CHECK(shmb_test_read_file(name, text, sizeof(text)) >= 0);
+    /* A reload lowers it to 2: .3 and .4 go at the next rotation. */
+    shmb_log_rotator_set(&r, 8, 2);
+    CHECK(shmb_log_rotator_prepare(&r, 8, 2, &io) == 0);
+    for (i = 3; i <= 4; i++) {
+        snprintf(name, sizeof(name), "%s.%u", base, i);
+        if (shmb_test_read_file(name, text, sizeof(text)) >= 0)
+            FAIL("%s is left over after keep went down to 2", name);
+    }
+    snprintf(name, sizeof(name), "%s.2", base);
+    CHECK(shmb_test_read_file(name, text, sizeof(text)) >= 0);
+done:
+    if (rf.f != NULL)
+        fclose(rf.f);
+    for (i = 0; i <= 7; i++) {
+        if (shmb_log_rotated_name(base, i, name, sizeof(name)) == 0)
+            remove(name);
+    }
+    return TEST_RESULT;
+}

@@ -21,3 +21,4 @@ SHMB_TEST(trust_judged_as_service_account, "security")
 /* test_eventlog.c */
 SHMB_TEST(eventlog_messages_format, "integration")
 SHMB_TEST(log_file_rotates, "integration")
+SHMB_TEST(log_rotate_retries, "integration")

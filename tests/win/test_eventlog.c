@@ -144,3 +144,89 @@ done:
     RemoveDirectoryA(dir);
     return TEST_RESULT;
 }
+
+static int count_of(const char *text, const char *what)
+{
+    int n = 0;
+    const char *p = text;
+    while ((p = strstr(p, what)) != NULL) {
+        n++;
+        p += strlen(what);
+    }
+    return n;
+}
+
+/* Logs line=`i`, then returns the size of the file. */
+static int write_and_size(plat_log *log, const char *path, int i)
+{
+    static char text[65536];
+    char line[128];
+
+    snprintf(line, sizeof(line), "event=connect line=%d pad=%060d", i, 0);
+    plat_log_write(log, SHMB_LOG_INFO, line);
+    return shmb_test_read_file(path, text, sizeof(text));
+}
+
+/* A viewer holds FILE.1 open without delete sharing: the rename fails,
+ * lines go on into FILE, the failure is told once; when the viewer lets
+ * go, rotation resumes by itself (no reload). */
+int test_log_rotate_retries(void)
+{
+    char tmp[MAX_PATH], dir[MAX_PATH * 2], path[MAX_PATH * 2];
+    char name[MAX_PATH * 2], why[512], line[128];
+    static char text[65536];
+    HANDLE viewer = INVALID_HANDLE_VALUE;
+    plat_log *log = NULL;
+    int i, n, k;
+
+    GetTempPathA(MAX_PATH, tmp);
+    snprintf(dir, sizeof(dir), "%sshmb-retry-%lu", tmp,
+             (unsigned long)GetCurrentProcessId());
+    CreateDirectoryA(dir, NULL);
+    snprintf(path, sizeof(path), "%s\\broker.log", dir);
+    CHECK_INT(plat_log_open("shmb-test", path, 0, &log, why, sizeof(why)),
+              SHMB_OK);
+    plat_log_rotation(log, 1000, 2);
+    for (i = 1; i <= 20; i++) {
+        snprintf(line, sizeof(line), "event=connect line=%d pad=%060d", i, 0);
+        plat_log_write(log, SHMB_LOG_INFO, line);
+    }
+    snprintf(name, sizeof(name), "%s.1", path);
+    viewer = CreateFileA(name, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                         NULL, OPEN_EXISTING, 0, NULL);
+    CHECK(viewer != INVALID_HANDLE_VALUE);
+    for (; i <= 60; i++) {
+        snprintf(line, sizeof(line), "event=connect line=%d pad=%060d", i, 0);
+        plat_log_write(log, SHMB_LOG_INFO, line);
+    }
+    n = shmb_test_read_file(path, text, sizeof(text));
+    CHECK(n > 2000); /* unrotated while held */
+    CHECK_INT(count_of(text, "event=log_rotate_failed"), 1);
+    CloseHandle(viewer);
+    viewer = INVALID_HANDLE_VALUE;
+    /* The next attempt is one back-off (1 s) after the failure, or two if
+     * a slow machine already retried once while held. */
+    Sleep(SHMB_LOG_RETRY_MIN_MS + 200);
+    WAIT_UNTIL(write_and_size(log, path, i++) < 200, 10000);
+    snprintf(name, sizeof(name), "%s.1", path);
+    n = shmb_test_read_file(name, text, sizeof(text));
+    CHECK(n > 2000); /* the big one moved */
+    CHECK(strstr(text, "line=60 ") != NULL);
+    /* And it keeps rotating at the size. */
+    for (k = 0; k < 30; k++, i++) {
+        snprintf(line, sizeof(line), "event=connect line=%d pad=%060d", i, 0);
+        plat_log_write(log, SHMB_LOG_INFO, line);
+    }
+    n = shmb_test_read_file(path, text, sizeof(text));
+    CHECK(n > 0 && n <= 1000);
+done:
+    if (viewer != INVALID_HANDLE_VALUE)
+        CloseHandle(viewer);
+    plat_log_close(log);
+    for (k = 0; k <= 3; k++) {
+        snprintf(name, sizeof(name), k == 0 ? "%s" : "%s.%d", path, k);
+        DeleteFileA(name);
+    }
+    RemoveDirectoryA(dir);
+    return TEST_RESULT;
+}
