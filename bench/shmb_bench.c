@@ -21,6 +21,7 @@
  */
 #include <windows.h>
 
+#include <math.h>
 #include <psapi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,16 +69,28 @@ static void put(const char *key, double value)
 static int write_json(const char *path)
 {
     FILE *f = fopen(path, "w");
-    int i;
+    int i, first = 1;
     if (f == NULL) {
         fprintf(stderr, "cannot write %s\n", path);
         return 1;
     }
-    fprintf(f, "{\n");
-    for (i = 0; i < nkeys; i++)
-        fprintf(f, "  \"%s\": %.3f%s\n", keys[i].key, keys[i].value,
-                i + 1 < nkeys ? "," : "");
-    fprintf(f, "}\n");
+    fprintf(f, "{");
+    for (i = 0; i < nkeys; i++) {
+        /* JSON has no inf or nan (a figure divided by a failed one's 0):
+         * such a key is left out, so that scripts/bench.sh --check names
+         * it as missing, and said here why. */
+        if (!isfinite(keys[i].value)) {
+            fprintf(stderr,
+                    "%s is not a finite number (%f): left out of %s, a "
+                    "figure it depends on failed\n",
+                    keys[i].key, keys[i].value, path);
+            continue;
+        }
+        fprintf(f, "%s\n  \"%s\": %.3f", first ? "" : ",", keys[i].key,
+                keys[i].value);
+        first = 0;
+    }
+    fprintf(f, "\n}\n");
     return fclose(f) != 0;
 }
 
