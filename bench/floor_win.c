@@ -9,11 +9,12 @@
  *            by an accept thread and handed to libuv the way the service
  *            does (uv_async_send, _open_osfhandle, uv_pipe_open), echoed in
  *            the read callback. What a libuv server cannot go below.
- *   grant    the grant floor: no JSON, policy or registry; per request a
- *            pagefile-backed section is created and duplicated into the
- *            client (opened once per connection, as the service does);
- *            or, for size 0, the connection's one section duplicated
- *            again (the open floor: no CreateFileMapping).
+ *   grant    the grant floors: no JSON, policy or registry. For size 0
+ *            the connection's one section is duplicated again into the
+ *            client (opened once per connection, as the service does):
+ *            the open floor. For a size, a pagefile-backed section is
+ *            created, duplicated, and held until a FLOOR_RELEASE request
+ *            closes it: with that second round trip, the create floor.
  *   connect  the connect floor: the service side of a verified connect
  *            (client pid, impersonation and token queries, OpenProcess,
  *            the process token, its creation time and image), one round
@@ -139,7 +140,7 @@ static void serve_grant(HANDLE h)
 {
     char buf[FLOOR_FRAME];
     ULONG pid = 0;
-    HANDLE process = NULL, keep = NULL;
+    HANDLE process = NULL, keep = NULL, held = NULL;
 
     /* Once per connection, as the service does at accept. */
     if (!GetNamedPipeClientProcessId(h, &pid) ||
@@ -151,26 +152,41 @@ static void serve_grant(HANDLE h)
         uint64_t size, value = 0;
         HANDLE sec, dup = NULL;
         memcpy(&size, buf + FLOOR_PAYLOAD, sizeof(size));
+        if (size == FLOOR_RELEASE) {
+            /* The release's own round trip: the service forgets the region
+             * and closes its section. */
+            value = held != NULL;
+            if (held != NULL)
+                CloseHandle(held);
+            held = NULL;
+            memcpy(buf + FLOOR_PAYLOAD, &value, sizeof(value));
+            if (!write_all(h, buf, FLOOR_FRAME))
+                break;
+            continue;
+        }
         /* Size 0: duplicate the connection's one section again (what an
-         * open of an existing region needs); else a new section each time. */
+         * open of an existing region needs); else a new section, held
+         * until its release as the service holds a created region. */
         if (size == 0 && keep == NULL)
             keep = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL,
                                       PAGE_READWRITE | SEC_COMMIT, 0,
                                       FLOOR_KEEP_SIZE, NULL);
-        if (size == 0)
+        if (size == 0) {
             sec = keep;
-        else
+        } else {
             sec = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL,
                                      PAGE_READWRITE | SEC_COMMIT,
                                      (DWORD)(size >> 32), (DWORD)size, NULL);
+            if (held != NULL)
+                CloseHandle(held); /* one unreleased grant at a time */
+            held = sec;
+        }
         /* The least access a read-write grant carries (DESIGN.md rule 2). */
         if (sec != NULL &&
             DuplicateHandle(GetCurrentProcess(), sec, process, &dup,
                             FILE_MAP_READ | FILE_MAP_WRITE | SECTION_QUERY,
                             FALSE, 0))
             value = (uint64_t)(uintptr_t)dup;
-        if (sec != NULL && sec != keep)
-            CloseHandle(sec);
         memcpy(buf + FLOOR_PAYLOAD, &value, sizeof(value));
         if (!write_all(h, buf, FLOOR_FRAME))
             break;
@@ -178,6 +194,8 @@ static void serve_grant(HANDLE h)
     CloseHandle(process);
     if (keep != NULL)
         CloseHandle(keep);
+    if (held != NULL)
+        CloseHandle(held);
 }
 
 /* ---- connect ------------------------------------------------------------ */

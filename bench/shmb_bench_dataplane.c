@@ -24,6 +24,7 @@
 #include <winsock2.h>
 #include <windows.h>
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -965,6 +966,17 @@ static void print_table(const options *o, const results *r)
     fflush(stdout);
 }
 
+/* JSON has no inf or nan (a ratio over a figure that failed as 0): such a
+ * value is written as 0, which bench_dataplane_check (and so bench.sh
+ * --check) rejects as not positive, and said here. */
+static double fin(const char *key, double v)
+{
+    if (isfinite(v))
+        return v;
+    fprintf(stderr, "%s is not a finite number (%f): written as 0\n", key, v);
+    return 0;
+}
+
 static int write_json(const options *o, const results *r)
 {
     FILE *f = fopen(o->json, "wb"); /* LF: read by shell tools */
@@ -982,10 +994,16 @@ static int write_json(const options *o, const results *r)
             "  \"dp_pipe_rtt_p50_us\": %.3f,\n  \"dp_pipe_rtt_p99_us\": %.3f,\n"
             "  \"ring_pingpong_vs_pipe_rtt_p50\": %.6f,\n"
             "  \"dp_bytes\": %llu,\n  \"dp_roundtrips\": %d\n}\n",
-            r->ring_gbps, r->pipe_gbps, r->tcp_gbps, r->memcpy_gbps,
-            r->ring_gbps / r->pipe_gbps, r->ring_gbps / r->tcp_gbps,
-            r->ring_gbps / r->memcpy_gbps, r->ring_p50, r->ring_p99,
-            r->pipe_p50, r->pipe_p99, r->ring_p50 / r->pipe_p50,
+            fin("ring_gbps", r->ring_gbps), fin("pipe_gbps", r->pipe_gbps),
+            fin("tcp_gbps", r->tcp_gbps), fin("memcpy_gbps", r->memcpy_gbps),
+            fin("ring_vs_pipe", r->ring_gbps / r->pipe_gbps),
+            fin("ring_vs_tcp", r->ring_gbps / r->tcp_gbps),
+            fin("ring_vs_memcpy", r->ring_gbps / r->memcpy_gbps),
+            fin("ring_pingpong_p50_us", r->ring_p50),
+            fin("ring_pingpong_p99_us", r->ring_p99),
+            fin("dp_pipe_rtt_p50_us", r->pipe_p50),
+            fin("dp_pipe_rtt_p99_us", r->pipe_p99),
+            fin("ring_pingpong_vs_pipe_rtt_p50", r->ring_p50 / r->pipe_p50),
             (unsigned long long)o->bytes, o->roundtrips);
     return fclose(f) == 0 ? 0 : -1;
 }

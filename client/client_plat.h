@@ -31,6 +31,10 @@ int cplat_read(cplat_conn *c, void *buf, size_t len, uint32_t *syserr);
  * (the broker did not answer in time) rather than a broken stream. */
 int cplat_is_timeout(uint32_t syserr);
 void cplat_close(cplat_conn *c);
+/* The OS handle of the connection (a HANDLE on Windows), for the
+ * benchmark's connect floor (bench/floor_client_win.c), which does the
+ * kernel work of the server check without its verdict. */
+void *cplat_os_handle(cplat_conn *c);
 
 int cplat_map(uint64_t handle, uint64_t size, shmb_access access, void **view,
               uint32_t *syserr);

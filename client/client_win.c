@@ -429,6 +429,11 @@ void cplat_close(cplat_conn *c)
     free(c);
 }
 
+void *cplat_os_handle(cplat_conn *c)
+{
+    return c->pipe;
+}
+
 int cplat_handle_is_pseudo(uint64_t handle)
 {
     /* 0, and the pseudo-handles (-1 current process, -2 current thread and

@@ -114,7 +114,9 @@ if [ "$check" = 1 ]; then
     missing=0
     for k in "${required_keys[@]}"; do
         if ! grep -Eq "^ *\"$k\": *-?[0-9]" "$json"; then
-            echo "bench.json: key $k missing or not a number" >&2
+            # shmb_bench leaves out (and names above) a figure that came
+            # out inf or nan, because JSON cannot hold one.
+            echo "bench.json: key $k missing or not a finite number (see the run's output above)" >&2
             missing=1
         fi
     done
