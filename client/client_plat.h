@@ -31,7 +31,7 @@ int cplat_read(cplat_conn *c, void *buf, size_t len, uint32_t *syserr);
  * (the broker did not answer in time) rather than a broken stream. */
 int cplat_is_timeout(uint32_t syserr);
 void cplat_close(cplat_conn *c);
-/* The OS handle of the connection (a HANDLE on Windows), for the
+/* The OS handle of the connection (the pipe handle), for the
  * benchmark's connect floor (bench/floor_client_win.c), which does the
  * kernel work of the server check without its verdict. */
 void *cplat_os_handle(cplat_conn *c);
