@@ -51,6 +51,8 @@ name=shmb-sddl
 log="$SHMB_BUILD_DIR/service-$name.log"
 bash "$(dirname "$0")/service.sh" refused "$name" "$exe" "$cfg" >/dev/null ||
     fail "service did not refuse to start"
-grep -q "pipe SDDL grants S-1-5-11 access 0x12019f" "$log" ||
-    { cat "$log"; fail "no reason in the log"; }
+# Under Wine, sc start may return before the new process has reported
+# anything, so "stopped" can be seen before it ran: wait for its word.
+said() { grep -q "pipe SDDL grants S-1-5-11 access 0x12019f" "$log" 2>/dev/null; }
+wait_until 30 said || { cat "$log"; fail "no reason in the log"; }
 echo "check-sddl: pipe SDDL for users refused; reader without SECTION_QUERY warned"
