@@ -95,7 +95,7 @@ static const limit_row limit_rows[] = {
     SUBLIMIT(commit_per_principal, 1, UNLIMITED, 2 * GIB, commit_per_user),
     LIMIT(commit_total, 1, UNLIMITED, 4 * GIB),
     LIMIT(log_max_bytes, 65536, UNLIMITED, 16 * MIB),
-    LIMIT(log_keep, 1, 100, 5),
+    LIMIT(log_keep, 1, SHMB_LOG_KEEP_MAX, 5),
 };
 #define LIMIT_ROWS (sizeof(limit_rows) / sizeof(limit_rows[0]))
 

@@ -8,13 +8,6 @@
 
 #include <windows.h>
 
-/* Opens `path` (for reading, or with `append` for appending, created if
- * absent) only if it and its folder are owned and writable only by SYSTEM,
- * Administrators, TrustedInstaller or the service's account, and neither
- * is a reparse point. Judges the open handles, not the path. Returns
- * SHMB_OK with *out, SHMB_E_NOT_FOUND (no such folder or file),
- * SHMB_E_ACCESS_DENIED (untrusted: which SID may write what in why) or
- * another error with why. */
 /* 1 if no ACE of `dacl` grants any of `mask` to a SID other than SYSTEM,
  * Administrators, TrustedInstaller or `self` (the service's account as
  * text, or ""); else 0 with who may write `shown` in why. Every allowed
@@ -23,6 +16,13 @@
 int win_dacl_trusted(const ACL *dacl, const char *shown, DWORD mask,
                      const char *self, char *why, size_t cap);
 
+/* Opens `path` (for reading, or with `append` for appending, created if
+ * absent) only if it and its folder are owned and writable only by SYSTEM,
+ * Administrators, TrustedInstaller or the service's account, and neither
+ * is a reparse point. Judges the open handles, not the path. Returns
+ * SHMB_OK with *out, SHMB_E_NOT_FOUND (no such folder or file),
+ * SHMB_E_ACCESS_DENIED (untrusted: which SID may write what in why) or
+ * another error with why. */
 int win_file_open_trusted(const char *path, int append, HANDLE *out, char *why,
                           size_t cap);
 
