@@ -289,24 +289,43 @@ int shmb_log_rotated_name(const char *path, unsigned i, char *out, size_t cap)
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
+int shmb_log_rotate_from(const char *path, unsigned keep, unsigned from,
+                         int (*step)(void *ctx, const char *from,
+                                     const char *to),
+                         void *ctx, unsigned *failed_at)
+{
+    char src[1100], dst[1100];
+    unsigned i;
+    int rc;
+
+    *failed_at = 0;
+    if (from >= keep) {
+        from = keep;
+        if (shmb_log_rotated_name(path, keep, dst, sizeof(dst)) != 0)
+            return -1;
+        if ((rc = step(ctx, dst, NULL)) != 0) {
+            *failed_at = keep;
+            return rc;
+        }
+    }
+    for (i = from; i > 0; i--) {
+        if (shmb_log_rotated_name(path, i - 1, src, sizeof(src)) != 0 ||
+            shmb_log_rotated_name(path, i, dst, sizeof(dst)) != 0)
+            return -1;
+        if ((rc = step(ctx, src, dst)) != 0) {
+            *failed_at = i;
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int shmb_log_rotate(const char *path, unsigned keep,
                     int (*step)(void *ctx, const char *from, const char *to),
                     void *ctx)
 {
-    char from[1100], to[1100];
-    unsigned i;
-    int rc;
-
-    if (shmb_log_rotated_name(path, keep, to, sizeof(to)) != 0)
-        return -1;
-    rc = step(ctx, to, NULL);
-    for (i = keep; rc == 0 && i > 0; i--) {
-        if (shmb_log_rotated_name(path, i - 1, from, sizeof(from)) != 0 ||
-            shmb_log_rotated_name(path, i, to, sizeof(to)) != 0)
-            return -1;
-        rc = step(ctx, from, to);
-    }
-    return rc;
+    unsigned at;
+    return shmb_log_rotate_from(path, keep, keep, step, ctx, &at);
 }
 
 /* ---- rotation with retries ------------------------------------------- */
@@ -390,7 +409,13 @@ int shmb_log_rotator_prepare(shmb_log_rotator *r, size_t add, uint64_t now_ms,
         r->open = 0;
         if (r->stale > r->keep)
             rotator_drop_stale(r, io);
-        rc = shmb_log_rotate(r->path, r->keep, io->step, io->ctx);
+        /* A rotation that failed half-way goes on where it stopped: the
+         * files from there up are already moved, and starting again would
+         * remove the oldest one again (one old file lost per retry). */
+        rc = shmb_log_rotate_from(
+            r->path, r->keep,
+            r->resume != 0 && r->resume <= r->keep ? r->resume : r->keep,
+            io->step, io->ctx, &r->resume);
     }
     r->size = 0;
     orc = io->open(io->ctx, &r->size);

@@ -202,6 +202,14 @@ int shmb_log_rotated_name(const char *path, unsigned i, char *out, size_t cap);
 int shmb_log_rotate(const char *path, unsigned keep,
                     int (*step)(void *ctx, const char *from, const char *to),
                     void *ctx);
+/* The same walk from `from` (<= keep) down: from < keep goes on with the
+ * move into "path.from", after a rotation that stopped there, without
+ * removing "path.keep" again. On failure *failed_at is where it stopped
+ * (the index moved into, or keep for the removal), else 0. */
+int shmb_log_rotate_from(const char *path, unsigned keep, unsigned from,
+                         int (*step)(void *ctx, const char *from,
+                                     const char *to),
+                         void *ctx, unsigned *failed_at);
 
 /* ---- rotation with retries ---------------------------------------------
  *
@@ -234,6 +242,7 @@ typedef struct shmb_log_rotator {
     uint64_t max_bytes; /* 0: no rotation */
     unsigned keep;
     unsigned stale;    /* path.(keep+1) .. path.stale may be left over */
+    unsigned resume;   /* a rotation stopped at this index (0: none) */
     uint64_t size;     /* of the open file */
     int open;          /* a file is open to write to */
     int waiting;       /* failed: no attempt before retry_ms */
