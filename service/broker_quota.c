@@ -578,13 +578,19 @@ static int check_limits(broker_conn *c, uint64_t charge, char *msg, size_t cap)
     return rc != SHMB_OK ? rc : check_commit(c, charge, msg, cap);
 }
 
+/* Draining regions a create over quota may look at before it answers. */
+#define QUOTA_SWEEP_BUDGET 64
+
 int quota_check_create(broker_conn *c, uint64_t charge, char *msg, size_t cap)
 {
     int rc = check_limits(c, charge, msg, cap);
     if (rc == SHMB_E_QUOTA_EXCEEDED && c->b->ndrains > 0) {
         /* Only when it decides something: give back what is really gone
-         * (the timer does it every second anyway) and look again. */
-        broker_sweep(c->b);
+         * (the sweeper does it every second anyway) and look again - one
+         * budgeted step of the pass, never a whole pass on this request,
+         * so a client at its limit cannot make each refusal stall the
+         * loop over thousands of draining regions. */
+        (void)broker_sweep_step(c->b, QUOTA_SWEEP_BUDGET);
         rc = check_limits(c, charge, msg, cap);
     }
     return rc;

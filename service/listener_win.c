@@ -143,26 +143,51 @@ typedef struct slot {
 } slot;
 
 /* Gives the slot a listening instance: creates one if needed and starts
- * ConnectNamedPipe. Returns 0 if no instance could be created. */
+ * ConnectNamedPipe. Returns 0 if no instance could be created. A client
+ * that came and went before ConnectNamedPipe (ERROR_NO_DATA) is no
+ * failure: the instance is replaced at once, a few times at most. */
 static int slot_arm(plat_listener *l, slot *s)
 {
-    if (s->pipe == INVALID_HANDLE_VALUE)
-        s->pipe = pipe_instance(l, 0);
-    if (s->pipe == INVALID_HANDLE_VALUE)
-        return 0;
-    ResetEvent(s->ov.hEvent);
-    s->connected = 0;
-    if (ConnectNamedPipe(s->pipe, &s->ov) ||
-        GetLastError() == ERROR_PIPE_CONNECTED) {
-        s->connected = 1;
-        SetEvent(s->ov.hEvent);
-    } else if (GetLastError() != ERROR_IO_PENDING) {
-        CloseHandle(s->pipe); /* a client came and went: a fresh one */
-        s->pipe = INVALID_HANDLE_VALUE;
-        return 0;
+    int tries;
+
+    for (tries = 0; tries < 4; tries++) {
+        if (s->pipe == INVALID_HANDLE_VALUE)
+            s->pipe = pipe_instance(l, 0);
+        if (s->pipe == INVALID_HANDLE_VALUE)
+            return 0;
+        ResetEvent(s->ov.hEvent);
+        s->connected = 0;
+        if (ConnectNamedPipe(s->pipe, &s->ov) ||
+            GetLastError() == ERROR_PIPE_CONNECTED) {
+            s->connected = 1;
+            SetEvent(s->ov.hEvent);
+        } else if (GetLastError() != ERROR_IO_PENDING) {
+            DWORD err = GetLastError();
+            CloseHandle(s->pipe);
+            s->pipe = INVALID_HANDLE_VALUE;
+            if (err == ERROR_NO_DATA)
+                continue;
+            SetLastError(err);
+            return 0;
+        }
+        s->listening = 1;
+        return 1;
     }
-    s->listening = 1;
-    return 1;
+    SetLastError(ERROR_NO_DATA);
+    return 0;
+}
+
+/* A pipe instance could not be made: logged once per run of failures (the
+ * accept thread retries every INSTANCE_RETRY_MS, and each line would also
+ * go to the Event Log). */
+static void instance_failed(plat_listener *l, int *failing)
+{
+    DWORD err = GetLastError();
+    if (*failing)
+        return;
+    *failing = 1;
+    shmb_log_event(l->log, SHMB_LOG_ERROR, SHMB_EV_PIPE_INSTANCE_FAILED,
+                   "error=%lu", err);
 }
 
 static void slot_cancel(slot *s)
@@ -228,7 +253,7 @@ static DWORD WINAPI accept_thread(LPVOID arg)
 {
     plat_listener *l = arg;
     slot slots[LISTENING];
-    int i, armed, got;
+    int i, armed, got, failing = 0;
     DWORD n;
 
     memset(slots, 0, sizeof(slots));
@@ -250,10 +275,11 @@ static DWORD WINAPI accept_thread(LPVOID arg)
                 continue;
             /* Out of instances or memory, or the name is not ours: back
              * off and keep trying; connected clients are still served. */
-            shmb_log_event(l->log, SHMB_LOG_ERROR, SHMB_EV_PIPE_INSTANCE_FAILED,
-                           "error=%lu", GetLastError());
+            instance_failed(l, &failing);
             armed = 0;
         }
+        if (armed)
+            failing = 0;
         got = wait_slots(l, slots, armed);
         if (got == LISTENING)
             break;
@@ -275,9 +301,7 @@ static DWORD WINAPI accept_thread(LPVOID arg)
              * keep listening meanwhile, so the name never has none. */
             accept_one(l, h, &when);
             if (!slot_arm(l, s))
-                shmb_log_event(l->log, SHMB_LOG_ERROR,
-                               SHMB_EV_PIPE_INSTANCE_FAILED, "error=%lu",
-                               GetLastError());
+                instance_failed(l, &failing);
         }
     }
 done:

@@ -1181,3 +1181,54 @@ done:
     broker_free(b);
     return TEST_RESULT;
 }
+
+/* A create refused for commit looks at one budgeted step of draining
+ * regions before it answers, never at all of them: a client at its limit
+ * cannot make every refusal walk thousands of them. */
+int test_broker_quota_sweeps_one_step(void)
+{
+    shmb_config cfg;
+    broker *b = new_broker(&cfg, "{\"limits\":{\"commit_per_user\":6553600,"
+                                 "\"commit_per_principal\":6553600},"
+                                 "\"rules\":[{\"name\":\"own\",\"regions\":"
+                                 "[\"users/${principal}/**\"],"
+                                 "\"create\":true,\"open\":\"rw\"}]}");
+    client a;
+    broker_stats st;
+    char body[160];
+    int i;
+
+    CHECK(b != NULL);
+    CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
+    CHECK(hello(&a));
+    g_fake.in_use = 1;
+    for (i = 0; i < 100; i++) {
+        snprintf(body, sizeof(body),
+                 "\"op\":\"create\",\"name\":\"users/" ME "/q%d\",\"size\":1",
+                 i);
+        CHECK(expect(&a, body, "\"result\""));
+        snprintf(body, sizeof(body),
+                 "\"op\":\"release\",\"name\":\"users/" ME "/q%d\"", i);
+        CHECK(expect(&a, body, "\"result\""));
+    }
+    broker_get_stats(b, &st);
+    CHECK_INT(st.draining, 100);
+    /* At the limit, all still mapped: refused, after one step. */
+    g_fake.in_use_calls = 0;
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/x\","
+                 "\"size\":1",
+                 "quota_exceeded"));
+    CHECK(g_fake.in_use_calls > 0 && g_fake.in_use_calls <= 64);
+    /* All gone now: the next step gives back enough, and it fits. */
+    g_fake.in_use = 0;
+    g_fake.in_use_calls = 0;
+    CHECK(expect(&a,
+                 "\"op\":\"create\",\"name\":\"users/" ME "/x\","
+                 "\"size\":1",
+                 "\"result\""));
+    CHECK(g_fake.in_use_calls > 0 && g_fake.in_use_calls <= 64);
+done:
+    broker_free(b);
+    return TEST_RESULT;
+}
