@@ -80,7 +80,6 @@ static int existing_trusted(const char *cfg, const WCHAR *dir, char *why,
 {
     char *text = NULL, self[SHMB_SID_MAX];
     size_t len = 0;
-    DWORD attrs;
     int rc;
 
     win_service_account_sid(self, sizeof(self));
@@ -92,15 +91,10 @@ static int existing_trusted(const char *cfg, const WCHAR *dir, char *why,
     if (rc != SHMB_E_NOT_FOUND)
         return 0;
     /* Not found: either no config in a trusted folder, or no folder to
-     * open at all (a dangling link, which has the reparse attribute). */
-    attrs = GetFileAttributesW(dir);
-    if (attrs == INVALID_FILE_ATTRIBUTES ||
-        (attrs & FILE_ATTRIBUTE_REPARSE_POINT) ||
-        !(attrs & FILE_ATTRIBUTE_DIRECTORY)) {
-        snprintf(why, cap, "not a folder the service can open");
-        return 0;
-    }
-    return 1;
+     * open at all (a dangling link) - or the folder changed in between.
+     * Judge the folder itself, by a handle that does not follow links,
+     * never by its attributes alone. */
+    return win_dir_trusted_as(dir, self, why, cap);
 }
 
 /* Copies the config.example.json beside this executable to `cfg` unless a

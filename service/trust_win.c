@@ -225,6 +225,24 @@ void win_service_account_sid(char *self, size_t cap)
         snprintf(self, cap, "S-1-5-18");
 }
 
+int win_dir_trusted_as(const WCHAR *dir, const char *self, char *why,
+                       size_t cap)
+{
+    char shown[MAX_PATH * 3];
+    HANDLE h = open_nofollow(dir, JUDGE_RIGHTS, OPEN_EXISTING, 1, NULL);
+    int ok;
+
+    win_utf8(dir, shown, sizeof(shown));
+    if (h == INVALID_HANDLE_VALUE) {
+        snprintf(why, cap, "%s: cannot open the folder (system error %lu)",
+                 shown, GetLastError());
+        return 0;
+    }
+    ok = handle_trusted(h, shown, 1, self, why, cap);
+    CloseHandle(h);
+    return ok;
+}
+
 int win_file_open_trusted(const char *path, int append, HANDLE *out, char *why,
                           size_t cap)
 {

@@ -32,6 +32,11 @@ int win_file_open_trusted(const char *path, int append, HANDLE *out, char *why,
  * judge it. */
 int win_file_open_trusted_as(const char *path, int append, const char *self,
                              HANDLE *out, char *why, size_t cap);
+/* 1 if the folder `dir` itself, opened without following a reparse
+ * point, is one the service would trust (judged by that handle, `self` as
+ * the service's account); else 0 with the reason in why. */
+int win_dir_trusted_as(const WCHAR *dir, const char *self, char *why,
+                       size_t cap);
 /* plat_file_read_trusted judged with `self` as the service's account. */
 int win_file_read_trusted_as(const char *path, const char *self, size_t max,
                              char **text, size_t *len, char *why,
