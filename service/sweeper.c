@@ -6,8 +6,9 @@
  * The further steps run from an idle handle, not a timer re-armed at 0 ms
  * in its own callback: libuv runs such a timer again in the same turn,
  * before any I/O, so a whole pass would still block the loop. While an
- * idle handle is active, every turn polls for I/O first (without blocking)
- * and then runs the idle callback once.
+ * idle handle is active, every turn runs the idle callback once and then
+ * polls for I/O without blocking, so each step is followed by the I/O that
+ * came meanwhile.
  */
 #include "sweeper.h"
 
