@@ -248,7 +248,7 @@ static int child_squat_pipe(void)
     return GetLastError() == ERROR_ACCESS_DENIED ? 0 : 10;
 }
 
-int handoff_child_main(int argc, char **argv); /* test_handoff.c */
+int handoff_child_main(int argc, char **argv);   /* test_handoff.c */
 int dataplane_child_main(int argc, char **argv); /* test_dataplane.c */
 
 int itest_child_main(int argc, char **argv)
