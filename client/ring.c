@@ -195,13 +195,14 @@ static int ring_await(shmb_ring *r, uint64_t need, uint64_t *peer,
     }
 }
 
-/* After publishing our index: ring the peer's doorbell if it sleeps. */
-static void ring_wake_peer(shmb_ring *r)
+/* After publishing our index: ring the peer's doorbell if it sleeps -
+ * unless `worth` is 0 (see shmb_ring_read). */
+static void ring_wake_peer(shmb_ring *r, int worth)
 {
     size_t off = r->role == SHMB_RING_PRODUCER ? OFF_CONSUMER_SLEEPING
                                                : OFF_PRODUCER_SLEEPING;
 
-    if (!r->has_ops)
+    if (!r->has_ops || !worth)
         return;
     shmb_fence_seq_cst();
     if (shmb_load_relaxed32(u32_at(r->hdr, off)) != 0)
@@ -241,7 +242,7 @@ int shmb_ring_write(shmb_ring *r, const void *buf, size_t len,
     r->pos += rec;
     /* release: the record is in place before the head says so. */
     shmb_store_release64(u64_at(r->hdr, OFF_HEAD), r->pos);
-    ring_wake_peer(r);
+    ring_wake_peer(r, 1);
     return SHMB_OK;
 }
 
@@ -289,6 +290,10 @@ int shmb_ring_read(shmb_ring *r, void *buf, size_t buf_size, size_t *len,
     }
     /* release: our copy is done before the producer may reuse the bytes. */
     shmb_store_release64(u64_at(r->hdr, OFF_TAIL), r->pos);
-    ring_wake_peer(r);
+    /* A producer asleep on a full ring is woken once half of it is free,
+     * not after every record: otherwise a producer faster than us pays a
+     * sleep and a wake (kernel round trips) per record. A producer left
+     * asleep with less free looks again within SHMB_RING_WAIT_SLICE_MS. */
+    ring_wake_peer(r, head - r->pos <= r->capacity / 2);
     return rc;
 }

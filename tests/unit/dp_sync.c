@@ -220,7 +220,7 @@ static void vw_wait(void *ctx, uint32_t timeout_ms)
 
 static void vw_wake(void *ctx)
 {
-    (void)ctx;
+    ((dp_virtual_wait *)ctx)->wakes++;
 }
 
 static uint64_t vw_now(void *ctx)

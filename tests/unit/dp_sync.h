@@ -37,6 +37,7 @@ typedef struct dp_virtual_wait {
     uint64_t now;
     uint32_t longest; /* the longest single wait() asked for */
     unsigned waits;
+    unsigned wakes; /* wake() calls: the peer's doorbell rung */
 } dp_virtual_wait;
 /* ops over v (zeroed here), which must outlive their use. */
 void dp_virtual_ops(shmb_wait_ops *ops, dp_virtual_wait *v);
