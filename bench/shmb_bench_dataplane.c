@@ -959,7 +959,7 @@ static void print_table(const options *o, const results *r)
     printf("|%s|%s|%s|%s|\n", "----------------------------------------",
            "-----------", "-----------", "-------------------");
     printf("| %-38s | %9.1f | %9.1f | %16.2fx |\n",
-           "shmb_ring ping-pong (doorbells)", r->ring_p50, r->ring_p99,
+           "shmb_ring ping-pong (spin, doorbells)", r->ring_p50, r->ring_p99,
            r->ring_p50 / r->pipe_p50);
     printf("| %-38s | %9.1f | %9.1f | %17s |\n", "named pipe round trip",
            r->pipe_p50, r->pipe_p99, "");

@@ -136,4 +136,20 @@ static inline void shmb_fence_seq_cst(void)
 
 #endif
 
+/* A hint inside a spin loop (x86 PAUSE, ARM YIELD): the other hardware
+ * thread of the core runs, and leaving the loop costs no pipeline flush. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#if defined(_M_ARM64) || defined(_M_ARM)
+#define shmb_cpu_relax() __yield()
+#else
+#define shmb_cpu_relax() _mm_pause()
+#endif
+#elif defined(__x86_64__) || defined(__i386__)
+#define shmb_cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define shmb_cpu_relax() __asm__ __volatile__("yield")
+#else
+#define shmb_cpu_relax() ((void)0)
+#endif
+
 #endif

@@ -30,8 +30,10 @@
 #define REC_HDR 8u
 #define REC_PAD 0xFFFFFFFFu
 
-/* Looks before the first sleep: cheap when the peer is just behind. */
-#define RING_SPIN 64
+/* Looks before the first sleep, with a pause between: about the time a
+ * 64 KiB record takes to copy, so that a side whose peer is just behind
+ * does not pay a sleep and a wake (kernel round trips) per record. */
+#define RING_SPIN 1024
 
 static volatile uint64_t *u64_at(unsigned char *p, size_t off)
 {
@@ -169,6 +171,7 @@ static int ring_await(shmb_ring *r, uint64_t need, uint64_t *peer,
         rc = ring_probe(r, need, peer);
         if (rc != 0)
             return rc < 0 ? rc : SHMB_OK;
+        shmb_cpu_relax();
     }
     if (!r->has_ops || timeout_ms == 0)
         return SHMB_E_TIMEOUT;
