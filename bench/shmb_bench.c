@@ -66,6 +66,16 @@ static void put(const char *key, double value)
     }
 }
 
+/* `prefix`_p50_us and `prefix`_p99_us. */
+static void put_lat(const char *prefix, lat_stat s)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "%s_p50_us", prefix);
+    put(key, s.p50);
+    snprintf(key, sizeof(key), "%s_p99_us", prefix);
+    put(key, s.p99);
+}
+
 static int write_json(const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -234,13 +244,10 @@ static int bench_round_trips(const config *cf, shmb_client *c)
     row("libuv echo (stack floor)", cf->n, su, "raw pipe", sr);
     row("ping", cf->n, sp, "libuv echo", su);
     row("ping", cf->n, sp, "raw pipe", sr);
-    put("pipe_rtt_p50_us", sr.p50);
-    put("pipe_rtt_p99_us", sr.p99);
-    put("uv_echo_p50_us", su.p50);
-    put("uv_echo_p99_us", su.p99);
+    put_lat("pipe_rtt", sr);
+    put_lat("uv_echo", su);
     put("uv_echo_ratio", su.p50 / sr.p50);
-    put("ping_p50_us", sp.p50);
-    put("ping_p99_us", sp.p99);
+    put_lat("ping", sp);
     put("ping_ratio", sp.p50 / su.p50);
     put("ping_raw_ratio", sp.p50 / sr.p50);
     rc = 0;
@@ -336,15 +343,30 @@ static int bench_connect(const config *cf)
     if (head < 0)
         return 1;
     printf("(connect_p50_us is the %s mode)\n", trust_name(modes[head]));
-    put("connect_p50_us", s[head].p50);
-    put("connect_p99_us", s[head].p99);
-    put("connect_floor_p50_us", f[head].p50);
-    put("connect_floor_p99_us", f[head].p99);
+    put_lat("connect", s[head]);
+    put_lat("connect_floor", f[head]);
     put("connect_ratio", s[head].p50 / f[head].p50);
     return 0;
 }
 
 /* ---- grants ------------------------------------------------------------- */
+
+/* A floor and the operation measured against it: both rows, then the
+ * floor's and the operation's percentiles and their p50 and p99 ratios. */
+static void floor_rows(int n, const char *floor_what, const char *floor_short,
+                       const char *floor_key, lat_stat f, const char *what,
+                       const char *key, lat_stat s)
+{
+    char k[64];
+    row(floor_what, n, f, "itself", f);
+    row(what, n, s, floor_short, f);
+    put_lat(floor_key, f);
+    put_lat(key, s);
+    snprintf(k, sizeof(k), "%s_p50_ratio", key);
+    put(k, s.p50 / f.p50);
+    snprintf(k, sizeof(k), "%s_p99_ratio", key);
+    put(k, s.p99 / f.p99);
+}
 
 /* open rw + map + touch + unmap + close: one grant. */
 static int grant_once(shmb_client *c, const char *name)
@@ -388,14 +410,8 @@ static int bench_grants(const config *cf, shmb_client *c, const char *shared)
     }
     sa = stat_of(a, cf->n);
     sd = stat_of(d, cf->n);
-    row("open floor (dup, no create)", cf->n, sd, "itself", sd);
-    row("open + map + unmap (grant)", cf->n, sa, "open floor", sd);
-    put("floor_p50_us", sd.p50);
-    put("floor_p99_us", sd.p99);
-    put("grant_p50_us", sa.p50);
-    put("grant_p99_us", sa.p99);
-    put("grant_p50_ratio", sa.p50 / sd.p50);
-    put("grant_p99_ratio", sa.p99 / sd.p99);
+    floor_rows(cf->n, "open floor (dup, no create)", "open floor", "floor", sd,
+               "open + map + unmap (grant)", "grant", sa);
     rc = 0;
 done:
     floor_close(&fc);
@@ -450,14 +466,9 @@ static int bench_create(const config *cf, shmb_client *c)
     sf = stat_of(f, cf->n);
     printf("\n");
     header();
-    row("create floor (+ release)", cf->n, sf, "itself", sf);
-    row("create + map + unmap + release", cf->n, sk, "create floor", sf);
-    put("create_floor_p50_us", sf.p50);
-    put("create_floor_p99_us", sf.p99);
-    put("create_p50_us", sk.p50);
-    put("create_p99_us", sk.p99);
-    put("create_p50_ratio", sk.p50 / sf.p50);
-    put("create_p99_ratio", sk.p99 / sf.p99);
+    floor_rows(cf->n, "create floor (+ release)", "create floor",
+               "create_floor", sf, "create + map + unmap + release", "create",
+               sk);
     rc = 0;
 done:
     floor_close(&fc);
