@@ -290,28 +290,53 @@ static int child_open(child *ch, const char *what, shmb_region *r)
     return 0;
 }
 
+/* Sends one record over a ring, pipe or socket: 0, or -1 when it failed. */
+typedef int (*send_fn)(void *dst, const unsigned char *rec, size_t len);
+
+static int ring_send(void *dst, const unsigned char *rec, size_t len)
+{
+    if (shmb_ring_write(dst, rec, len, IO_TIMEOUT) != SHMB_OK) {
+        fail("ring write", "timed out or the ring is corrupt");
+        return -1;
+    }
+    return 0;
+}
+
+static int pipe_send(void *dst, const unsigned char *rec, size_t len)
+{
+    return write_all(*(HANDLE *)dst, rec, len);
+}
+
+static int sock_send(void *dst, const unsigned char *rec, size_t len)
+{
+    return send_all(*(SOCKET *)dst, (const char *)rec, len);
+}
+
+/* Once the parent says go, sends the stream of nrec stamped records. */
+static int child_send(child *ch, send_fn send_rec, void *dst)
+{
+    uint64_t i;
+    if (child_ready(ch) != 0)
+        return -1;
+    for (i = 0; i < ch->nrec; i++) {
+        stamp(ch->rec, RECORD, i);
+        if (send_rec(dst, ch->rec, RECORD) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int child_ring_stream(child *ch)
 {
     shmb_region r;
     shmb_ring ring;
     shmb_doorbell_ctx ctx;
-    uint64_t i;
     int rc = -1;
 
     if (child_open(ch, "stream", &r) != 0)
         return -1;
-    if (ring_end(&ring, &ctx, &r, SHMB_RING_PRODUCER) != SHMB_OK ||
-        child_ready(ch) != 0)
-        goto done;
-    for (i = 0; i < ch->nrec; i++) {
-        stamp(ch->rec, RECORD, i);
-        if (shmb_ring_write(&ring, ch->rec, RECORD, IO_TIMEOUT) != SHMB_OK) {
-            fail("ring write", "timed out or the ring is corrupt");
-            goto done;
-        }
-    }
-    rc = 0;
-done:
+    if (ring_end(&ring, &ctx, &r, SHMB_RING_PRODUCER) == SHMB_OK)
+        rc = child_send(ch, ring_send, &ring);
     shmb_region_close(&r);
     return rc;
 }
@@ -366,21 +391,13 @@ static HANDLE child_pipe(child *ch, const char *what, DWORD access)
 static int child_pipe_stream(child *ch)
 {
     HANDLE h = child_pipe(ch, "stream", GENERIC_WRITE);
-    uint64_t i;
-    int rc = -1;
+    int rc;
 
     if (h == INVALID_HANDLE_VALUE)
         return -1;
-    if (child_ready(ch) != 0)
-        goto done;
-    for (i = 0; i < ch->nrec; i++) {
-        stamp(ch->rec, RECORD, i);
-        if (write_all(h, ch->rec, RECORD) != 0)
-            goto done;
-    }
-    FlushFileBuffers(h);
-    rc = 0;
-done:
+    rc = child_send(ch, pipe_send, &h);
+    if (rc == 0)
+        FlushFileBuffers(h);
     CloseHandle(h);
     return rc;
 }
@@ -409,7 +426,6 @@ static int child_tcp_stream(child *ch)
 {
     struct sockaddr_in a;
     SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-    uint64_t i;
     int rc = -1;
 
     if (s == INVALID_SOCKET)
@@ -422,15 +438,9 @@ static int child_tcp_stream(child *ch)
         fail("tcp connect", "refused");
         goto done;
     }
-    if (child_ready(ch) != 0)
-        goto done;
-    for (i = 0; i < ch->nrec; i++) {
-        stamp(ch->rec, RECORD, i);
-        if (send_all(s, (const char *)ch->rec, RECORD) != 0)
-            goto done;
-    }
-    shutdown(s, SD_SEND);
-    rc = 0;
+    rc = child_send(ch, sock_send, &s);
+    if (rc == 0)
+        shutdown(s, SD_SEND);
 done:
     closesocket(s);
     return rc;
@@ -585,47 +595,11 @@ done:
     return rc;
 }
 
-static int parent_ring_stream(parent *pa, double *out)
-{
-    shmb_region r;
-    shmb_ring ring;
-    shmb_doorbell_ctx ctx;
-    checker k;
-    uint64_t i;
-    size_t len;
-    double t0;
-    int rc = -1, e;
+/* Reads one record of at most cap bytes from a ring, pipe or socket: its
+ * length, or -1 after saying why. */
+typedef int (*record_fn)(void *src, unsigned char *buf, size_t cap);
 
-    memset(&k, 0, sizeof(k));
-    if (parent_region(pa, "stream", (uint64_t)pa->o->ring_mib << 20, &r) != 0)
-        return -1;
-    if (ring_end(&ring, &ctx, &r, SHMB_RING_CONSUMER) != SHMB_OK ||
-        checker_init(&k, RECORD) != 0 || parent_phase(pa, 'r') != 0)
-        goto done;
-    t0 = now_s();
-    if (parent_go(pa) != 0)
-        goto done;
-    for (i = 0; i < pa->nrec; i++) {
-        e = shmb_ring_read(&ring, pa->rec, RECORD, &len, IO_TIMEOUT);
-        if (e != SHMB_OK) {
-            fail("ring read", shmb_strerror(e));
-            goto done;
-        }
-        if (checker_take(&k, pa->rec, len) != 0) {
-            fail("ring", "a record is not the one sent");
-            goto done;
-        }
-    }
-    *out = gbps(pa, now_s() - t0);
-    rc = 0;
-done:
-    checker_free(&k);
-    parent_region_done(pa, &r);
-    return rc;
-}
-
-/* Reads the stream of nrec records from a pipe or socket, 64 KiB at most
- * per call, each record checked as it completes. */
+/* Reads up to cap bytes from a pipe or socket: how many, 0 at the end. */
 typedef int (*read_fn)(void *src, unsigned char *buf, size_t cap);
 
 static int pipe_read(void *src, unsigned char *buf, size_t cap)
@@ -641,11 +615,50 @@ static int sock_read(void *src, unsigned char *buf, size_t cap)
     return recv(*(SOCKET *)src, (char *)buf, (int)cap, 0);
 }
 
-static int parent_receive(parent *pa, read_fn rd, void *src, double *out)
+/* A byte stream has no records: a whole one is cap bytes, however many
+ * reads it takes. */
+static int whole_record(read_fn rd, void *src, unsigned char *buf, size_t cap)
+{
+    size_t have;
+    int n;
+    for (have = 0; have < cap; have += (size_t)n) {
+        n = rd(src, buf + have, cap - have);
+        if (n <= 0) {
+            fail("receive", "the stream ended early");
+            return -1;
+        }
+    }
+    return (int)cap;
+}
+
+static int pipe_record(void *src, unsigned char *buf, size_t cap)
+{
+    return whole_record(pipe_read, src, buf, cap);
+}
+
+static int sock_record(void *src, unsigned char *buf, size_t cap)
+{
+    return whole_record(sock_read, src, buf, cap);
+}
+
+static int ring_record(void *src, unsigned char *buf, size_t cap)
+{
+    size_t len;
+    int e = shmb_ring_read(src, buf, cap, &len, IO_TIMEOUT);
+    if (e != SHMB_OK) {
+        fail("ring read", shmb_strerror(e));
+        return -1;
+    }
+    return (int)len;
+}
+
+/* Times the stream of nrec records from the child, each checked as it
+ * arrives; `what` names the path in a failure. */
+static int parent_receive(parent *pa, const char *what, record_fn rd, void *src,
+                          double *out)
 {
     checker k;
     uint64_t i;
-    size_t have;
     double t0;
     int n, rc = -1;
 
@@ -655,15 +668,11 @@ static int parent_receive(parent *pa, read_fn rd, void *src, double *out)
     if (parent_go(pa) != 0)
         goto done;
     for (i = 0; i < pa->nrec; i++) {
-        for (have = 0; have < RECORD; have += (size_t)n) {
-            n = rd(src, pa->rec + have, RECORD - have);
-            if (n <= 0) {
-                fail("receive", "the stream ended early");
-                goto done;
-            }
-        }
-        if (checker_take(&k, pa->rec, RECORD) != 0) {
-            fail("receive", "a record is not the one sent");
+        n = rd(src, pa->rec, RECORD);
+        if (n < 0)
+            goto done;
+        if (checker_take(&k, pa->rec, (size_t)n) != 0) {
+            fail(what, "a record is not the one sent");
             goto done;
         }
     }
@@ -705,8 +714,24 @@ static int parent_pipe_stream(parent *pa, double *out)
     if (h == INVALID_HANDLE_VALUE)
         return -1;
     if (parent_phase(pa, 'p') == 0 && parent_accept_pipe(h) == 0)
-        rc = parent_receive(pa, pipe_read, &h, out);
+        rc = parent_receive(pa, "receive", pipe_record, &h, out);
     CloseHandle(h);
+    return rc;
+}
+
+static int parent_ring_stream(parent *pa, double *out)
+{
+    shmb_region r;
+    shmb_ring ring;
+    shmb_doorbell_ctx ctx;
+    int rc = -1;
+
+    if (parent_region(pa, "stream", (uint64_t)pa->o->ring_mib << 20, &r) != 0)
+        return -1;
+    if (ring_end(&ring, &ctx, &r, SHMB_RING_CONSUMER) == SHMB_OK &&
+        parent_phase(pa, 'r') == 0)
+        rc = parent_receive(pa, "ring", ring_record, &ring, out);
+    parent_region_done(pa, &r);
     return rc;
 }
 
@@ -722,7 +747,7 @@ static int parent_tcp_stream(parent *pa, double *out)
         fail("tcp accept", "failed");
         return -1;
     }
-    rc = parent_receive(pa, sock_read, &s, out);
+    rc = parent_receive(pa, "receive", sock_record, &s, out);
     closesocket(s);
     return rc;
 }
