@@ -1116,6 +1116,27 @@ done:
     return TEST_RESULT;
 }
 
+/* Creates and releases users/ME/<stem>0 .. <stem>n-1, so that each stays
+ * draining while the fake says it is mapped. 1 if every request passed. */
+static int create_released(client *cl, const char *stem, int n)
+{
+    char body[160];
+    int i;
+    for (i = 0; i < n; i++) {
+        snprintf(body, sizeof(body),
+                 "\"op\":\"create\",\"name\":\"users/" ME "/%s%d\","
+                 "\"size\":1",
+                 stem, i);
+        if (!expect(cl, body, "\"result\""))
+            return 0;
+        snprintf(body, sizeof(body),
+                 "\"op\":\"release\",\"name\":\"users/" ME "/%s%d\"", stem, i);
+        if (!expect(cl, body, "\"result\""))
+            return 0;
+    }
+    return 1;
+}
+
 /* Sweeping and a new process's arrival look at retired regions in bounded
  * amounts: each look is system calls, and there may be thousands. */
 int test_broker_sweep_in_steps(void)
@@ -1124,8 +1145,7 @@ int test_broker_sweep_in_steps(void)
     broker *b = new_broker(&cfg, NULL);
     client a, later, other;
     broker_stats st;
-    char body[160];
-    int i, more, steps = 0;
+    int more, steps = 0;
 
     memset(&later, 0, sizeof(later));
     memset(&other, 0, sizeof(other));
@@ -1133,15 +1153,7 @@ int test_broker_sweep_in_steps(void)
     CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
     CHECK(hello(&a));
     g_fake.in_use = 1; /* every released region is still mapped somewhere */
-    for (i = 0; i < 100; i++) {
-        snprintf(body, sizeof(body),
-                 "\"op\":\"create\",\"name\":\"users/" ME "/s%d\",\"size\":1",
-                 i);
-        CHECK(expect(&a, body, "\"result\""));
-        snprintf(body, sizeof(body),
-                 "\"op\":\"release\",\"name\":\"users/" ME "/s%d\"", i);
-        CHECK(expect(&a, body, "\"result\""));
-    }
+    CHECK(create_released(&a, "s", 100));
     broker_get_stats(b, &st);
     CHECK_INT(st.draining, 100);
     /* A pass in steps: each looks at no more than its budget, and the pass
@@ -1195,22 +1207,12 @@ int test_broker_quota_sweeps_one_step(void)
                                  "\"create\":true,\"open\":\"rw\"}]}");
     client a;
     broker_stats st;
-    char body[160];
-    int i;
 
     CHECK(b != NULL);
     CHECK_INT(connect_as(b, &a, ME), SHMB_OK);
     CHECK(hello(&a));
     g_fake.in_use = 1;
-    for (i = 0; i < 100; i++) {
-        snprintf(body, sizeof(body),
-                 "\"op\":\"create\",\"name\":\"users/" ME "/q%d\",\"size\":1",
-                 i);
-        CHECK(expect(&a, body, "\"result\""));
-        snprintf(body, sizeof(body),
-                 "\"op\":\"release\",\"name\":\"users/" ME "/q%d\"", i);
-        CHECK(expect(&a, body, "\"result\""));
-    }
+    CHECK(create_released(&a, "q", 100));
     broker_get_stats(b, &st);
     CHECK_INT(st.draining, 100);
     /* At the limit, all still mapped: refused, after one step. */
