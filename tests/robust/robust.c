@@ -152,6 +152,14 @@ static SC_HANDLE svc_open(SC_HANDLE *scm)
                             SERVICE_CHANGE_CONFIG);
 }
 
+static void svc_close(SC_HANDLE scm, SC_HANDLE svc)
+{
+    if (svc != NULL)
+        CloseServiceHandle(svc);
+    if (scm != NULL)
+        CloseServiceHandle(scm);
+}
+
 static DWORD svc_status(SC_HANDLE svc, DWORD *pid)
 {
     SERVICE_STATUS_PROCESS st;
@@ -403,6 +411,17 @@ static int leak_check(SC_HANDLE svc, const char *what, int repetition)
         g_first = u;
     g_prev = u;
     return ok;
+}
+
+/* Every scenario starts from the running service at its baseline, with
+ * nothing left over from the one before. */
+static int scenario_start(SC_HANDLE svc)
+{
+    if (svc == NULL) {
+        say("cannot open the service %s", SVC_NAME);
+        return 0;
+    }
+    return baseline() && leak_check(svc, "start", 0);
 }
 
 /* ---- child processes ---------------------------------------------------- */
@@ -992,9 +1011,8 @@ int test_killed_clients(void)
     child *kids = calloc((size_t)wave, sizeof(child));
     HANDLE *evs = calloc((size_t)wave, sizeof(HANDLE));
     DWORD *mf_pids = calloc((size_t)wave, sizeof(DWORD));
-    CHECK(svc != NULL && kids != NULL && evs != NULL && mf_pids != NULL);
-    CHECK(baseline());
-    CHECK(leak_check(svc, "start", 0));
+    CHECK(kids != NULL && evs != NULL && mf_pids != NULL);
+    CHECK(scenario_start(svc));
     srand(GetTickCount());
     for (w = 0; w * wave < total; w++) {
         int n = total - w * wave < wave ? total - w * wave : wave, i, nmf = 0,
@@ -1086,10 +1104,7 @@ done:
     free(kids);
     free(evs);
     free(mf_pids);
-    if (svc != NULL)
-        CloseServiceHandle(svc);
-    if (scm != NULL)
-        CloseServiceHandle(scm);
+    svc_close(scm, svc);
     return TEST_RESULT;
 }
 
@@ -1106,9 +1121,7 @@ static int crowd_once(int unused)
     int refused = 0, rc = 0;
 
     (void)unused;
-    CHECK(svc != NULL);
-    CHECK(baseline());
-    CHECK(leak_check(svc, "start", 0));
+    CHECK(scenario_start(svc));
     CHECK(child_start(&maker, "child-maker rb/crowd", 0));
     CHECK_INT(child_finish(&maker, 60000), 0);
     me = robust_connect(SHMB_CONNECT_NO_RECONNECT, 30000);
@@ -1204,10 +1217,7 @@ done:
     if (me != NULL)
         shmb_region_delete(me, "rb/crowd");
     shmb_disconnect(me);
-    if (svc != NULL)
-        CloseServiceHandle(svc);
-    if (scm != NULL)
-        CloseServiceHandle(scm);
+    svc_close(scm, svc);
     return TEST_RESULT;
 }
 
@@ -1223,9 +1233,8 @@ static int restart_under_clients(int kill)
     DWORD pid = 0, t0;
     int restarts = 0, scm_recovers = 0;
 
-    CHECK(svc != NULL && kids != NULL);
-    CHECK(baseline());
-    CHECK(leak_check(svc, "start", 0));
+    CHECK(kids != NULL);
+    CHECK(scenario_start(svc));
     for (i = 0; i < procs; i++) {
         char args[64];
         snprintf(args, sizeof(args), "child-holders %d",
@@ -1377,15 +1386,11 @@ done:
         free(kids);
     }
     shmb_disconnect(me);
-    if (svc != NULL) {
-        if (svc_status(svc, NULL) == SERVICE_STOPPED) {
-            StartServiceW(svc, 0, NULL);
-            svc_wait(svc, SERVICE_RUNNING, 30000);
-        }
-        CloseServiceHandle(svc);
+    if (svc != NULL && svc_status(svc, NULL) == SERVICE_STOPPED) {
+        StartServiceW(svc, 0, NULL);
+        svc_wait(svc, SERVICE_RUNNING, 30000);
     }
-    if (scm != NULL)
-        CloseServiceHandle(scm);
+    svc_close(scm, svc);
     return TEST_RESULT;
 }
 
@@ -1426,9 +1431,7 @@ static int stalled_once(int unused)
     shmb_client *c = NULL;
 
     (void)unused;
-    CHECK(svc != NULL);
-    CHECK(baseline());
-    CHECK(leak_check(svc, "start", 0));
+    CHECK(scenario_start(svc));
     hello0 = log_count("event=hello_timeout");
     frame0 = log_count("event=frame_timeout");
     write0 = log_count("event=write_timeout");
@@ -1520,10 +1523,7 @@ done:
     free(half);
     free(deaf);
     free(ov);
-    if (svc != NULL)
-        CloseServiceHandle(svc);
-    if (scm != NULL)
-        CloseServiceHandle(scm);
+    svc_close(scm, svc);
     return TEST_RESULT;
 }
 
@@ -1562,9 +1562,7 @@ int test_leak_check_detects(void)
     usage clean, held;
     int before;
 
-    CHECK(svc != NULL);
-    CHECK(baseline());
-    CHECK(leak_check(svc, "start", 0));
+    CHECK(scenario_start(svc));
     Sleep(300);
     CHECK(svc_usage(svc, &clean));
     g_settle_ms = 2000;
@@ -1603,9 +1601,6 @@ done:
     if (me != NULL)
         shmb_region_delete(me, "rb/left-behind");
     shmb_disconnect(me);
-    if (svc != NULL)
-        CloseServiceHandle(svc);
-    if (scm != NULL)
-        CloseServiceHandle(scm);
+    svc_close(scm, svc);
     return TEST_RESULT;
 }
