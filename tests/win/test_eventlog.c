@@ -91,31 +91,55 @@ static void line_range(const char *text, int *first, int *last)
     }
 }
 
+/* A fresh directory in %TEMP% for one test's log, and the log's path. */
+static void log_dir_make(const char *stem, char *dir, size_t dcap, char *path,
+                         size_t pcap)
+{
+    char tmp[MAX_PATH];
+    GetTempPathA(MAX_PATH, tmp);
+    snprintf(dir, dcap, "%s%s-%lu", tmp, stem,
+             (unsigned long)GetCurrentProcessId());
+    CreateDirectoryA(dir, NULL);
+    snprintf(path, pcap, "%s\\broker.log", dir);
+}
+
+/* Removes the log, its rotations and then its directory. */
+static void log_dir_remove(const char *dir, const char *path)
+{
+    char name[MAX_PATH * 2];
+    int k;
+    for (k = 0; k <= 3; k++) {
+        snprintf(name, sizeof(name), k == 0 ? "%s" : "%s.%d", path, k);
+        DeleteFileA(name);
+    }
+    RemoveDirectoryA(dir);
+}
+
+/* Logs one line, line=`i`, padded to a known length. */
+static void log_line(plat_log *log, int i)
+{
+    char line[128];
+    snprintf(line, sizeof(line), "event=connect line=%d pad=%060d", i, 0);
+    plat_log_write(log, SHMB_LOG_INFO, line);
+}
+
 int test_log_file_rotates(void)
 {
-    char tmp[MAX_PATH], dir[MAX_PATH * 2], path[MAX_PATH * 2];
-    char name[MAX_PATH * 2], why[512], line[128];
+    char dir[MAX_PATH * 2], path[MAX_PATH * 2];
+    char name[MAX_PATH * 2], why[512];
     static char text[8192];
     plat_log *log = NULL;
     int i, k, first[3] = {0}, last[3] = {0};
 
-    GetTempPathA(MAX_PATH, tmp);
-    snprintf(dir, sizeof(dir), "%sshmb-rotate-%lu", tmp,
-             (unsigned long)GetCurrentProcessId());
-    CreateDirectoryA(dir, NULL);
-    snprintf(path, sizeof(path), "%s\\broker.log", dir);
+    log_dir_make("shmb-rotate", dir, sizeof(dir), path, sizeof(path));
     CHECK_INT(plat_log_open("shmb-test", path, 0, &log, why, sizeof(why)),
               SHMB_OK);
     /* Before the configuration says, nothing rotates. */
-    for (i = 1; i <= 20; i++) {
-        snprintf(line, sizeof(line), "event=connect line=%d pad=%060d", i, 0);
-        plat_log_write(log, SHMB_LOG_INFO, line);
-    }
+    for (i = 1; i <= 20; i++)
+        log_line(log, i);
     plat_log_rotation(log, 1000, 2);
-    for (; i <= 80; i++) {
-        snprintf(line, sizeof(line), "event=connect line=%d pad=%060d", i, 0);
-        plat_log_write(log, SHMB_LOG_INFO, line);
-    }
+    for (; i <= 80; i++)
+        log_line(log, i);
     plat_log_close(log);
     log = NULL;
     for (k = 0; k < 3; k++) {
@@ -135,13 +159,9 @@ int test_log_file_rotates(void)
     CHECK_INT(first[1], last[2] + 1);
 done:
     plat_log_close(log);
-    for (k = 0; k <= 3; k++) {
-        snprintf(name, sizeof(name), k == 0 ? "%s" : "%s.%d", path, k);
-        DeleteFileA(name);
-    }
     snprintf(name, sizeof(name), "%s\\config.json", dir);
     DeleteFileA(name);
-    RemoveDirectoryA(dir);
+    log_dir_remove(dir, path);
     return TEST_RESULT;
 }
 
@@ -160,10 +180,8 @@ static int count_of(const char *text, const char *what)
 static int write_and_size(plat_log *log, const char *path, int i)
 {
     static char text[65536];
-    char line[128];
 
-    snprintf(line, sizeof(line), "event=connect line=%d pad=%060d", i, 0);
-    plat_log_write(log, SHMB_LOG_INFO, line);
+    log_line(log, i);
     return shmb_test_read_file(path, text, sizeof(text));
 }
 
@@ -172,33 +190,25 @@ static int write_and_size(plat_log *log, const char *path, int i)
  * go, rotation resumes by itself (no reload). */
 int test_log_rotate_retries(void)
 {
-    char tmp[MAX_PATH], dir[MAX_PATH * 2], path[MAX_PATH * 2];
-    char name[MAX_PATH * 2], why[512], line[128];
+    char dir[MAX_PATH * 2], path[MAX_PATH * 2];
+    char name[MAX_PATH * 2], why[512];
     static char text[65536];
     HANDLE viewer = INVALID_HANDLE_VALUE;
     plat_log *log = NULL;
     int i, n, k;
 
-    GetTempPathA(MAX_PATH, tmp);
-    snprintf(dir, sizeof(dir), "%sshmb-retry-%lu", tmp,
-             (unsigned long)GetCurrentProcessId());
-    CreateDirectoryA(dir, NULL);
-    snprintf(path, sizeof(path), "%s\\broker.log", dir);
+    log_dir_make("shmb-retry", dir, sizeof(dir), path, sizeof(path));
     CHECK_INT(plat_log_open("shmb-test", path, 0, &log, why, sizeof(why)),
               SHMB_OK);
     plat_log_rotation(log, 1000, 2);
-    for (i = 1; i <= 20; i++) {
-        snprintf(line, sizeof(line), "event=connect line=%d pad=%060d", i, 0);
-        plat_log_write(log, SHMB_LOG_INFO, line);
-    }
+    for (i = 1; i <= 20; i++)
+        log_line(log, i);
     snprintf(name, sizeof(name), "%s.1", path);
     viewer = CreateFileA(name, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE,
                          NULL, OPEN_EXISTING, 0, NULL);
     CHECK(viewer != INVALID_HANDLE_VALUE);
-    for (; i <= 60; i++) {
-        snprintf(line, sizeof(line), "event=connect line=%d pad=%060d", i, 0);
-        plat_log_write(log, SHMB_LOG_INFO, line);
-    }
+    for (; i <= 60; i++)
+        log_line(log, i);
     n = shmb_test_read_file(path, text, sizeof(text));
     CHECK(n > 2000); /* unrotated while held */
     CHECK_INT(count_of(text, "event=log_rotate_failed"), 1);
@@ -213,20 +223,14 @@ int test_log_rotate_retries(void)
     CHECK(n > 2000); /* the big one moved */
     CHECK(strstr(text, "line=60 ") != NULL);
     /* And it keeps rotating at the size. */
-    for (k = 0; k < 30; k++, i++) {
-        snprintf(line, sizeof(line), "event=connect line=%d pad=%060d", i, 0);
-        plat_log_write(log, SHMB_LOG_INFO, line);
-    }
+    for (k = 0; k < 30; k++, i++)
+        log_line(log, i);
     n = shmb_test_read_file(path, text, sizeof(text));
     CHECK(n > 0 && n <= 1000);
 done:
     if (viewer != INVALID_HANDLE_VALUE)
         CloseHandle(viewer);
     plat_log_close(log);
-    for (k = 0; k <= 3; k++) {
-        snprintf(name, sizeof(name), k == 0 ? "%s" : "%s.%d", path, k);
-        DeleteFileA(name);
-    }
-    RemoveDirectoryA(dir);
+    log_dir_remove(dir, path);
     return TEST_RESULT;
 }
