@@ -49,6 +49,16 @@ run() {
     printf '%s\n' "$out" | sed "s|^|  [$script $*] |"
 }
 says() { printf '%s\n' "$out" | grep -qF -- "$1" || fail "no line \"$1\""; }
+# run_rc WANT WHAT SCRIPT [ARGS...]: run, then fail (named WHAT) unless the
+# script exited with WANT.
+run_rc() {
+    local want=$1 what=$2
+    shift 2
+    run "$@"
+    [ "$rc" = "$want" ] && return 0
+    [ "$want" = 0 ] && fail "$what: exit $rc"
+    fail "$what: exit $rc, want $want"
+}
 ctl_() { wine_q "C:\\Program Files\\shmbroker\\shmbctl.exe" --service shmbroker "$@"; }
 # grant WHEN: grants through the installed service under the example
 # config: read-only of telemetry/counters (any integrity may read it), and
@@ -87,8 +97,7 @@ cp "$broker" "$ctl" "$installer/install.cmd" "$installer/uninstall.cmd" \
 # ---- a data folder that already exists is refused ---------------------------
 mkdir -p "$pd"
 echo '{}' >"$pd/config.json"
-run install.cmd
-[ "$rc" = 1 ] || fail "pre-existing data folder: exit $rc, want 1"
+run_rc 1 "pre-existing data folder" install.cmd
 says "already exists; a fresh install does not reuse it"
 [ "$(service_state shmbroker)" = NONE ] || fail "service created anyway"
 [ ! -e "$pf" ] || fail "binaries copied anyway"
@@ -97,16 +106,14 @@ rm -rf "$pd"
 # one, which Windows would list), so this one points at a real folder.
 mkdir -p "$SHMB_BUILD_DIR/install-elsewhere"
 ln -s "$SHMB_BUILD_DIR/install-elsewhere" "$pd"
-run install.cmd
-[ "$rc" = 1 ] || fail "data folder link: exit $rc, want 1"
+run_rc 1 "data folder link" install.cmd
 says "already exists"
 [ "$(service_state shmbroker)" = NONE ] || fail "service created anyway"
 rm -f "$pd"
 echo "pre-existing data folder and link refused"
 
 # ---- fresh install ---------------------------------------------------------
-run install.cmd
-[ "$rc" = 0 ] || fail "install: exit $rc"
+run_rc 0 "install" install.cmd
 says "install: copied the binaries to C:\\Program Files\\shmbroker"
 says "init-data: wrote the default config to C:\\ProgramData\\shmbroker\\config.json"
 says "install: created the service shmbroker (automatic start, LocalSystem)"
@@ -145,8 +152,7 @@ sed -i 's/"name": "telemetry\/counters", "size": 65536/"name": "telemetry\/count
 grep -q '"size": 8192' "$pd/config.json" || fail "could not change the config"
 cp "$pd/config.json" "$SHMB_BUILD_DIR/install-changed-config.json"
 printf 'new build' >>"$pkg/shmbroker.exe" # a different file, still the same program
-run install.cmd
-[ "$rc" = 0 ] || fail "upgrade: exit $rc"
+run_rc 0 "upgrade" install.cmd
 says "install: shmbroker is installed in C:\\Program Files\\shmbroker: upgrading in place"
 says "install: stopped shmbroker"
 says "init-data: kept C:\\ProgramData\\shmbroker (trusted)"
@@ -165,8 +171,7 @@ grant upgrade
 # moving them aside and starting the service on the example config.
 mode=$(stat -c %a "$pd")
 chmod 777 "$pd"
-run install.cmd
-[ "$rc" = 1 ] || fail "upgrade over an untrusted data folder: exit $rc, want 1"
+run_rc 1 "upgrade over an untrusted data folder" install.cmd
 says "init-data: C:\\ProgramData\\shmbroker is not trusted ("
 says "left as it is"
 says "install: cannot prepare the data folder C:\\ProgramData\\shmbroker"
@@ -174,15 +179,13 @@ cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json" || fail "
 ls -d "$drive/ProgramData"/shmbroker.old-* >/dev/null 2>&1 && fail "the refused upgrade moved the folder aside"
 [ "$(service_state shmbroker)" = RUNNING ] && fail "the service runs on an untrusted folder"
 chmod "$mode" "$pd"
-run install.cmd
-[ "$rc" = 0 ] || fail "upgrade once the folder is trusted again: exit $rc"
+run_rc 0 "upgrade once the folder is trusted again" install.cmd
 says "init-data: kept C:\\ProgramData\\shmbroker (trusted)"
 cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json" || fail "the second upgrade changed the config"
 echo "an upgrade over an untrusted data folder refused, the folder left as it was"
 
 # ---- uninstall keeps the data ----------------------------------------------
-run uninstall.cmd
-[ "$rc" = 0 ] || fail "uninstall: exit $rc"
+run_rc 0 "uninstall" uninstall.cmd
 says "uninstall: stopped and deleted the service shmbroker"
 says "uninstall: removed the Event Log source shmbroker"
 says "uninstall: removed C:\\Program Files\\shmbroker"
@@ -195,11 +198,9 @@ cmp -s "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json" || fail "
 [ -s "$pd/shmbroker.log" ] || fail "uninstall removed the log"
 
 # ---- reinstall over the kept folder: refused, then /keepconfig ---------------
-run install.cmd
-[ "$rc" = 1 ] || fail "reinstall over the kept folder: exit $rc, want 1"
+run_rc 1 "reinstall over the kept folder" install.cmd
 says "already exists; a fresh install does not reuse it"
-run install.cmd /keepconfig
-[ "$rc" = 0 ] || fail "install /keepconfig: exit $rc"
+run_rc 0 "install /keepconfig" install.cmd /keepconfig
 says "install: moved the existing C:\\ProgramData\\shmbroker aside to C:\\ProgramData\\shmbroker.old-"
 says "install: kept the rules of the previous C:\\ProgramData\\shmbroker\\config.json"
 says "install: shmbroker installed in C:\\Program Files\\shmbroker and RUNNING"
@@ -210,14 +211,12 @@ grant keepconfig
 # ---- /keepconfig does not carry a config the service would not trust --------
 # A folder anyone may write (under Wine: mode 777, as a user-made folder):
 # it is moved aside with its config, and the new folder gets the default.
-run uninstall.cmd
-[ "$rc" = 0 ] || fail "uninstall before the untrusted /keepconfig: exit $rc"
+run_rc 0 "uninstall before the untrusted /keepconfig" uninstall.cmd
 rm -rf "$pd" "$drive/ProgramData"/shmbroker.old-*
 mkdir -p "$pd"
 cp "$SHMB_BUILD_DIR/install-changed-config.json" "$pd/config.json"
 chmod 777 "$pd"
-run install.cmd /keepconfig
-[ "$rc" = 0 ] || fail "install /keepconfig of an untrusted folder: exit $rc"
+run_rc 0 "install /keepconfig of an untrusted folder" install.cmd /keepconfig
 says "install: NOT keeping C:\\ProgramData\\shmbroker.old-"
 printf '%s\n' "$out" | grep -q "kept the rules" && fail "an untrusted config was carried over"
 cmp -s "$installer/config.example.json" "$pd/config.json" || fail "the new folder has not the default config"
@@ -230,8 +229,7 @@ grant untrusted-keepconfig
 wine_q sc stop shmbroker >/dev/null 2>&1 || true
 wait_state shmbroker STOPPED 30 || fail "did not stop"
 rm -rf "$pd"
-run install.cmd
-[ "$rc" = 0 ] || fail "upgrade without a data folder: exit $rc"
+run_rc 0 "upgrade without a data folder" install.cmd
 says "init-data: created C:\\ProgramData\\shmbroker"
 says "init-data: wrote the default config to C:\\ProgramData\\shmbroker\\config.json"
 says "install: shmbroker upgraded in C:\\Program Files\\shmbroker and RUNNING"
@@ -246,28 +244,23 @@ grant recreate
 rm -rf "$drive/ProgramData"/shmbroker.old-*
 chmod 777 "$pd"
 echo planted >"$pd/planted.txt"
-run uninstall.cmd /purge
-[ "$rc" = 0 ] || fail "uninstall /purge of an untrusted folder: exit $rc"
+run_rc 0 "uninstall /purge of an untrusted folder" uninstall.cmd /purge
 says "uninstall: C:\\ProgramData\\shmbroker is not a folder the service trusts: moved it aside to C:\\ProgramData\\shmbroker.old-"
 [ ! -e "$pd" ] || fail "the untrusted folder is still in place"
 grep -q planted "$drive/ProgramData"/shmbroker.old-*/planted.txt || fail "the untrusted folder was deleted, not moved aside"
 printf '%s\n' "$out" | grep -q "removed C:\\\\ProgramData\\\\shmbroker$" && fail "/purge says it removed an untrusted folder"
 rm -rf "$drive/ProgramData"/shmbroker.old-*
 echo "/purge moved an untrusted data folder aside"
-run install.cmd
-[ "$rc" = 0 ] || fail "install after the untrusted /purge: exit $rc"
+run_rc 0 "install after the untrusted /purge" install.cmd
 
 # ---- uninstall /purge, then once more: nothing left to do --------------------
-run uninstall.cmd /purge
-[ "$rc" = 0 ] || fail "uninstall /purge: exit $rc"
+run_rc 0 "uninstall /purge" uninstall.cmd /purge
 says "uninstall: removed C:\\ProgramData\\shmbroker"
 [ ! -e "$pd" ] || fail "/purge kept the data folder"
 [ "$(service_state shmbroker)" = NONE ] || fail "service still there"
-run uninstall.cmd
-[ "$rc" = 0 ] || fail "second uninstall: exit $rc"
+run_rc 0 "second uninstall" uninstall.cmd
 says "uninstall: the service shmbroker is not installed"
-run uninstall.cmd /bogus
-[ "$rc" = 1 ] || fail "unknown option: exit $rc"
+run_rc 1 "unknown option" uninstall.cmd /bogus
 
 ok=1
 echo "install-scripts: refused, installed, granted, upgraded, uninstalled, reinstalled, purged"
