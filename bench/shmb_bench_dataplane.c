@@ -446,10 +446,20 @@ done:
     return rc;
 }
 
+/* The parent's phase letters, each the child's half of one measurement. */
+static const struct {
+    char cmd;
+    int (*run)(child *ch);
+} phases[] = {
+    {'r', child_ring_stream}, {'l', child_ring_echo},  {'p', child_pipe_stream},
+    {'e', child_pipe_echo},   {'t', child_tcp_stream},
+};
+
 static int child_main(const options *o)
 {
     child ch;
     char cmd;
+    size_t i;
     int rc = 0;
 
     memset(&ch, 0, sizeof(ch));
@@ -465,25 +475,10 @@ static int child_main(const options *o)
     if (ch.c == NULL)
         return 1;
     while (rc == 0 && read_all(ch.ctl_in, &cmd, 1) == 0 && cmd != 'q') {
-        switch (cmd) {
-        case 'r':
-            rc = child_ring_stream(&ch);
-            break;
-        case 'l':
-            rc = child_ring_echo(&ch);
-            break;
-        case 'p':
-            rc = child_pipe_stream(&ch);
-            break;
-        case 'e':
-            rc = child_pipe_echo(&ch);
-            break;
-        case 't':
-            rc = child_tcp_stream(&ch);
-            break;
-        default:
-            rc = -1;
-        }
+        for (i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
+            if (phases[i].cmd == cmd)
+                break;
+        rc = i < sizeof(phases) / sizeof(phases[0]) ? phases[i].run(&ch) : -1;
     }
     shmb_disconnect(ch.c);
     free(ch.rec);
