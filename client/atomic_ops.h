@@ -18,7 +18,7 @@
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
 
-#if defined(_M_ARM64)
+#if defined(_M_ARM64) || defined(_M_ARM64EC)
 #define SHMB_HW_FENCE() __dmb(_ARM64_BARRIER_ISH)
 #elif defined(_M_ARM)
 #define SHMB_HW_FENCE() __dmb(_ARM_BARRIER_ISH)
@@ -139,7 +139,7 @@ static inline void shmb_fence_seq_cst(void)
 /* A hint inside a spin loop (x86 PAUSE, ARM YIELD): the other hardware
  * thread of the core runs, and leaving the loop costs no pipeline flush. */
 #if defined(_MSC_VER) && !defined(__clang__)
-#if defined(_M_ARM64) || defined(_M_ARM)
+#if defined(_M_ARM64) || defined(_M_ARM64EC) || defined(_M_ARM)
 #define shmb_cpu_relax() __yield()
 #else
 #define shmb_cpu_relax() _mm_pause()

@@ -30,9 +30,10 @@
 #define REC_HDR 8u
 #define REC_PAD 0xFFFFFFFFu
 
-/* Looks before the first sleep, with a pause between: about the time a
- * 64 KiB record takes to copy, so that a side whose peer is just behind
- * does not pay a sleep and a wake (kernel round trips) per record. */
+/* Looks before the first sleep, with a CPU pause between (a few to some
+ * tens of microseconds in all, by CPU): on the order of a 64 KiB record's
+ * copy, so that a side whose peer is just behind does not pay a sleep and
+ * a wake (kernel round trips) per record. */
 #define RING_SPIN 1024
 
 static volatile uint64_t *u64_at(unsigned char *p, size_t off)

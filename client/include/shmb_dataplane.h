@@ -13,8 +13,8 @@
  *
  * Waiting is the caller's: a shmb_wait_ops supplies "wait on my doorbell"
  * and "ring the peer's doorbell" (under Windows the region's brokered
- * events; in tests a condition variable). Without one, every call is
- * non-blocking.
+ * events; in tests a condition variable). Without one, no call ever
+ * sleeps (a ring call may still spin briefly, see shmb_ring_write).
  *
  *   // producer                         // consumer
  *   shmb_ring_format(view, size, 0);
@@ -59,7 +59,8 @@ typedef struct shmb_wait_ops {
  * of shmb_region.doorbells). The conventions: a ring uses doorbell
  * SHMB_RING_BELL_DATA (the producer rings it after writing, the consumer
  * waits on it) and SHMB_RING_BELL_ROOM (the consumer rings it after taking
- * a record, the producer waits on it), so its region needs 2; a snapshot
+ * a record, once at most half of the ring is unread; the producer waits on
+ * it), so its region needs 2; a snapshot
  * uses SHMB_SNAPSHOT_BELL_NEW (the writer rings it after publishing).
  * Doorbells are auto-reset events: ringing one releases one waiter, or
  * it stays set until the next wait if none waits. A snapshot's bell has
@@ -148,14 +149,18 @@ SHMB_API int shmb_ring_attach(shmb_ring *r, void *mem, size_t size,
 SHMB_API size_t shmb_ring_max_record(const shmb_ring *r);
 
 /* Producer: appends one record of len bytes. Waits up to timeout_ms for
- * room (0: never waits). SHMB_E_INVALID_SIZE if len is above the maximum,
- * SHMB_E_TIMEOUT if the consumer made no room in time (nothing written),
- * SHMB_E_PEER_CORRUPT if the consumer's index is impossible. */
+ * room (0: never sleeps). Before any sleep - and before SHMB_E_TIMEOUT with
+ * timeout 0 - it looks again up to 1,024 times with a CPU pause between
+ * (a few to some tens of microseconds, by CPU). SHMB_E_INVALID_SIZE if len is
+ * above the maximum, SHMB_E_TIMEOUT if the consumer made no room in time
+ * (nothing written), SHMB_E_PEER_CORRUPT if the consumer's index is impossible.
+ */
 SHMB_API int shmb_ring_write(shmb_ring *r, const void *buf, size_t len,
                              uint32_t timeout_ms);
 
 /* Consumer: takes the oldest record into buf and sets *len. Waits up to
- * timeout_ms for one (0: never waits). SHMB_E_TIMEOUT if none came;
+ * timeout_ms for one (0: never sleeps; it may spin as shmb_ring_write
+ * does). SHMB_E_TIMEOUT if none came;
  * SHMB_E_INVALID_SIZE if buf_size is too small (*len set to the record's
  * size, the record stays); SHMB_E_PEER_CORRUPT if the producer's index or
  * the record's length is impossible. A record is visible only once the

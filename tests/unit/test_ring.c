@@ -500,3 +500,68 @@ done:
     dp_free(mem);
     return TEST_RESULT;
 }
+
+/* The other side of that: a producer asleep on a full ring that gets room
+ * for its record while more than half is still unread is not woken - it
+ * finds the room at the end of its slice, not at its timeout. */
+typedef struct one_read {
+    dp_virtual_wait v; /* first: the producer's virtual clock */
+    shmb_ring *consumer;
+    int reads;
+} one_read;
+
+static void read_one_then_sleep(void *ctx, uint32_t timeout_ms)
+{
+    one_read *o = ctx;
+    char buf[256];
+    size_t n = 0;
+    o->v.waits++;
+    o->v.now += timeout_ms;
+    if (o->reads++ == 0) /* the consumer takes one record meanwhile */
+        (void)shmb_ring_read(o->consumer, buf, sizeof(buf), &n, 0);
+}
+
+static uint64_t one_read_now(void *ctx)
+{
+    return ((one_read *)ctx)->v.now;
+}
+
+static void one_read_wake(void *ctx)
+{
+    ((one_read *)ctx)->v.wakes++;
+}
+
+int test_ring_producer_finds_room_within_a_slice(void)
+{
+    size_t size = (size_t)shmb_ring_footprint(4096);
+    unsigned char *mem = dp_alloc(size);
+    dp_virtual_wait cv;
+    one_read o;
+    shmb_wait_ops pops = {read_one_then_sleep, one_read_wake, one_read_now, &o};
+    shmb_wait_ops cops;
+    shmb_ring p, c;
+    unsigned char rec[248];
+    int i;
+
+    memset(&o, 0, sizeof(o));
+    o.consumer = &c;
+    dp_virtual_ops(&cops, &cv);
+    CHECK(mem != NULL);
+    memset(rec, 9, sizeof(rec));
+    CHECK_INT(shmb_ring_format(mem, size, 4096), SHMB_OK);
+    CHECK_INT(shmb_ring_attach(&p, mem, size, SHMB_RING_PRODUCER, &pops),
+              SHMB_OK);
+    CHECK_INT(shmb_ring_attach(&c, mem, size, SHMB_RING_CONSUMER, &cops),
+              SHMB_OK);
+    for (i = 0; i < 16; i++)
+        CHECK_INT(shmb_ring_write(&p, rec, sizeof(rec), 0), SHMB_OK);
+    /* Full: the producer sleeps; during its first slice one record is
+     * taken (15 of 16 still unread: no wake); the next look finds room. */
+    CHECK_INT(shmb_ring_write(&p, rec, sizeof(rec), 5000), SHMB_OK);
+    CHECK_INT(cv.wakes, 0);
+    CHECK_INT(o.v.waits, 1);
+    CHECK(o.v.now <= SHMB_RING_WAIT_SLICE_MS);
+done:
+    dp_free(mem);
+    return TEST_RESULT;
+}
