@@ -168,6 +168,31 @@ done:
 
 /* ---- threads ------------------------------------------------------------ */
 
+#define MAX_THREADS 64
+
+/* Starts fn on args, args + stride, ... (n at most MAX_THREADS): each waits
+ * on `go`, set once all are started, so they run together. Waits for all;
+ * returns how many were started. */
+static int run_together(int n, LPTHREAD_START_ROUTINE fn, void *args,
+                        size_t stride, HANDLE go)
+{
+    HANDLE th[MAX_THREADS];
+    int i, started;
+
+    for (started = 0; started < n && started < MAX_THREADS; started++) {
+        th[started] = CreateThread(
+            NULL, 0, fn, (char *)args + (size_t)started * stride, 0, NULL);
+        if (th[started] == NULL)
+            break;
+    }
+    SetEvent(go);
+    for (i = 0; i < started; i++) {
+        WaitForSingleObject(th[i], INFINITE);
+        CloseHandle(th[i]);
+    }
+    return started;
+}
+
 #define SHARE_THREADS 8
 #define SHARE_ROUNDS 200
 
@@ -210,7 +235,7 @@ int test_threads_share_one_client(void)
     shmb_client *c = itest_connect();
     shmb_region r;
     share_arg args[SHARE_THREADS];
-    HANDLE th[SHARE_THREADS], go = NULL;
+    HANDLE go = NULL;
     const char *name = itest_name("threads");
     int i, n = 0;
 
@@ -220,19 +245,12 @@ int test_threads_share_one_client(void)
     CHECK_OK(c, itest_create(c, name, 4096, SHMB_LIFETIME_CLIENT, &r));
     go = CreateEventW(NULL, TRUE, FALSE, NULL);
     CHECK(go != NULL);
-    for (n = 0; n < SHARE_THREADS; n++) {
-        args[n].c = c;
-        args[n].name = r.name;
-        args[n].go = go;
-        th[n] = CreateThread(NULL, 0, share_run, &args[n], 0, NULL);
-        if (th[n] == NULL)
-            break;
+    for (i = 0; i < SHARE_THREADS; i++) {
+        args[i].c = c;
+        args[i].name = r.name;
+        args[i].go = go;
     }
-    SetEvent(go);
-    for (i = 0; i < n; i++) {
-        WaitForSingleObject(th[i], INFINITE);
-        CloseHandle(th[i]);
-    }
+    n = run_together(SHARE_THREADS, share_run, args, sizeof(args[0]), go);
     CHECK_INT(n, SHARE_THREADS);
     for (i = 0; i < n; i++)
         if (args[i].failures != 0)
@@ -279,23 +297,15 @@ static DWORD WINAPI connect_run(LPVOID p)
 int test_threads_connect_at_once_service_trust(void)
 {
     static connect_arg args[CONNECT_THREADS];
-    HANDLE th[CONNECT_THREADS], go = NULL;
+    HANDLE go = NULL;
     int i, n = 0;
 
     memset(args, 0, sizeof(args));
     go = CreateEventW(NULL, TRUE, FALSE, NULL);
     CHECK(go != NULL);
-    for (n = 0; n < CONNECT_THREADS; n++) {
-        args[n].go = go;
-        th[n] = CreateThread(NULL, 0, connect_run, &args[n], 0, NULL);
-        if (th[n] == NULL)
-            break;
-    }
-    SetEvent(go);
-    for (i = 0; i < n; i++) {
-        WaitForSingleObject(th[i], INFINITE);
-        CloseHandle(th[i]);
-    }
+    for (i = 0; i < CONNECT_THREADS; i++)
+        args[i].go = go;
+    n = run_together(CONNECT_THREADS, connect_run, args, sizeof(args[0]), go);
     CHECK_INT(n, CONNECT_THREADS);
     for (i = 0; i < n; i++)
         if (args[i].rc != SHMB_OK)
