@@ -33,6 +33,19 @@ static void fill(unsigned char *b, size_t n, unsigned seed)
         b[i] = (unsigned char)(seed * 131u + i * 7u);
 }
 
+/* Formats a ring of `capacity` in mem and attaches both ends. */
+static int ring_pair(void *mem, size_t size, uint64_t capacity, shmb_ring *p,
+                     const shmb_wait_ops *pops, shmb_ring *c,
+                     const shmb_wait_ops *cops)
+{
+    int rc = shmb_ring_format(mem, size, capacity);
+    if (rc == SHMB_OK)
+        rc = shmb_ring_attach(p, mem, size, SHMB_RING_PRODUCER, pops);
+    if (rc == SHMB_OK)
+        rc = shmb_ring_attach(c, mem, size, SHMB_RING_CONSUMER, cops);
+    return rc;
+}
+
 int test_ring_order_and_wrap(void)
 {
     size_t size = shmb_ring_footprint(256);
@@ -43,11 +56,7 @@ int test_ring_order_and_wrap(void)
     unsigned i;
 
     CHECK(mem != NULL);
-    CHECK_INT(shmb_ring_format(mem, size, 256), SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&p, mem, size, SHMB_RING_PRODUCER, NULL),
-              SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&c, mem, size, SHMB_RING_CONSUMER, NULL),
-              SHMB_OK);
+    CHECK_INT(ring_pair(mem, size, 256, &p, NULL, &c, NULL), SHMB_OK);
     CHECK_INT(shmb_ring_max_record(&p), 120);
     /* Lengths that do not divide the capacity: the ring wraps (with pad
      * records) many times over. */
@@ -95,11 +104,7 @@ int test_ring_full_and_empty(void)
     int k = 0;
 
     CHECK(mem != NULL);
-    CHECK_INT(shmb_ring_format(mem, size, 0), SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&p, mem, size, SHMB_RING_PRODUCER, NULL),
-              SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&c, mem, size, SHMB_RING_CONSUMER, NULL),
-              SHMB_OK);
+    CHECK_INT(ring_pair(mem, size, 0, &p, NULL, &c, NULL), SHMB_OK);
     CHECK_INT(shmb_ring_read(&c, buf, sizeof(buf), &len, 0), SHMB_E_TIMEOUT);
     CHECK_INT(len, 0);
     memset(buf, 0x5a, sizeof(buf));
@@ -136,11 +141,7 @@ int test_ring_oversized_refused(void)
     unsigned k;
 
     CHECK(mem != NULL && big != NULL);
-    CHECK_INT(shmb_ring_format(mem, size, 1024), SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&p, mem, size, SHMB_RING_PRODUCER, NULL),
-              SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&c, mem, size, SHMB_RING_CONSUMER, NULL),
-              SHMB_OK);
+    CHECK_INT(ring_pair(mem, size, 1024, &p, NULL, &c, NULL), SHMB_OK);
     max = shmb_ring_max_record(&p);
     CHECK_INT(max, 504);
     CHECK_INT(shmb_ring_write(&p, big, 2048, 0), SHMB_E_INVALID_SIZE);
@@ -182,11 +183,7 @@ int test_ring_producer_death_mid_record(void)
     size_t len;
 
     CHECK(mem != NULL);
-    CHECK_INT(shmb_ring_format(mem, size, 256), SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&p, mem, size, SHMB_RING_PRODUCER, NULL),
-              SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&c, mem, size, SHMB_RING_CONSUMER, NULL),
-              SHMB_OK);
+    CHECK_INT(ring_pair(mem, size, 256, &p, NULL, &c, NULL), SHMB_OK);
     CHECK_INT(shmb_ring_write(&p, "abc", 3, 0), SHMB_OK);
     /* The producer writes a second record's length and bytes, then dies
      * before advancing the head. */
@@ -315,11 +312,7 @@ int test_ring_stuck_consumer_times_out(void)
     CHECK(mem != NULL && pb != NULL && cb != NULL);
     dp_ops(&pops, &pe);
     dp_ops(&cops, &ce);
-    CHECK_INT(shmb_ring_format(mem, size, 256), SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&p, mem, size, SHMB_RING_PRODUCER, &pops),
-              SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&c, mem, size, SHMB_RING_CONSUMER, &cops),
-              SHMB_OK);
+    CHECK_INT(ring_pair(mem, size, 256, &p, &pops, &c, &cops), SHMB_OK);
     CHECK_INT(shmb_ring_write(&p, buf, 100, 0), SHMB_OK);
     CHECK_INT(shmb_ring_write(&p, buf, 100, 0), SHMB_OK);
     /* Full; the consumer never reads. The producer sleeps, then gives up. */
@@ -478,11 +471,7 @@ int test_ring_wakes_producer_at_half(void)
     dp_virtual_ops(&cops, &cv);
     CHECK(mem != NULL);
     memset(rec, 7, sizeof(rec));
-    CHECK_INT(shmb_ring_format(mem, size, 4096), SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&p, mem, size, SHMB_RING_PRODUCER, &pops),
-              SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&c, mem, size, SHMB_RING_CONSUMER, &cops),
-              SHMB_OK);
+    CHECK_INT(ring_pair(mem, size, 4096, &p, &pops, &c, &cops), SHMB_OK);
     for (i = 0; i < 16; i++)
         CHECK_INT(shmb_ring_write(&p, rec, sizeof(rec), 0), SHMB_OK);
     CHECK_INT(shmb_ring_write(&p, rec, sizeof(rec), 0), SHMB_E_TIMEOUT);
@@ -548,11 +537,7 @@ int test_ring_producer_finds_room_within_a_slice(void)
     dp_virtual_ops(&cops, &cv);
     CHECK(mem != NULL);
     memset(rec, 9, sizeof(rec));
-    CHECK_INT(shmb_ring_format(mem, size, 4096), SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&p, mem, size, SHMB_RING_PRODUCER, &pops),
-              SHMB_OK);
-    CHECK_INT(shmb_ring_attach(&c, mem, size, SHMB_RING_CONSUMER, &cops),
-              SHMB_OK);
+    CHECK_INT(ring_pair(mem, size, 4096, &p, &pops, &c, &cops), SHMB_OK);
     for (i = 0; i < 16; i++)
         CHECK_INT(shmb_ring_write(&p, rec, sizeof(rec), 0), SHMB_OK);
     /* Full: the producer sleeps; during its first slice one record is
